@@ -1,0 +1,104 @@
+/**
+ * The object model and the replica contract. `ReplicaApi` is what a coordinator can ask of
+ * one replica; the local disk (`LocalStore`) implements it directly, and `rpc/` carries the
+ * same calls over HTTP to a peer, so a coordinator treats local and remote replicas alike.
+ */
+import type { Readable } from 'node:stream';
+import type { Version } from '../util/clock.js';
+
+/** Everything a coordinator decides about one object version (replicated as is). */
+export interface ObjectMeta {
+  readonly bucket: string;
+  readonly key: string;
+  readonly version: Version;
+  /** A delete marker: the key reads as absent. Size 0, no body. */
+  readonly tombstone: boolean;
+  readonly size: number;
+  /** S3 ETag without quotes: hex MD5 of the body, or `md5-N` for multipart. */
+  readonly etag: string;
+  readonly contentType: string;
+  /** `x-amz-meta-*` headers, names lower-cased without the prefix. */
+  readonly userMeta: Readonly<Record<string, string>>;
+  /** `x-amz-checksum-<alg>` values (base64) the client sent, returned on GET/HEAD when asked. */
+  readonly checksums?: Readonly<Record<string, string>>;
+}
+
+/** What a replica holds for a key: the metadata plus facts about its stored body. */
+export interface ObjectRecord extends ObjectMeta {
+  /** CRC32 of the whole body as stored; checked on every full read. */
+  readonly crc32: number;
+  /** Where the body lives: inline in the metadata DB or in a blob file. */
+  readonly storage: 'inline' | 'blob';
+}
+
+/** A body written durably but not yet referenced by any metadata. */
+export interface StagedBody {
+  /** Opaque id, unique on this replica; never derived from the object key. */
+  readonly id: string;
+  readonly size: number;
+  readonly crc32: number;
+}
+
+/** The body half of a commit: a staged blob, or a small body carried inline. */
+export type CommitBody = { readonly kind: 'staged'; readonly id: string } | { readonly kind: 'inline'; readonly data: Uint8Array };
+
+/** Outcome of a commit under last-writer-wins. */
+export interface CommitResult {
+  /** False when the replica already held a newer (or the same) version; nothing changed. */
+  readonly applied: boolean;
+  /** The version the replica holds after the call. */
+  readonly current: Version;
+}
+
+/** An inclusive byte range, already resolved against the object's size. */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Options for a head lookup. */
+export interface HeadOptions {
+  /** Return the body too when it is stored inline and at most this many bytes (saves a round trip on small GETs). */
+  readonly inlineUpTo?: number;
+}
+
+/** A head answer: the record, and the body when it was small enough to come along. */
+export interface HeadResult {
+  readonly record: ObjectRecord;
+  readonly inlineBody?: Uint8Array;
+}
+
+/** Options for scanning one bucket in key order. */
+export interface ListOptions {
+  readonly prefix?: string;
+  /** Only keys strictly greater than this. */
+  readonly startAfter?: string;
+  /** At most this many records (tombstones included). */
+  readonly limit: number;
+}
+
+/** What a coordinator may ask of one replica. Every call takes an AbortSignal for per-replica timeouts. */
+export interface ReplicaApi {
+  /** Streams a body to durable storage; referenced only once committed. */
+  stage(body: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<StagedBody>;
+  /** Records a version (object or tombstone) if it is newer than what the replica holds. */
+  commit(meta: ObjectMeta, body: CommitBody, signal?: AbortSignal): Promise<CommitResult>;
+  /** Drops a staged body that will never be committed. Unknown ids are ignored. */
+  discard(id: string, signal?: AbortSignal): Promise<void>;
+  /** The newest record held for a key (tombstones included), or undefined. */
+  head(bucket: string, key: string, options?: HeadOptions, signal?: AbortSignal): Promise<HeadResult | undefined>;
+  /**
+   * Streams the body of exactly `version` (the whole body, or a range). Fails with NoSuchKey
+   * when the replica no longer holds that version, and the stream errors with CorruptBody when
+   * a full read does not match its checksum.
+   */
+  read(bucket: string, key: string, version: Version, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
+  /** Records of one bucket in key order (UTF-8 byte order), tombstones included. */
+  list(bucket: string, options: ListOptions, signal?: AbortSignal): Promise<ObjectRecord[]>;
+}
+
+/** One node's disk: the replica contract plus lifecycle. */
+export interface LocalStore extends ReplicaApi {
+  open(): Promise<void>;
+  close(): Promise<void>;
+}
