@@ -69,3 +69,94 @@ export interface Config {
     level: string;
   };
 }
+
+/** The pino log levels accepted by `log.level`. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** How a key's value is written and checked. */
+export type ConfigKind = 'string' | 'int' | 'bool' | 'hostport' | 'size' | 'enum' | 'members';
+
+/** A value a key may default to. */
+export type ConfigDefault = string | number | boolean | readonly MemberConfig[];
+
+/** One configuration key: where it lives, its default, how it is set and what it accepts. */
+export interface ConfigKeySpec {
+  /** Dotted path in `Config` and in the JSON file; also the flag name (`--s3.listen`). */
+  readonly path: string;
+  readonly kind: ConfigKind;
+  /** Built-in default; absent for required keys and keys derived from others (see `defaultText`). */
+  readonly default?: ConfigDefault;
+  /** How the default reads in docs when it is derived or there is none. */
+  readonly defaultText?: string;
+  /** One sentence for docs and `--help`. */
+  readonly doc: string;
+  /** Redacted by `config print`; its value never appears in an error message. */
+  readonly secret: boolean;
+  /** The `RINGSTORE_*` environment variable that overrides the file. */
+  readonly env: string;
+  /** The environment variable naming a file to read the value from (secrets only). */
+  readonly fileEnv?: string;
+  /** Inclusive lower bound (int, size) or minimum length (string). */
+  readonly min?: number;
+  /** Inclusive upper bound (int, size) or maximum length (string). */
+  readonly max?: number;
+  /** Accepted values (enum). */
+  readonly values?: readonly string[];
+  /** Accepted form (string). */
+  readonly pattern?: RegExp;
+  /** `pattern` in words, used after "expected" in error messages. */
+  readonly form?: string;
+  /** hostport: whether port 0 (bind any free port) is accepted. */
+  readonly anyPort?: boolean;
+}
+
+/** `RINGSTORE_` + the path in SCREAMING_SNAKE_CASE: `s3.maxObjectSize` → `RINGSTORE_S3_MAX_OBJECT_SIZE`. */
+export function envNameFor(path: string): string {
+  return `RINGSTORE_${path.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()}`;
+}
+
+const GiB = 1024 ** 3;
+
+function key(spec: Omit<ConfigKeySpec, 'env' | 'secret'> & { env?: string; secret?: boolean }): ConfigKeySpec {
+  return { ...spec, env: spec.env ?? envNameFor(spec.path), secret: spec.secret ?? false };
+}
+
+/**
+ * Every configuration key, in documentation order. This table is the single source for
+ * defaults, environment variable names, flags, validation bounds, redaction and the docs test.
+ */
+export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
+  key({ path: 'nodeId', kind: 'string', defaultText: '(required)', doc: "This node's id; it must appear in cluster.members unless the node is a gateway only.", pattern: /^[A-Za-z0-9_.-]{1,64}$/, form: 'a node id of 1–64 characters from A–Z a–z 0–9 _ . -' }),
+  key({ path: 'dataDir', kind: 'string', defaultText: './data/<nodeId>', doc: 'Directory for the metadata database and blob files; created if missing.', pattern: /^[^\0]+$/, form: 'a non-empty directory path' }),
+  key({ path: 's3.listen', kind: 'hostport', default: '127.0.0.1:9000', anyPort: true, doc: 'Address "host:port" the S3 API listens on; use 0.0.0.0:9000 to accept connections from other machines.' }),
+  key({ path: 's3.region', kind: 'string', default: 'us-east-1', doc: 'Region name clients sign requests for (the SigV4 scope).', pattern: /^[A-Za-z0-9_.-]{1,64}$/, form: 'a region name of 1–64 characters from A–Z a–z 0–9 _ . -' }),
+  key({ path: 's3.accessKey', kind: 'string', env: 'RINGSTORE_ACCESS_KEY', defaultText: '(required)', doc: 'Access key id of the root S3 credentials.', pattern: /^[^\s/]{1,128}$/, form: "a non-empty access key id of at most 128 characters, without spaces or '/'" }),
+  key({ path: 's3.secretKey', kind: 'string', env: 'RINGSTORE_SECRET_KEY', fileEnv: 'RINGSTORE_SECRET_KEY_FILE', secret: true, defaultText: '(required)', doc: 'Secret key of the root S3 credentials.', pattern: /^[^\s]{1,128}$/, form: 'a non-empty secret key of at most 128 characters, without spaces' }),
+  key({ path: 's3.maxObjectSize', kind: 'size', default: 5 * GiB, min: 1, max: 5 * 1024 * GiB, doc: 'Largest body a single PUT may send, in bytes or with a unit (S3 allows 5 GiB).' }),
+  key({ path: 'rpc.listen', kind: 'hostport', default: '127.0.0.1:9100', anyPort: true, doc: 'Address "host:port" the node-to-node RPC and admin API listens on; peers reach it at this node\'s cluster.members address.' }),
+  key({ path: 'rpc.secret', kind: 'string', env: 'RINGSTORE_CLUSTER_SECRET', fileEnv: 'RINGSTORE_CLUSTER_SECRET_FILE', secret: true, defaultText: '(required)', doc: 'Shared cluster secret that authenticates node-to-node calls; the same on every node.', pattern: /^.{16,}$/s, form: 'a secret of at least 16 characters (e.g. `openssl rand -hex 16`)' }),
+  key({ path: 'rpc.timeoutMs', kind: 'int', default: 5000, min: 1, max: 600_000, doc: 'Per-replica request timeout in milliseconds: a dead or hung peer never holds a request longer.' }),
+  key({ path: 'replication.factor', kind: 'int', default: 3, min: 1, doc: 'N: how many replicas each object has.' }),
+  key({ path: 'replication.readQuorum', kind: 'int', default: 2, min: 1, doc: 'R: replica answers a read waits for (1 ≤ R ≤ N).' }),
+  key({ path: 'replication.writeQuorum', kind: 'int', default: 2, min: 1, doc: 'W: durable replica acknowledgements a write waits for (1 ≤ W ≤ N).' }),
+  key({ path: 'ring.vnodesPerUnit', kind: 'int', default: 256, min: 1, max: 4096, doc: 'Ring tokens per unit of member capacity; more tokens spread keys more evenly.' }),
+  key({ path: 'store.inlineThreshold', kind: 'size', default: 65536, min: 0, max: 16 * 1024 * 1024, doc: 'Bodies up to this size are stored inline in the metadata database instead of as blob files.' }),
+  key({ path: 'store.fsync', kind: 'bool', default: true, doc: 'fsync bodies and metadata before acknowledging a write; turn off only for throwaway test clusters.' }),
+  key({ path: 'cluster.members', kind: 'members', default: [], doc: 'The initial layout (version 1), used when the node has no layout stored yet: every member\'s id, RPC address, zone and capacity.' }),
+  key({ path: 'cluster.pingIntervalMs', kind: 'int', default: 1000, min: 10, max: 600_000, doc: 'Milliseconds between liveness pings to each peer.' }),
+  key({ path: 'cluster.downAfterMisses', kind: 'int', default: 3, min: 1, max: 1000, doc: 'Missed pings in a row after which a peer is marked down.' }),
+  key({ path: 'log.level', kind: 'enum', default: 'info', values: LOG_LEVELS, doc: 'Log level of the JSON-lines log on stdout.' }),
+];
+
+/** The spec of one key path, or undefined. */
+export function configKey(path: string): ConfigKeySpec | undefined {
+  return CONFIG_KEYS.find((k) => k.path === path);
+}
+
+/** Environment variables read by the loader that are not key values. */
+export const META_ENV = {
+  /** Path of the JSON config file (same as `--config`). */
+  config: 'RINGSTORE_CONFIG',
+  /** Set to `true` to accept `*_FILE` secret files readable by every user (e.g. Kubernetes' default 0644). */
+  allowWorldReadableSecrets: 'RINGSTORE_ALLOW_WORLD_READABLE_SECRETS',
+} as const;

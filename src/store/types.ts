@@ -19,6 +19,8 @@ export interface ObjectMeta {
   readonly contentType: string;
   /** `x-amz-meta-*` headers, names lower-cased without the prefix. */
   readonly userMeta: Readonly<Record<string, string>>;
+  /** Standard headers kept with the object (cache-control, content-disposition, content-encoding, content-language, expires). */
+  readonly headers?: Readonly<Record<string, string>>;
   /** `x-amz-checksum-<alg>` values (base64) the client sent, returned on GET/HEAD when asked. */
   readonly checksums?: Readonly<Record<string, string>>;
 }

@@ -1,0 +1,34 @@
+/**
+ * Unauthenticated operational endpoints on the RPC/admin port: liveness, readiness and
+ * Prometheus metrics (STYLE: health and metrics need no token; everything else does).
+ */
+import type Router from '@koa/router';
+import type { Metrics } from '../metrics/definitions.js';
+
+/** What the health routes report on. */
+export interface HealthSource {
+  ready(): boolean;
+  readonly metrics: Metrics | null;
+}
+
+/** Mounts GET /health, GET /ready and GET /metrics. */
+export function mountHealthRoutes(router: Router, source: HealthSource): void {
+  router.get('/health', (ctx) => {
+    ctx.type = 'text/plain';
+    ctx.body = 'ok\n';
+  });
+  router.get('/ready', (ctx) => {
+    const ok = source.ready();
+    ctx.status = ok ? 200 : 503;
+    ctx.type = 'text/plain';
+    ctx.body = ok ? 'ready\n' : 'not ready\n';
+  });
+  router.get('/metrics', async (ctx) => {
+    if (!source.metrics) {
+      ctx.status = 404;
+      return;
+    }
+    ctx.type = source.metrics.registry.contentType;
+    ctx.body = await source.metrics.registry.metrics();
+  });
+}

@@ -1,0 +1,12 @@
+/**
+ * Every top-level command of the `ringstore` CLI, in the order `ringstore --help` lists them.
+ * A new command is one module under commands/ and one line here.
+ */
+import type { Command } from '../command.js';
+import { configCommand } from './config.js';
+import { devCommand } from './dev.js';
+import { healthCommand } from './health.js';
+import { serverCommand } from './server.js';
+
+/** The command table. */
+export const COMMANDS: readonly Command[] = [serverCommand, devCommand, configCommand, healthCommand];

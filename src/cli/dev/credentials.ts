@@ -1,0 +1,89 @@
+/**
+ * Credentials of the local dev cluster: generated once, kept in `<data>/dev-credentials.json`
+ * (mode 0600) so a restarted dev cluster keeps the same keys and its data stays reachable.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { RingstoreError } from '../../util/errors.js';
+
+/** The dev cluster's S3 root credentials and cluster secret. */
+export interface DevCredentials {
+  /** `RS` + 18 upper-case letters and digits, shaped like an AWS access key id. */
+  readonly accessKey: string;
+  /** 40 letters and digits, like an AWS secret key (without `/` and `+`, so it pastes into shells). */
+  readonly secretKey: string;
+  /** 32 hex characters. */
+  readonly clusterSecret: string;
+}
+
+const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+function randomString(alphabet: string, length: number): string {
+  let s = '';
+  for (let i = 0; i < length; i++) s += alphabet[randomInt(alphabet.length)]!;
+  return s;
+}
+
+/** Fresh random credentials. */
+export function generateDevCredentials(): DevCredentials {
+  return {
+    accessKey: `RS${randomString(UPPER_ALNUM, 18)}`,
+    secretKey: randomString(ALNUM, 40),
+    clusterSecret: randomBytes(16).toString('hex'),
+  };
+}
+
+function isCredentials(value: unknown): value is DevCredentials {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v['accessKey'] === 'string' &&
+    /^[^\s/]{1,128}$/.test(v['accessKey']) &&
+    typeof v['secretKey'] === 'string' &&
+    /^\S{1,128}$/.test(v['secretKey']) &&
+    typeof v['clusterSecret'] === 'string' &&
+    v['clusterSecret'].length >= 16
+  );
+}
+
+/**
+ * Reads the credentials file, or creates it (mode 0600) with fresh credentials when there is
+ * none. A file that exists but is not valid is an error, never silently replaced: the data in
+ * the cluster was written under those keys.
+ */
+export async function loadOrCreateDevCredentials(file: string): Promise<{ credentials: DevCredentials; created: boolean }> {
+  let text: string | undefined;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new RingstoreError('InvalidConfig', `cannot read dev credentials ${file}: ${(error as Error).message}`);
+    }
+  }
+  if (text !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (!isCredentials(parsed)) {
+      throw new RingstoreError('InvalidConfig', `dev credentials ${file} are not valid ({accessKey, secretKey, clusterSecret ≥ 16 characters}); fix or delete the file`);
+    }
+    return { credentials: { accessKey: parsed.accessKey, secretKey: parsed.secretKey, clusterSecret: parsed.clusterSecret }, created: false };
+  }
+  const credentials = generateDevCredentials();
+  await mkdir(dirname(file), { recursive: true });
+  try {
+    await writeFile(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    // Another `ringstore dev` created it first: use theirs.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateDevCredentials(file);
+    throw error;
+  }
+  // The umask may have narrowed the mode further, never widened it; set it exactly anyway.
+  await chmod(file, 0o600);
+  return { credentials, created: true };
+}

@@ -1,0 +1,39 @@
+/**
+ * The single metrics factory: every ringstore metric is defined here, on an injected
+ * registry, and documented in docs/metrics.md. Other layers receive `Metrics | null`
+ * and never import prom-client themselves.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Typed handles on every metric of a node. */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly s3Requests: Counter<'op' | 'code'>;
+  readonly s3RequestDuration: Histogram<'op'>;
+  readonly s3BytesIn: Counter<never>;
+  readonly s3BytesOut: Counter<never>;
+  readonly rpcRequestDuration: Histogram<'peer' | 'method'>;
+  readonly quorumFailures: Counter<'op'>;
+  readonly readRepairs: Counter<never>;
+  readonly clusterNodes: Gauge<'state'>;
+}
+
+/** Creates every metric on `registry` (plus Node's default process metrics). */
+export function createMetrics(registry: Registry, build: { version: string; commit: string }): Metrics {
+  collectDefaultMetrics({ register: registry });
+  const info = new Gauge({ name: 'ringstore_build_info', help: 'Build information; always 1.', labelNames: ['version', 'commit'], registers: [registry] });
+  info.set({ version: build.version, commit: build.commit }, 1);
+  return {
+    registry,
+    s3Requests: new Counter({ name: 'ringstore_s3_requests_total', help: 'S3 requests answered, by operation and S3 error code ("OK" on success).', labelNames: ['op', 'code'], registers: [registry] }),
+    s3RequestDuration: new Histogram({ name: 'ringstore_s3_request_duration_seconds', help: 'Time from request start to the end of the response, by S3 operation.', labelNames: ['op'], buckets: LATENCY_BUCKETS, registers: [registry] }),
+    s3BytesIn: new Counter({ name: 'ringstore_s3_received_bytes_total', help: 'Object body bytes received from S3 clients.', registers: [registry] }),
+    s3BytesOut: new Counter({ name: 'ringstore_s3_sent_bytes_total', help: 'Object body bytes sent to S3 clients.', registers: [registry] }),
+    rpcRequestDuration: new Histogram({ name: 'ringstore_rpc_request_duration_seconds', help: 'Node-to-node calls made by this node, by peer and method.', labelNames: ['peer', 'method'], buckets: LATENCY_BUCKETS, registers: [registry] }),
+    quorumFailures: new Counter({ name: 'ringstore_quorum_failures_total', help: 'Operations that could not reach their read or write quorum.', labelNames: ['op'], registers: [registry] }),
+    readRepairs: new Counter({ name: 'ringstore_read_repairs_total', help: 'Stale replicas updated in the background after a read.', registers: [registry] }),
+    clusterNodes: new Gauge({ name: 'ringstore_cluster_nodes', help: 'Members of the layout by liveness as this node sees them.', labelNames: ['state'], registers: [registry] }),
+  };
+}

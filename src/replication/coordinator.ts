@@ -1,0 +1,299 @@
+/**
+ * The coordinator: quorum PUT / GET / HEAD / DELETE / LIST of objects over the replicas
+ * the ring names for each key. Any node coordinates; its own replica is called in-process,
+ * the others over RPC, through the same `ReplicaApi`.
+ */
+import type { Readable } from 'node:stream';
+import type { Member } from '../ring/layout.js';
+import type { Membership } from '../cluster/membership.js';
+import type { ByteRange, HeadResult, ObjectMeta, ObjectRecord, ReplicaApi } from '../store/types.js';
+import type { HybridClock } from '../util/clock.js';
+import { compareVersions } from '../util/clock.js';
+import { RingstoreError, describeError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import type { Metrics } from '../metrics/definitions.js';
+import { QuorumTracker } from './quorum.js';
+import { stageOnReplicas, discardAll, type FanoutTarget } from './fanout.js';
+import { mergeReplicaPages } from './list-merge.js';
+import { ReadRepairer } from './read-repair.js';
+
+/** Everything the coordinator needs, injected by the composition root. */
+export interface CoordinatorOptions {
+  readonly membership: Membership;
+  /** The replica API of a member: the local store for this node, an RPC client for the others. */
+  readonly replicaFor: (member: Member) => ReplicaApi;
+  readonly clock: HybridClock;
+  readonly logger: Logger;
+  readonly metrics: Metrics | null;
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  /** Bodies up to this size are sent inline with the commit (one round trip per replica). */
+  readonly inlineThreshold: number;
+  /** Timeout of one non-streaming replica call (head, commit, list). */
+  readonly timeoutMs: number;
+}
+
+/** What a PUT carries besides the key. */
+export interface PutObjectInput {
+  readonly bucket: string;
+  readonly key: string;
+  readonly contentType: string;
+  readonly userMeta: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The (already decoded) body; it throws at its end when verification fails. */
+  readonly body: AsyncIterable<Uint8Array>;
+  /** Called once the body has been read completely: the ETag and checksums to record. */
+  readonly seal: () => { etag: string; checksums?: Record<string, string> };
+  readonly signal?: AbortSignal;
+}
+
+/** A located object version: its record and where its body can be read. */
+export interface FoundObject {
+  readonly record: ObjectRecord;
+  /** The whole body when it came back with the metadata (small objects). */
+  readonly inlineBody?: Uint8Array;
+  /** Replicas known to hold exactly this version, preferred first. */
+  readonly holders: readonly FanoutTarget[];
+}
+
+/** One page of live (non-deleted) records of a bucket, in key order. */
+export interface ListPage {
+  readonly records: ObjectRecord[];
+  /** True when the bucket has no keys after the last record. */
+  readonly exhausted: boolean;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Quorum reads and writes of objects. */
+export class Coordinator {
+  readonly #o: CoordinatorOptions;
+  readonly #repair: ReadRepairer;
+
+  constructor(options: CoordinatorOptions) {
+    this.#o = options;
+    this.#repair = new ReadRepairer({ logger: options.logger.child({ component: 'read-repair' }), metrics: options.metrics });
+  }
+
+  /** Stores an object version on the key's replicas; resolves after W durable acks. */
+  async putObject(input: PutObjectInput): Promise<ObjectMeta> {
+    const { bucket, key, signal } = input;
+    const targets = this.#writeTargets(bucket, key, 'PutObject');
+    const version = this.#o.clock.next();
+    const iterator = input.body[Symbol.asyncIterator]();
+    const { head, size, ended } = await readHead(iterator, this.#o.inlineThreshold);
+    if (ended) {
+      const data = head.length === 1 ? head[0]! : Buffer.concat(head, size);
+      const sealed = input.seal();
+      const meta = this.#meta(input, version, size, sealed);
+      await this.#commitEverywhere('PutObject', targets, meta, () => ({ kind: 'inline', data }));
+      return meta;
+    }
+    const staged = await stageOnReplicas('PutObject', targets, this.#o.w, head, iterator, signal);
+    let meta: ObjectMeta;
+    try {
+      meta = this.#meta(input, version, staged[0]!.staged.size, input.seal());
+    } catch (err) {
+      await discardAll(staged);
+      throw err;
+    }
+    const byId = new Map(staged.map((s) => [s.target.id, s.staged.id]));
+    await this.#commitEverywhere('PutObject', staged.map((s) => s.target), meta, (t) => ({ kind: 'staged', id: byId.get(t.id)! }));
+    return meta;
+  }
+
+  /** Writes a tombstone for a key; resolves after W acks. Deleting a missing key succeeds (S3). */
+  async deleteObject(bucket: string, key: string): Promise<void> {
+    const targets = this.#writeTargets(bucket, key, 'DeleteObject');
+    const meta: ObjectMeta = { bucket, key, version: this.#o.clock.next(), tombstone: true, size: 0, etag: '', contentType: '', userMeta: {} };
+    await this.#commitEverywhere('DeleteObject', targets, meta, () => ({ kind: 'inline', data: EMPTY }));
+  }
+
+  /** Writes a complete record (used for small system records such as buckets). */
+  async putSmall(meta: Omit<ObjectMeta, 'version'>, data: Uint8Array): Promise<ObjectMeta> {
+    const full: ObjectMeta = { ...meta, version: this.#o.clock.next() };
+    await this.#commitEverywhere('PutObject', this.#writeTargets(meta.bucket, meta.key, 'PutObject'), full, () => ({ kind: 'inline', data }));
+    return full;
+  }
+
+  /**
+   * Finds the newest version of a key among R replica answers (NoSuchKey when it is absent or
+   * deleted). Replicas that answer with an older version are repaired in the background.
+   */
+  async headObject(bucket: string, key: string, op = 'GetObject'): Promise<FoundObject> {
+    const found = await this.#quorumHead(bucket, key, op);
+    if (!found || found.record.tombstone) throw new RingstoreError('NoSuchKey', 'The specified key does not exist.', { bucket, key });
+    return found;
+  }
+
+  /** Like headObject, but resolves undefined for absent or deleted keys. */
+  async findObject(bucket: string, key: string, op = 'GetObject'): Promise<FoundObject | undefined> {
+    const found = await this.#quorumHead(bucket, key, op);
+    return found && !found.record.tombstone ? found : undefined;
+  }
+
+  /** Streams the body of a found version (or a range of it), trying each holder in turn. */
+  async openBody(found: FoundObject, range?: ByteRange): Promise<Readable | Uint8Array> {
+    if (found.inlineBody) return range ? found.inlineBody.subarray(range.start, range.end + 1) : found.inlineBody;
+    const { record } = found;
+    const errors: string[] = [];
+    for (const holder of found.holders) {
+      try {
+        return await holder.api.read(record.bucket, record.key, record.version, range);
+      } catch (err) {
+        errors.push(`${holder.id}: ${describeError(err)}`);
+      }
+    }
+    throw new RingstoreError('ServiceUnavailable', `no replica could serve the body (${errors.join('; ')})`, { bucket: record.bucket, key: record.key });
+  }
+
+  /**
+   * One page of a bucket's live records in key order after `startAfter`: a coverage query
+   * over every usable data member, merged newest-wins, tombstones dropped.
+   */
+  async listPage(bucket: string, options: { prefix?: string; startAfter?: string; limit: number }): Promise<ListPage> {
+    const members = this.#o.membership.ring.members.filter((m) => m.capacity > 0);
+    const usable = members.filter((m) => this.#o.membership.isUsable(m.id));
+    if (members.length - usable.length >= this.#o.n) {
+      this.#o.metrics?.quorumFailures.inc({ op: 'ListObjects' });
+      throw new RingstoreError('QuorumNotReached', `ListObjects: ${members.length - usable.length} of ${members.length} data nodes are down; some keys have no live replica`);
+    }
+    const batch = Math.min(1000, Math.max(100, options.limit + 10));
+    const records: ObjectRecord[] = [];
+    let startAfter = options.startAfter;
+    for (;;) {
+      const pages = await Promise.all(
+        usable.map(async (m) => {
+          const page = await this.#o.replicaFor(m).list(bucket, { ...(options.prefix !== undefined && { prefix: options.prefix }), ...(startAfter !== undefined && { startAfter }), limit: batch }, AbortSignal.timeout(this.#o.timeoutMs));
+          return { records: page, truncated: page.length >= batch };
+        }),
+      );
+      const merged = mergeReplicaPages(pages);
+      for (const record of merged.records) {
+        if (record.tombstone) continue;
+        records.push(record);
+        if (records.length === options.limit) {
+          const exhausted = merged.bound === undefined && record === merged.records[merged.records.length - 1];
+          return { records, exhausted };
+        }
+      }
+      if (merged.bound === undefined) return { records, exhausted: true };
+      startAfter = merged.bound;
+    }
+  }
+
+  #writeTargets(bucket: string, key: string, op: string): FanoutTarget[] {
+    const { replicas } = this.#o.membership.ring.preferenceList(bucket, key, this.#o.n);
+    const usable = replicas.filter((m) => this.#o.membership.isUsable(m.id));
+    if (usable.length < this.#o.w) {
+      this.#o.metrics?.quorumFailures.inc({ op });
+      const down = replicas.filter((m) => !this.#o.membership.isUsable(m.id)).map((m) => m.id);
+      throw new RingstoreError('QuorumNotReached', `${op}: needed ${this.#o.w} of ${replicas.length} replicas, only ${usable.length} are up (down: ${down.join(', ')})`);
+    }
+    return this.#targets(usable);
+  }
+
+  #targets(members: readonly Member[]): FanoutTarget[] {
+    // The local replica first: reading from it saves a network hop.
+    const self = this.#o.membership.selfId;
+    return [...members].sort((a, b) => Number(b.id === self) - Number(a.id === self)).map((m) => ({ id: m.id, api: this.#o.replicaFor(m) }));
+  }
+
+  #meta(input: PutObjectInput, version: ObjectMeta['version'], size: number, sealed: { etag: string; checksums?: Record<string, string> }): ObjectMeta {
+    return {
+      bucket: input.bucket,
+      key: input.key,
+      version,
+      tombstone: false,
+      size,
+      etag: sealed.etag,
+      contentType: input.contentType,
+      userMeta: input.userMeta,
+      ...(input.headers && Object.keys(input.headers).length > 0 && { headers: input.headers }),
+      ...(sealed.checksums && Object.keys(sealed.checksums).length > 0 && { checksums: sealed.checksums }),
+    };
+  }
+
+  /** Commits on every target; resolves at W acks while the others finish in the background. */
+  async #commitEverywhere(op: string, targets: readonly FanoutTarget[], meta: ObjectMeta, body: (t: FanoutTarget) => Parameters<ReplicaApi['commit']>[1]): Promise<void> {
+    const tracker = new QuorumTracker<true>(op, this.#o.w, targets.length);
+    await new Promise<void>((resolve, reject) => {
+      for (const target of targets) {
+        target.api.commit(meta, body(target), AbortSignal.timeout(this.#o.timeoutMs)).then(
+          () => {
+            if (tracker.succeed(target.id, true) === 'reached') resolve();
+          },
+          (err: unknown) => {
+            this.#o.logger.warn({ peer: target.id, op, err: describeError(err) }, 'replica commit failed');
+            if (tracker.fail(target.id, err) === 'failed') reject(tracker.error());
+          },
+        );
+      }
+    }).catch((err: unknown) => {
+      this.#o.metrics?.quorumFailures.inc({ op });
+      throw err;
+    });
+  }
+
+  async #quorumHead(bucket: string, key: string, op: string): Promise<FoundObject | undefined> {
+    const { replicas } = this.#o.membership.ring.preferenceList(bucket, key, this.#o.n);
+    const usable = this.#targets(replicas.filter((m) => this.#o.membership.isUsable(m.id)));
+    const tracker = new QuorumTracker<HeadResult | undefined>(op, Math.min(this.#o.r, replicas.length), usable.length);
+    if (usable.length < tracker.needed) {
+      this.#o.metrics?.quorumFailures.inc({ op });
+      throw new RingstoreError('QuorumNotReached', `${op}: needed ${tracker.needed} of ${replicas.length} replicas, only ${usable.length} are up`);
+    }
+    const calls = usable.map((target) =>
+      target.api.head(bucket, key, { inlineUpTo: this.#o.inlineThreshold }, AbortSignal.timeout(this.#o.timeoutMs)).then(
+        (result) => ({ target, result }),
+        (err: unknown) => {
+          tracker.fail(target.id, err);
+          throw err;
+        },
+      ),
+    );
+    await new Promise<void>((resolve, reject) => {
+      for (const call of calls) {
+        call.then(
+          ({ target, result }) => {
+            if (tracker.succeed(target.id, result) === 'reached') resolve();
+          },
+          () => {
+            if (tracker.state === 'failed') reject(tracker.error());
+          },
+        );
+      }
+    }).catch((err: unknown) => {
+      this.#o.metrics?.quorumFailures.inc({ op });
+      throw err;
+    });
+
+    let newest: HeadResult | undefined;
+    for (const result of tracker.successes.values()) {
+      if (result && (!newest || compareVersions(result.record.version, newest.record.version) > 0)) newest = result;
+    }
+    if (newest) this.#o.clock.observe(newest.record.version.hlc);
+    const holders = usable.filter((t) => {
+      const r = tracker.successes.get(t.id);
+      return r !== undefined && newest !== undefined && compareVersions(r.record.version, newest.record.version) === 0;
+    });
+    // Repair runs once every replica has answered, so late answers are compared too.
+    void this.#repair.afterRead(calls, newest);
+    if (!newest) return undefined;
+    return { record: newest.record, ...(newest.inlineBody && { inlineBody: newest.inlineBody }), holders };
+  }
+}
+
+/** Reads from `iterator` until more than `limit` bytes or the end, whichever comes first. */
+async function readHead(iterator: AsyncIterator<Uint8Array>, limit: number): Promise<{ head: Uint8Array[]; size: number; ended: boolean }> {
+  const head: Uint8Array[] = [];
+  let size = 0;
+  while (size <= limit) {
+    const next = await iterator.next();
+    if (next.done) return { head, size, ended: true };
+    head.push(next.value);
+    size += next.value.length;
+  }
+  return { head, size, ended: false };
+}

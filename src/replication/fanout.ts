@@ -1,0 +1,100 @@
+/**
+ * Streams one body to several replicas at once without holding it in memory: every chunk
+ * is written to each replica's stream, and the next chunk is read only when every live
+ * replica has taken the previous one (the slowest live replica sets the pace). A replica
+ * that fails is dropped; the fan-out fails once fewer than `needed` replicas are left.
+ */
+import { PassThrough } from 'node:stream';
+import type { ReplicaApi, StagedBody } from '../store/types.js';
+import { QuorumTracker } from './quorum.js';
+
+/** A replica to stream to. */
+export interface FanoutTarget {
+  readonly id: string;
+  readonly api: ReplicaApi;
+}
+
+/** Replicas that durably staged the body. */
+export type StagedTargets = Array<{ target: FanoutTarget; staged: StagedBody }>;
+
+const STREAM_BUFFER = 1024 * 1024;
+
+/**
+ * Stages `chunks` (a prefix already read) followed by the rest of `source` on every target.
+ * Resolves once all targets have answered, with those that succeeded, if at least `needed` did.
+ * If the source fails (bad checksum, client gone), every replica's upload is aborted and
+ * the source's error is thrown: nothing is staged.
+ */
+export async function stageOnReplicas(
+  op: string,
+  targets: readonly FanoutTarget[],
+  needed: number,
+  head: readonly Uint8Array[],
+  source: AsyncIterator<Uint8Array>,
+  signal: AbortSignal | undefined,
+): Promise<StagedTargets> {
+  const tracker = new QuorumTracker<StagedBody>(op, needed, targets.length);
+  const lanes = targets.map((target) => {
+    const stream = new PassThrough({ highWaterMark: STREAM_BUFFER });
+    const lane = { target, stream, failed: false, done: undefined as unknown as Promise<void> };
+    lane.done = target.api.stage(stream, signal).then(
+      (staged) => void tracker.succeed(target.id, staged),
+      (err: unknown) => {
+        lane.failed = true;
+        tracker.fail(target.id, err);
+        stream.destroy();
+      },
+    );
+    return lane;
+  });
+
+  const write = async (chunk: Uint8Array): Promise<void> => {
+    const waits: Promise<void>[] = [];
+    for (const lane of lanes) {
+      if (lane.failed) continue;
+      if (!lane.stream.write(chunk)) {
+        waits.push(new Promise<void>((resolve) => {
+          const done = (): void => {
+            lane.stream.off('drain', done);
+            lane.stream.off('close', done);
+            resolve();
+          };
+          lane.stream.on('drain', done);
+          lane.stream.on('close', done);
+          void lane.done.then(done);
+        }));
+      }
+    }
+    if (waits.length > 0) await Promise.all(waits);
+    if (tracker.state === 'failed') throw tracker.error();
+  };
+
+  try {
+    for (const chunk of head) await write(chunk);
+    for (;;) {
+      const next = await source.next();
+      if (next.done) break;
+      await write(next.value);
+    }
+  } catch (err) {
+    for (const lane of lanes) lane.stream.destroy(err instanceof Error ? err : new Error(String(err)));
+    await Promise.all(lanes.map((l) => l.done));
+    await discardAll([...tracker.successes].map(([id, staged]) => ({ target: lanes.find((l) => l.target.id === id)!.target, staged })));
+    throw err;
+  }
+  for (const lane of lanes) if (!lane.failed) lane.stream.end();
+  await Promise.all(lanes.map((l) => l.done));
+  if (tracker.state !== 'reached') {
+    await discardAll([...tracker.successes].map(([id, staged]) => ({ target: lanes.find((l) => l.target.id === id)!.target, staged })));
+    throw tracker.error();
+  }
+  return lanes.flatMap((lane) => {
+    const staged = tracker.successes.get(lane.target.id);
+    return staged ? [{ target: lane.target, staged }] : [];
+  });
+}
+
+/** Best-effort removal of staged bodies that will not be committed. */
+export async function discardAll(staged: StagedTargets): Promise<void> {
+  await Promise.allSettled(staged.map(({ target, staged: s }) => target.api.discard(s.id)));
+}

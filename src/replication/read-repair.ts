@@ -1,0 +1,64 @@
+/**
+ * Read repair: after a quorum read, once every replica has answered, replicas that hold an
+ * older version (or none) are sent the newest one in the background. Best effort: the
+ * anti-entropy exchange catches whatever this misses.
+ */
+import type { HeadResult, CommitBody } from '../store/types.js';
+import { compareVersions } from '../util/clock.js';
+import { describeError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import type { Metrics } from '../metrics/definitions.js';
+import type { FanoutTarget } from './fanout.js';
+
+type Answer = Promise<{ target: FanoutTarget; result: HeadResult | undefined }>;
+
+/** Repairs stale replicas found by reads. */
+export class ReadRepairer {
+  readonly #logger: Logger;
+  readonly #metrics: Metrics | null;
+
+  constructor(options: { logger: Logger; metrics: Metrics | null }) {
+    this.#logger = options.logger;
+    this.#metrics = options.metrics;
+  }
+
+  /** Waits for every answer of a read, then brings stale replicas up to the newest version seen. */
+  async afterRead(answers: readonly Answer[], newestSoFar: HeadResult | undefined): Promise<void> {
+    const settled = await Promise.allSettled(answers);
+    const ok = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    let newest = newestSoFar;
+    for (const { result } of ok) {
+      if (result && (!newest || compareVersions(result.record.version, newest.record.version) > 0)) newest = result;
+    }
+    if (!newest) return;
+    const target = newest;
+    const holders = ok.filter((a) => a.result && compareVersions(a.result.record.version, target.record.version) === 0).map((a) => a.target);
+    const stale = ok.filter((a) => !a.result || compareVersions(a.result.record.version, target.record.version) < 0).map((a) => a.target);
+    await Promise.all(stale.map((replica) => this.#repair(replica, target, holders)));
+  }
+
+  async #repair(replica: FanoutTarget, newest: HeadResult, holders: readonly FanoutTarget[]): Promise<void> {
+    const { record } = newest;
+    // The record minus what is local to the replica that stored it.
+    const { crc32: _crc32, storage: _storage, ...meta } = record;
+    try {
+      let body: CommitBody;
+      if (record.tombstone) body = { kind: 'inline', data: new Uint8Array(0) };
+      else if (newest.inlineBody) body = { kind: 'inline', data: newest.inlineBody };
+      else {
+        const source = holders[0];
+        if (!source) return;
+        const stream = await source.api.read(record.bucket, record.key, record.version);
+        const staged = await replica.api.stage(stream);
+        body = { kind: 'staged', id: staged.id };
+      }
+      const result = await replica.api.commit(meta, body);
+      if (result.applied) {
+        this.#metrics?.readRepairs.inc();
+        this.#logger.info({ peer: replica.id, bucket: record.bucket }, 'read repair applied');
+      }
+    } catch (err) {
+      this.#logger.warn({ peer: replica.id, err: describeError(err) }, 'read repair failed');
+    }
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * One peer as the RPC client sees it: its connection pool, request signing, the per-call
+ * deadline and error mapping, and call reporting. `HttpReplica` and `RpcClient.ping` are thin
+ * layers over this.
+ */
+import type { Readable } from 'node:stream';
+import type { Pool } from 'undici';
+import type { Clock } from '../util/clock.js';
+import { RingstoreError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { AUTH_HEADER, signRpc } from './auth.js';
+import { CallScope } from './call.js';
+import { errorFromWire } from './wire-errors.js';
+
+/** One finished RPC call, as reported to `observe`. For reads it ends when the headers arrive. */
+export interface RpcCallEvent {
+  readonly peer: string;
+  readonly op: RpcOp;
+  readonly seconds: number;
+  /** The error code, or `ok`. */
+  readonly outcome: string;
+}
+
+/** The RPC operations, as named in metrics and errors. */
+export type RpcOp = 'stage' | 'commit' | 'discard' | 'head' | 'read' | 'list' | 'ping';
+
+/** An undici response. */
+export type RpcResponse = Awaited<ReturnType<Pool['request']>>;
+
+/** What a PeerLink shares with its client. */
+export interface PeerLinkShared {
+  /** This node's id (the signer). */
+  readonly nodeId: string;
+  readonly secret: string;
+  readonly timeoutMs: number;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly observe: ((event: RpcCallEvent) => void) | undefined;
+  /** True once the owning client is closed. */
+  readonly isClosed: () => boolean;
+}
+
+/** A string header of a response, or undefined. */
+export function responseHeader(res: RpcResponse, name: string): string | undefined {
+  const v = res.headers[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Reads a JSON answer body (RpcProtocol when it is not JSON). */
+export async function responseJson(res: RpcResponse): Promise<unknown> {
+  const text = await res.body.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new RingstoreError('RpcProtocol', 'rpc answer is not valid JSON');
+  }
+}
+
+/** The transport to one peer at one address. */
+export class PeerLink {
+  readonly peer: string;
+  readonly address: string;
+  readonly #pool: Pool;
+  readonly #shared: PeerLinkShared;
+
+  constructor(peer: string, address: string, pool: Pool, shared: PeerLinkShared) {
+    this.peer = peer;
+    this.address = address;
+    this.#pool = pool;
+    this.#shared = shared;
+  }
+
+  /** Per-call timeout in ms. */
+  get timeoutMs(): number {
+    return this.#shared.timeoutMs;
+  }
+
+  /** A fresh deadline scope for one call. */
+  scope(op: RpcOp, signal: AbortSignal | undefined): CallScope {
+    return new CallScope(this.peer, this.address, op, this.#shared.timeoutMs, signal);
+  }
+
+  /** Sends one signed request under `scope`; the response body is attached to the scope. */
+  async send(
+    scope: CallScope,
+    method: 'GET' | 'POST',
+    path: string,
+    extra: { headers?: Record<string, string>; body?: string | Buffer | Readable } = {},
+  ): Promise<RpcResponse> {
+    if (this.#shared.isClosed()) {
+      throw new RingstoreError('PeerUnavailable', 'rpc client is closed', { peer: this.peer });
+    }
+    const auth = signRpc(this.#shared.secret, {
+      method,
+      pathWithQuery: path,
+      timestampMs: this.#shared.clock.now(),
+      nodeId: this.#shared.nodeId,
+    });
+    const res = await this.#pool.request({
+      method,
+      path,
+      headers: { ...extra.headers, [AUTH_HEADER]: auth },
+      ...(extra.body === undefined ? {} : { body: extra.body }),
+      signal: scope.signal,
+    });
+    scope.attachBody(res.body);
+    return res;
+  }
+
+  /** Reads an error answer and turns it into the peer's RingstoreError. */
+  async failure(res: RpcResponse): Promise<RingstoreError> {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await res.body.text()) as unknown;
+    } catch {
+      parsed = undefined;
+    }
+    return errorFromWire(res.statusCode, parsed, this.peer);
+  }
+
+  /**
+   * Runs one call whose answer is read completely inside `fn`, under a deadline covering the
+   * whole exchange (re-armable by `fn`); maps and reports errors, frees the connection on failure.
+   */
+  async call<T>(op: RpcOp, signal: AbortSignal | undefined, fn: (scope: CallScope) => Promise<T>): Promise<T> {
+    const scope = this.scope(op, signal);
+    const started = performance.now();
+    try {
+      const result = await fn(scope);
+      this.report(op, started, undefined);
+      return result;
+    } catch (err) {
+      scope.abandonBody();
+      const mapped = scope.mapError(err);
+      this.report(op, started, mapped);
+      throw mapped;
+    } finally {
+      scope.dispose();
+    }
+  }
+
+  /** Reports a finished call to `observe` and (failures) to the debug log. */
+  report(op: RpcOp, started: number, err: unknown): void {
+    const seconds = (performance.now() - started) / 1000;
+    const outcome = err === undefined ? 'ok' : err instanceof RingstoreError ? err.code : 'error';
+    if (err !== undefined) this.#shared.log.debug({ peer: this.peer, op, outcome, seconds }, 'rpc call failed');
+    this.#shared.observe?.({ peer: this.peer, op, seconds, outcome });
+  }
+}

@@ -1,0 +1,364 @@
+/**
+ * The RPC server: a koa app exposing one node's `ReplicaApi` under `/rpc/v1/…`.
+ *
+ * Routes (all authenticated with `x-ringstore-auth`, see auth.ts):
+ * - `POST /rpc/v1/stage`   raw body streamed into `replica.stage` → 200 JSON StagedBody
+ * - `POST /rpc/v1/commit`  header `x-ringstore-commit` (base64url JSON WireCommit), raw inline
+ *                          bytes as body (empty for staged bodies and tombstones) → 200 JSON CommitResult
+ * - `POST /rpc/v1/discard?id=` → 204
+ * - `GET  /rpc/v1/head?bucket=&key=[&inlineUpTo=]` → 204 when absent; 200 with `x-ringstore-record`
+ *                          and, when `x-ringstore-inline-length` is present, the inline body as raw bytes
+ * - `GET  /rpc/v1/read?bucket=&key=&hlc=&node=[&start=&end=]` → 200 raw stream, chunked, with
+ *                          `x-ringstore-length` (and `x-ringstore-record` for full reads). A stream
+ *                          error aborts the connection, so the client never mistakes a cut body for a whole one.
+ * - `POST /rpc/v1/list?bucket=`  JSON ListOptions body → 200 JSON `{records}`
+ * - `GET  /rpc/v1/ping` → 200 JSON `{nodeId, time}`
+ * Every error is the JSON `{code, message, details}` (wire-errors.ts), never koa's text output.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import Koa from 'koa';
+import { Router } from '@koa/router';
+import type { ObjectRecord, ReplicaApi } from '../store/types.js';
+import { compareVersions, systemClock, type Clock } from '../util/clock.js';
+import { RingstoreError, describeError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { AUTH_HEADER, verifyRpc } from './auth.js';
+import {
+  MAX_JSON_REQUEST_BYTES,
+  RPC_HEADERS,
+  RPC_PATHS,
+  decodeHeadQuery,
+  decodeJsonHeader,
+  decodeReadQuery,
+  encodeJsonHeader,
+  parseListOptions,
+  parseWireCommit,
+  rangeLength,
+  requireParam,
+  toWireRecord,
+} from './wire.js';
+import { errorToWire } from './wire-errors.js';
+
+/** Options of the RPC app. */
+export interface RpcAppOptions {
+  /** The replica this node serves (its LocalStore). */
+  readonly replica: ReplicaApi;
+  /** The shared cluster secret. */
+  readonly secret: string;
+  /** This node's id (answered by ping). */
+  readonly nodeId: string;
+  readonly logger: Logger;
+  /** Wall clock for auth skew checks and ping; the system clock by default. */
+  readonly clock?: Clock;
+  /** Accepted clock skew of signed requests; 5 min by default. */
+  readonly maxSkewMs?: number;
+  /**
+   * Mounts more routes (admin, cluster) on a router of their own, behind the same JSON error
+   * handling. They are NOT covered by the RPC auth; use `createRpcAuth` on routes that need it.
+   */
+  readonly extraRoutes?: (router: Router) => void;
+}
+
+/** Options of the RPC auth middleware. */
+export interface RpcAuthOptions {
+  readonly secret: string;
+  readonly clock?: Clock;
+  readonly maxSkewMs?: number;
+}
+
+/**
+ * Middleware that admits only requests signed with the cluster secret (RpcUnauthorized → 401
+ * otherwise) and records the caller (`RpcCaller`) in `ctx.state['rpcCaller']`.
+ */
+export function createRpcAuth(options: RpcAuthOptions): Koa.Middleware {
+  if (options.secret.length === 0) throw new RingstoreError('InvalidArgument', 'rpc secret is empty');
+  const clock = options.clock ?? systemClock;
+  return async (ctx, next) => {
+    const header = ctx.req.headers[AUTH_HEADER];
+    ctx.state['rpcCaller'] = verifyRpc(options.secret, typeof header === 'string' ? header : undefined, {
+      method: ctx.method,
+      // The raw request target, exactly as the client signed it.
+      pathWithQuery: ctx.originalUrl,
+      nowMs: clock.now(),
+      ...(options.maxSkewMs === undefined ? {} : { maxSkewMs: options.maxSkewMs }),
+    });
+    await next();
+  };
+}
+
+/** An AbortSignal that fires when the caller goes away before the response is complete. */
+function requestSignal(res: ServerResponse): AbortSignal {
+  const ac = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) ac.abort(new RingstoreError('RpcProtocol', 'rpc caller closed the connection'));
+  });
+  return ac.signal;
+}
+
+function queryOf(querystring: string): URLSearchParams {
+  return new URLSearchParams(querystring);
+}
+
+/**
+ * Reads a small request body into one Buffer. Fails with RpcProtocol above `limit` and with
+ * IncompleteBody when `exact` is given and the byte count differs.
+ */
+function readSmallBody(req: IncomingMessage, limit: number, exact?: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        // Discard the rest so the connection stays usable for the error answer and after.
+        req.resume();
+        reject(new RingstoreError('RpcProtocol', `request body exceeds ${limit} bytes`, { limit }));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      if (exact !== undefined && size !== exact) {
+        const message = `request body has ${size} bytes, expected ${exact}`;
+        reject(new RingstoreError('IncompleteBody', message, { size, exact }));
+        return;
+      }
+      resolve(chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const raw = await readSmallBody(req, MAX_JSON_REQUEST_BYTES);
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    throw new RingstoreError('RpcProtocol', 'request body is not valid JSON');
+  }
+}
+
+/** Passes chunks through, failing when the total differs from `expected` (so the response is aborted). */
+function enforceLength(expected: number | undefined) {
+  return async function* (source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    let n = 0;
+    for await (const chunk of source) {
+      n += chunk.byteLength;
+      if (expected !== undefined && n > expected) {
+        throw new RingstoreError('RpcProtocol', `replica produced more than the expected ${expected} bytes`);
+      }
+      yield chunk;
+    }
+    if (expected !== undefined && n !== expected) {
+      throw new RingstoreError('IncompleteBody', `replica produced ${n} bytes, expected ${expected}`, {
+        received: n,
+        expected,
+      });
+    }
+  };
+}
+
+/** Yields an already-pulled first result, then the rest of the iterator. */
+async function* resumeAfter(
+  first: IteratorResult<Uint8Array>,
+  rest: AsyncIterator<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  if (first.done === true) return;
+  yield first.value;
+  for (;;) {
+    const next = await rest.next();
+    if (next.done === true) return;
+    yield next.value;
+  }
+}
+
+/** The `/rpc/v1/*` routes over `replica`, each behind the RPC auth. */
+export function createRpcRouter(options: RpcAppOptions): Router {
+  const { replica } = options;
+  const log = options.logger;
+  const clock = options.clock ?? systemClock;
+  const auth = createRpcAuth(options);
+  // Case-sensitive and strict, so that no spelling of a path can reach a handler another way.
+  const router = new Router({ sensitive: true, strict: true });
+
+  router.post(RPC_PATHS.stage, auth, async (ctx) => {
+    const signal = requestSignal(ctx.res);
+    // A store that stops reading early (it failed) must not destroy the socket with the request
+    // stream: the caller still needs the error answer. jsonErrors drains what is left.
+    const body = ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Uint8Array>;
+    const staged = await replica.stage(body, signal);
+    ctx.body = { id: staged.id, size: staged.size, crc32: staged.crc32 };
+  });
+
+  router.post(RPC_PATHS.commit, auth, async (ctx) => {
+    const signal = requestSignal(ctx.res);
+    const wire = parseWireCommit(decodeJsonHeader(ctx.req.headers[RPC_HEADERS.commit], RPC_HEADERS.commit));
+    const result =
+      wire.body.kind === 'inline'
+        ? await replica.commit(
+            wire.meta,
+            {
+              kind: 'inline',
+              data: await readSmallBody(ctx.req, wire.body.size, wire.body.size),
+            },
+            signal,
+          )
+        : await replica.commit(wire.meta, { kind: 'staged', id: wire.body.id }, signal);
+    ctx.body = { applied: result.applied, current: { hlc: result.current.hlc, node: result.current.node } };
+  });
+
+  router.post(RPC_PATHS.discard, auth, async (ctx) => {
+    const id = requireParam(queryOf(ctx.querystring), 'id');
+    await replica.discard(id, requestSignal(ctx.res));
+    ctx.status = 204;
+  });
+
+  router.get(RPC_PATHS.head, auth, async (ctx) => {
+    const q = decodeHeadQuery(queryOf(ctx.querystring));
+    const found = await replica.head(
+      q.bucket,
+      q.key,
+      q.inlineUpTo === undefined ? {} : { inlineUpTo: q.inlineUpTo },
+      requestSignal(ctx.res),
+    );
+    if (found === undefined) {
+      ctx.status = 204;
+      return;
+    }
+    ctx.set(RPC_HEADERS.record, encodeJsonHeader(toWireRecord(found.record)));
+    ctx.type = 'application/octet-stream';
+    if (found.inlineBody === undefined) {
+      ctx.body = Buffer.alloc(0);
+    } else {
+      const b = found.inlineBody;
+      ctx.set(RPC_HEADERS.inlineLength, String(b.byteLength));
+      ctx.body = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    }
+    ctx.status = 200;
+  });
+
+  router.get(RPC_PATHS.read, auth, async (ctx) => {
+    const signal = requestSignal(ctx.res);
+    const q = decodeReadQuery(queryOf(ctx.querystring));
+    let expected: number | undefined;
+    let record: ObjectRecord | undefined;
+    if (q.range !== undefined) {
+      expected = rangeLength(q.range);
+    } else {
+      // One metadata lookup tells the client how many bytes a whole read must deliver.
+      const head = await replica.head(q.bucket, q.key, {}, signal);
+      if (head !== undefined && compareVersions(head.record.version, q.version) === 0) {
+        record = head.record;
+        expected = head.record.size;
+      }
+    }
+    const source = await replica.read(q.bucket, q.key, q.version, q.range, signal);
+    // A store that ignores the signal must still not outlive a caller that gave up.
+    signal.addEventListener('abort', () => source.destroy(), { once: true });
+    // Wait for the first chunk before committing to a 200: a body that fails at once (a
+    // checksum checked up front, a missing blob) is answered as a proper error.
+    const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+    const first = await chunks.next();
+
+    // koa cannot abort a response whose stream fails midway (it only logs); write it ourselves.
+    ctx.respond = false;
+    const res = ctx.res;
+    res.statusCode = 200;
+    res.setHeader('content-type', 'application/octet-stream');
+    if (expected !== undefined) res.setHeader(RPC_HEADERS.bodyLength, String(expected));
+    if (record !== undefined) res.setHeader(RPC_HEADERS.record, encodeJsonHeader(toWireRecord(record)));
+    // No content-length: with chunked framing the final terminator is only sent after the source
+    // ended cleanly, so even an error after the last byte (a failed checksum) reaches the client.
+    try {
+      await pipeline(resumeAfter(first, chunks), enforceLength(expected), res);
+    } catch (err) {
+      // A caller that hangs up mid-read is routine (its own client went away); a failing source is not.
+      if (signal.aborted) log.debug({ err: describeError(err) }, 'rpc read abandoned by the caller');
+      else log.warn({ err: describeError(err), path: RPC_PATHS.read }, 'rpc read stream failed; connection aborted');
+      res.destroy();
+      source.destroy();
+    }
+  });
+
+  router.post(RPC_PATHS.list, auth, async (ctx) => {
+    const bucket = requireParam(queryOf(ctx.querystring), 'bucket');
+    const listOptions = parseListOptions(await readJsonBody(ctx.req));
+    const records = await replica.list(bucket, listOptions, requestSignal(ctx.res));
+    ctx.body = { records: records.map(toWireRecord) };
+  });
+
+  router.get(RPC_PATHS.ping, auth, (ctx) => {
+    ctx.body = { nodeId: options.nodeId, time: clock.now() };
+  });
+
+  return router;
+}
+
+/** Outermost middleware: every error (and an unmatched route) becomes the JSON error body. */
+function jsonErrors(log: Logger): Koa.Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.respond !== false && ctx.status === 404 && ctx.body == null) {
+        ctx.status = 404;
+        ctx.body = { code: 'RpcProtocol', message: `no route ${ctx.method} ${ctx.path}`, details: {} };
+      }
+    } catch (err) {
+      const wire = errorToWire(err);
+      const fields = {
+        method: ctx.method,
+        path: ctx.path,
+        status: wire.status,
+        code: wire.body.code,
+        err: describeError(err),
+      };
+      if (wire.status >= 500) log.warn(fields, 'rpc request failed');
+      else if (wire.status === 401) log.warn(fields, 'rpc request rejected');
+      else log.debug(fields, 'rpc request failed');
+      if (ctx.headerSent || !ctx.writable) {
+        ctx.res.destroy();
+        return;
+      }
+      if (!ctx.req.complete) {
+        // The request body was not read to the end (a failed stage or commit): discard the rest
+        // and close the connection after the answer, as its framing cannot be trusted for reuse.
+        ctx.set('connection', 'close');
+        ctx.req.resume();
+      }
+      ctx.status = wire.status;
+      ctx.body = wire.body;
+    }
+  };
+}
+
+/** The RPC koa app: JSON errors, the `/rpc/v1` routes, then any `extraRoutes`. */
+export function createRpcApp(options: RpcAppOptions): Koa {
+  if (options.secret.length === 0) throw new RingstoreError('InvalidArgument', 'rpc secret is empty');
+  const log = options.logger.child({ component: 'rpc-server' });
+  const app = new Koa({ proxy: false });
+  // A listener replaces koa's default stderr logging of errors it sees outside our middleware.
+  app.on('error', (err: unknown) => log.debug({ err: describeError(err) }, 'koa error'));
+  app.use(jsonErrors(log));
+  const router = createRpcRouter({ ...options, logger: log });
+  app.use(router.routes());
+  if (options.extraRoutes !== undefined) {
+    const extra = new Router();
+    options.extraRoutes(extra);
+    app.use(extra.routes());
+  }
+  return app;
+}

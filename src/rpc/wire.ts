@@ -1,0 +1,328 @@
+/**
+ * The RPC wire format (version 1): routes, headers and the codecs both sides share, so the
+ * client and the server cannot drift apart.
+ *
+ * - Metadata travels as JSON: in the request/response body when there is no binary payload, or
+ *   as base64url JSON in a header when the body carries raw bytes (an inline commit body, the
+ *   inline body of a head answer, a streamed read). Bodies are never base64 inside JSON.
+ * - Buckets, keys and ids travel in the query string (percent-encoded) or in JSON, never as
+ *   URL path segments.
+ * - Every decoder validates shape and types and throws RpcProtocol on anything unexpected; the
+ *   encoders copy only the fields of the contract, so implementation-private fields a store
+ *   keeps on its records never leak onto the wire.
+ */
+import { RingstoreError } from '../util/errors.js';
+import type { Version } from '../util/clock.js';
+import type {
+  ByteRange,
+  CommitResult,
+  ListOptions,
+  ObjectMeta,
+  ObjectRecord,
+  StagedBody,
+} from '../store/types.js';
+
+/** Every route of the node-to-node API (all under one version prefix). */
+export const RPC_PATHS = {
+  stage: '/rpc/v1/stage',
+  commit: '/rpc/v1/commit',
+  discard: '/rpc/v1/discard',
+  head: '/rpc/v1/head',
+  read: '/rpc/v1/read',
+  list: '/rpc/v1/list',
+  ping: '/rpc/v1/ping',
+} as const;
+
+/** Prefix of every authenticated RPC route. */
+export const RPC_PREFIX = '/rpc/';
+
+/** Names of the ringstore-specific headers (lower case, as node and undici expose them). */
+export const RPC_HEADERS = {
+  /** Request of a commit: base64url JSON `WireCommit`. */
+  commit: 'x-ringstore-commit',
+  /** Response of head/read: base64url JSON `ObjectRecord`. */
+  record: 'x-ringstore-record',
+  /** Response of head: present (with the byte count) when the body is the record's inline body. */
+  inlineLength: 'x-ringstore-inline-length',
+  /** Response of read: the number of body bytes that will follow, when the server knows it. */
+  bodyLength: 'x-ringstore-length',
+} as const;
+
+/** Largest JSON request body a server accepts (list options, …). */
+export const MAX_JSON_REQUEST_BYTES = 1024 * 1024;
+
+/** Largest inline body a commit may carry (inline bodies are meant to be small). */
+export const MAX_INLINE_COMMIT_BYTES = 16 * 1024 * 1024;
+
+/** The commit request's header payload: the metadata and which body to bind. */
+export interface WireCommit {
+  readonly meta: ObjectMeta;
+  /** `inline` means the request body holds exactly `size` raw bytes. */
+  readonly body: { readonly kind: 'staged'; readonly id: string } | { readonly kind: 'inline'; readonly size: number };
+}
+
+/** The answer to `GET /rpc/v1/ping`. */
+export interface PingResult {
+  readonly nodeId: string;
+  /** The answering node's wall clock (ms), for skew diagnostics. */
+  readonly time: number;
+}
+
+/** Query of a head call. */
+export interface HeadQuery {
+  readonly bucket: string;
+  readonly key: string;
+  readonly inlineUpTo?: number;
+}
+
+/** Query of a read call. */
+export interface ReadQuery {
+  readonly bucket: string;
+  readonly key: string;
+  readonly version: Version;
+  readonly range?: ByteRange;
+}
+
+// ---------------------------------------------------------------------------------------------
+// validation helpers
+
+function protocol(message: string, details: Record<string, unknown> = {}): RingstoreError {
+  return new RingstoreError('RpcProtocol', message, details);
+}
+
+function asObject(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw protocol(`${what}: expected an object`);
+  return v as Record<string, unknown>;
+}
+
+function str(o: Record<string, unknown>, field: string, what: string): string {
+  const v = o[field];
+  if (typeof v !== 'string') throw protocol(`${what}.${field}: expected a string`);
+  return v;
+}
+
+function optStr(o: Record<string, unknown>, field: string, what: string): string | undefined {
+  return o[field] === undefined ? undefined : str(o, field, what);
+}
+
+function int(o: Record<string, unknown>, field: string, what: string, max = Number.MAX_SAFE_INTEGER): number {
+  const v = o[field];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) {
+    throw protocol(`${what}.${field}: expected an integer in [0, ${max}]`);
+  }
+  return v;
+}
+
+function bool(o: Record<string, unknown>, field: string, what: string): boolean {
+  const v = o[field];
+  if (typeof v !== 'boolean') throw protocol(`${what}.${field}: expected a boolean`);
+  return v;
+}
+
+function stringMap(v: unknown, what: string): Record<string, string> {
+  const o = asObject(v, what);
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(o)) {
+    if (typeof val !== 'string') throw protocol(`${what}.${k}: expected a string`);
+    out[k] = val;
+  }
+  return out;
+}
+
+function parseIntParam(raw: string, name: string): number {
+  if (!/^\d{1,16}$/.test(raw)) throw protocol(`query parameter ${name}: expected a non-negative integer`);
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n)) throw protocol(`query parameter ${name}: out of range`);
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON in headers
+
+/** Encodes a JSON value for a header: base64url of its UTF-8 JSON text. */
+export function encodeJsonHeader(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+}
+
+/** Decodes a header written by `encodeJsonHeader`; RpcProtocol when missing or malformed. */
+export function decodeJsonHeader(value: string | string[] | undefined, name: string): unknown {
+  if (typeof value !== 'string' || value === '' || !/^[A-Za-z0-9_-]+$/.test(value)) {
+    throw protocol(`header ${name}: missing or not base64url`);
+  }
+  try {
+    return JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown;
+  } catch {
+    throw protocol(`header ${name}: not valid JSON`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// model codecs
+
+/** Validates a version from the wire. */
+export function parseVersion(v: unknown, what = 'version'): Version {
+  const o = asObject(v, what);
+  return { hlc: int(o, 'hlc', what), node: str(o, 'node', what) };
+}
+
+/** The contract fields of a meta, in a plain object ready for JSON. */
+export function toWireMeta(meta: ObjectMeta): ObjectMeta {
+  const out: ObjectMeta = {
+    bucket: meta.bucket,
+    key: meta.key,
+    version: { hlc: meta.version.hlc, node: meta.version.node },
+    tombstone: meta.tombstone,
+    size: meta.size,
+    etag: meta.etag,
+    contentType: meta.contentType,
+    userMeta: { ...meta.userMeta },
+  };
+  return meta.checksums === undefined ? out : { ...out, checksums: { ...meta.checksums } };
+}
+
+/** The contract fields of a record, in a plain object ready for JSON. */
+export function toWireRecord(record: ObjectRecord): ObjectRecord {
+  return { ...toWireMeta(record), crc32: record.crc32, storage: record.storage };
+}
+
+/** Validates an object meta from the wire. */
+export function parseObjectMeta(v: unknown, what = 'meta'): ObjectMeta {
+  const o = asObject(v, what);
+  const meta: ObjectMeta = {
+    bucket: str(o, 'bucket', what),
+    key: str(o, 'key', what),
+    version: parseVersion(o['version'], `${what}.version`),
+    tombstone: bool(o, 'tombstone', what),
+    size: int(o, 'size', what),
+    etag: str(o, 'etag', what),
+    contentType: str(o, 'contentType', what),
+    userMeta: stringMap(o['userMeta'], `${what}.userMeta`),
+  };
+  return o['checksums'] === undefined ? meta : { ...meta, checksums: stringMap(o['checksums'], `${what}.checksums`) };
+}
+
+/** Validates an object record from the wire. */
+export function parseObjectRecord(v: unknown, what = 'record'): ObjectRecord {
+  const o = asObject(v, what);
+  const storage = o['storage'];
+  if (storage !== 'inline' && storage !== 'blob') throw protocol(`${what}.storage: expected "inline" or "blob"`);
+  return { ...parseObjectMeta(o, what), crc32: int(o, 'crc32', what, 0xffffffff), storage };
+}
+
+/** Validates a commit header payload. */
+export function parseWireCommit(v: unknown): WireCommit {
+  const o = asObject(v, 'commit');
+  const meta = parseObjectMeta(o['meta'], 'commit.meta');
+  const b = asObject(o['body'], 'commit.body');
+  if (b['kind'] === 'staged') return { meta, body: { kind: 'staged', id: str(b, 'id', 'commit.body') } };
+  if (b['kind'] === 'inline') {
+    return { meta, body: { kind: 'inline', size: int(b, 'size', 'commit.body', MAX_INLINE_COMMIT_BYTES) } };
+  }
+  throw protocol('commit.body.kind: expected "staged" or "inline"');
+}
+
+/** Validates a stage answer. */
+export function parseStagedBody(v: unknown): StagedBody {
+  const o = asObject(v, 'staged');
+  return { id: str(o, 'id', 'staged'), size: int(o, 'size', 'staged'), crc32: int(o, 'crc32', 'staged', 0xffffffff) };
+}
+
+/** Validates a commit answer. */
+export function parseCommitResult(v: unknown): CommitResult {
+  const o = asObject(v, 'commitResult');
+  return { applied: bool(o, 'applied', 'commitResult'), current: parseVersion(o['current'], 'commitResult.current') };
+}
+
+/** Validates list options (the JSON body of a list call). */
+export function parseListOptions(v: unknown): ListOptions {
+  const o = asObject(v, 'listOptions');
+  const prefix = optStr(o, 'prefix', 'listOptions');
+  const startAfter = optStr(o, 'startAfter', 'listOptions');
+  const limit = int(o, 'limit', 'listOptions');
+  return {
+    limit,
+    ...(prefix === undefined ? {} : { prefix }),
+    ...(startAfter === undefined ? {} : { startAfter }),
+  };
+}
+
+/** Validates a list answer `{records: [...]}`. */
+export function parseListResult(v: unknown): ObjectRecord[] {
+  const o = asObject(v, 'listResult');
+  const records = o['records'];
+  if (!Array.isArray(records)) throw protocol('listResult.records: expected an array');
+  return records.map((r, i) => parseObjectRecord(r, `listResult.records[${i}]`));
+}
+
+/** Validates a ping answer. */
+export function parsePingResult(v: unknown): PingResult {
+  const o = asObject(v, 'ping');
+  return { nodeId: str(o, 'nodeId', 'ping'), time: int(o, 'time', 'ping') };
+}
+
+// ---------------------------------------------------------------------------------------------
+// query strings
+
+/** Builds `path?query` from defined parameters (percent-encoded by URLSearchParams). */
+export function withQuery(path: string, params: Record<string, string | number | undefined>): string {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) qs.append(k, String(v));
+  const s = qs.toString();
+  return s === '' ? path : `${path}?${s}`;
+}
+
+/** A required query parameter, given exactly once; RpcProtocol otherwise. */
+export function requireParam(params: URLSearchParams, name: string): string {
+  const all = params.getAll(name);
+  if (all.length !== 1 || all[0] === undefined) throw protocol(`query parameter ${name}: expected exactly one value`);
+  return all[0];
+}
+
+function optionalParam(params: URLSearchParams, name: string): string | undefined {
+  return params.has(name) ? requireParam(params, name) : undefined;
+}
+
+/** Request target of a head call. */
+export function encodeHeadQuery(q: HeadQuery): string {
+  return withQuery(RPC_PATHS.head, { bucket: q.bucket, key: q.key, inlineUpTo: q.inlineUpTo });
+}
+
+/** Parses a head call's query. */
+export function decodeHeadQuery(params: URLSearchParams): HeadQuery {
+  const bucket = requireParam(params, 'bucket');
+  const key = requireParam(params, 'key');
+  const raw = optionalParam(params, 'inlineUpTo');
+  return raw === undefined ? { bucket, key } : { bucket, key, inlineUpTo: parseIntParam(raw, 'inlineUpTo') };
+}
+
+/** Request target of a read call (the range, when any, as explicit `start`/`end`). */
+export function encodeReadQuery(q: ReadQuery): string {
+  return withQuery(RPC_PATHS.read, {
+    bucket: q.bucket,
+    key: q.key,
+    hlc: q.version.hlc,
+    node: q.version.node,
+    start: q.range?.start,
+    end: q.range?.end,
+  });
+}
+
+/** Parses a read call's query; `start` and `end` come together or not at all. */
+export function decodeReadQuery(params: URLSearchParams): ReadQuery {
+  const bucket = requireParam(params, 'bucket');
+  const key = requireParam(params, 'key');
+  const hlc = parseIntParam(requireParam(params, 'hlc'), 'hlc');
+  const version: Version = { hlc, node: requireParam(params, 'node') };
+  const rawStart = optionalParam(params, 'start');
+  const rawEnd = optionalParam(params, 'end');
+  if (rawStart === undefined && rawEnd === undefined) return { bucket, key, version };
+  if (rawStart === undefined || rawEnd === undefined) throw protocol('read: start and end must be given together');
+  const range = { start: parseIntParam(rawStart, 'start'), end: parseIntParam(rawEnd, 'end') };
+  if (range.end < range.start) throw protocol('read: end must be >= start', { range });
+  return { bucket, key, version, range };
+}
+
+/** Number of bytes a range covers (inclusive bounds). */
+export function rangeLength(range: ByteRange): number {
+  return range.end - range.start + 1;
+}

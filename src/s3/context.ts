@@ -1,0 +1,40 @@
+/**
+ * What every S3 handler receives: the request (koa context), its id and verified identity,
+ * and the services of the node it runs on.
+ */
+import type { Context } from 'koa';
+import type { Config } from '../config/schema.js';
+import type { Coordinator } from '../replication/coordinator.js';
+import type { Buckets } from '../replication/buckets.js';
+import type { Metrics } from '../metrics/definitions.js';
+import type { Clock } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+import type { Logger } from '../util/logger.js';
+import type { AuthResult } from './sigv4/verify.js';
+
+/** The node services an S3 gateway calls. */
+export interface S3Services {
+  readonly coordinator: Coordinator;
+  readonly buckets: Buckets;
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly metrics: Metrics | null;
+  /** Readiness for `/ready`. */
+  readonly health: { ready(): boolean };
+}
+
+/** One authenticated S3 request being served. */
+export interface S3Call {
+  readonly ctx: Context;
+  readonly requestId: string;
+  readonly auth: AuthResult;
+  readonly log: Logger;
+  readonly services: S3Services;
+}
+
+/** The owner reported in listings: the root key is the only identity. */
+export function ownerOf(call: S3Call): { id: string; displayName: string } {
+  return { id: call.auth.accessKeyId, displayName: call.auth.accessKeyId };
+}

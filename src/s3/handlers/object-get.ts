@@ -1,0 +1,52 @@
+/**
+ * GetObject and HeadObject: a quorum lookup of the newest version, conditional headers,
+ * ranges, then the body streamed from one replica that holds that version.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+ */
+import type { S3Call } from '../context.js';
+import { S3Error } from '../errors.js';
+import { evaluateConditions } from '../conditions.js';
+import { resolveRange, contentRange } from '../range.js';
+import { applyResponseOverrides, lastModifiedOf, setObjectHeaders } from './respond.js';
+
+function header(call: S3Call, name: string): string | undefined {
+  const v = call.ctx.req.headers[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** GET or HEAD /bucket/key */
+export async function getObject(call: S3Call, bucket: string, key: string, headOnly: boolean): Promise<void> {
+  const { ctx, services } = call;
+  await services.buckets.assertExists(bucket);
+  const found = await services.coordinator.headObject(bucket, key, headOnly ? 'HeadObject' : 'GetObject');
+  const { record } = found;
+
+  const outcome = evaluateConditions(
+    { ifMatch: header(call, 'if-match'), ifNoneMatch: header(call, 'if-none-match'), ifModifiedSince: header(call, 'if-modified-since'), ifUnmodifiedSince: header(call, 'if-unmodified-since') },
+    record.etag,
+    lastModifiedOf(record),
+  );
+  if (outcome === 'precondition-failed') throw new S3Error('PreconditionFailed', undefined, { extra: { Condition: 'If-Match' } });
+  const range = resolveRange(header(call, 'range'), record.size);
+  setObjectHeaders(call, record, range === undefined && header(call, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED');
+  for (const [name, value] of Object.entries(record.headers ?? {})) ctx.set(name, value);
+  applyResponseOverrides(call);
+  if (outcome === 'not-modified') {
+    ctx.status = 304;
+    ctx.remove('Content-Type');
+    return;
+  }
+  const length = range ? range.end - range.start + 1 : record.size;
+  if (range) {
+    ctx.status = 206;
+    ctx.set('Content-Range', contentRange(range, record.size));
+  } else ctx.status = 200;
+  if (headOnly) {
+    ctx.length = length;
+    return;
+  }
+  const body = await services.coordinator.openBody(found, range);
+  services.metrics?.s3BytesOut.inc(length);
+  ctx.length = length;
+  ctx.body = body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : body;
+}

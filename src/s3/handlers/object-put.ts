@@ -1,0 +1,77 @@
+/**
+ * PutObject: the body streams from the client through the verifying pipeline straight to the
+ * replicas; nothing is acknowledged unless the body verified and W replicas stored it.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
+ */
+import { pipeline, type Readable } from 'node:stream';
+import type { S3Call } from '../context.js';
+import { S3Error } from '../errors.js';
+import { quoteEtag } from '../xml.js';
+import { bodyPipelineOf } from './respond.js';
+
+/** Headers stored with an object and returned on GET/HEAD, besides Content-Type. */
+export const STORED_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'] as const;
+
+/** The `x-amz-meta-*` headers of a request, lower-cased names without the prefix. */
+export function userMetaOf(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const meta: Record<string, string> = {};
+  let bytes = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
+    const v = Array.isArray(value) ? value.join(',') : value;
+    meta[name.slice('x-amz-meta-'.length)] = v;
+    bytes += name.length - 'x-amz-meta-'.length + v.length;
+  }
+  // AWS limits user-defined metadata to 2 KB.
+  if (bytes > 2048) throw new S3Error('InvalidArgument', 'Your metadata headers exceed the maximum allowed metadata size.');
+  return meta;
+}
+
+/** The standard headers to keep with the object (Cache-Control, Content-Disposition, …). */
+export function storedHeadersOf(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of STORED_HEADERS) {
+    const value = headers[name];
+    if (typeof value !== 'string') continue;
+    // aws-chunked is transfer framing, not the object's encoding.
+    const kept = name === 'content-encoding' ? value.split(',').map((s) => s.trim()).filter((s) => s && s !== 'aws-chunked').join(', ') : value;
+    if (kept) out[name] = kept;
+  }
+  return out;
+}
+
+/** PUT /bucket/key */
+export async function putObject(call: S3Call, bucket: string, key: string): Promise<void> {
+  const { ctx, services } = call;
+  const headers = ctx.req.headers;
+  await services.buckets.assertExists(bucket);
+  const body = bodyPipelineOf(call, services.config.s3.maxObjectSize);
+  if (body.declaredLength === undefined && headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
+  const stream = verifiedStream(ctx.req, body.transforms);
+  const meta = await services.coordinator.putObject({
+    bucket,
+    key,
+    contentType: typeof headers['content-type'] === 'string' ? headers['content-type'] : 'binary/octet-stream',
+    userMeta: userMetaOf(headers),
+    headers: storedHeadersOf(headers),
+    body: stream,
+    seal: () => {
+      const verified = body.result();
+      services.metrics?.s3BytesIn.inc(verified.size);
+      return { etag: verified.md5Hex, checksums: verified.checksums as Record<string, string> };
+    },
+  });
+  ctx.set('ETag', quoteEtag(meta.etag));
+  for (const [alg, value] of Object.entries(meta.checksums ?? {})) ctx.set(`x-amz-checksum-${alg.toLowerCase()}`, value);
+  ctx.status = 200;
+  ctx.body = '';
+}
+
+/** The request piped through the verifying transforms; any failure on the way errors the returned stream. */
+export function verifiedStream(req: Readable, transforms: readonly NodeJS.ReadWriteStream[]): Readable {
+  const last = transforms[transforms.length - 1];
+  if (last === undefined) return req;
+  // Errors reach the consumer through `last`, which pipeline destroys with the first error.
+  pipeline([req, ...transforms], () => {});
+  return last as unknown as Readable;
+}

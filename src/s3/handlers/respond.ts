@@ -1,0 +1,79 @@
+/**
+ * Small helpers shared by the handlers: XML answers, reading a small verified request body,
+ * and the object headers of GET/HEAD/PUT answers.
+ */
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import type { ObjectRecord } from '../../store/types.js';
+import { hlcWallMs } from '../../util/clock.js';
+import type { S3Call } from '../context.js';
+import { S3Error } from '../errors.js';
+import { buildBodyPipeline, type BodyPipeline } from '../body/pipeline.js';
+import { quoteEtag } from '../xml.js';
+
+/** Answers 200 with an S3 XML document. */
+export function sendXml(call: S3Call, xml: string, status = 200): void {
+  call.ctx.status = status;
+  call.ctx.type = 'application/xml';
+  call.ctx.body = xml;
+}
+
+/** The verifying body pipeline of this request (aws-chunked decoding, signed hash, checksums). */
+export function bodyPipelineOf(call: S3Call, maxLength: number): BodyPipeline {
+  return buildBodyPipeline(call.ctx.req.headers, call.auth, { maxLength });
+}
+
+/** Reads and verifies a small request body (XML documents), refusing more than `limit` bytes. */
+export async function readSmallBody(call: S3Call, limit: number): Promise<Buffer> {
+  const body = bodyPipelineOf(call, limit);
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk);
+      cb();
+    },
+  });
+  try {
+    await pipeline([call.ctx.req, ...body.transforms, sink]);
+  } catch (err) {
+    if (err instanceof S3Error && err.code === 'EntityTooLarge') throw new S3Error('MalformedXML', 'The request body is too large.');
+    throw err;
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Last-Modified of a record: the wall-clock part of its version. */
+export function lastModifiedOf(record: ObjectRecord): number {
+  return hlcWallMs(record.version.hlc);
+}
+
+/** Sets the headers describing an object (GET, HEAD). */
+export function setObjectHeaders(call: S3Call, record: ObjectRecord, withChecksums: boolean): void {
+  const { ctx } = call;
+  ctx.set('ETag', quoteEtag(record.etag));
+  ctx.set('Last-Modified', new Date(lastModifiedOf(record)).toUTCString());
+  ctx.set('Accept-Ranges', 'bytes');
+  ctx.type = record.contentType || 'binary/octet-stream';
+  for (const [name, value] of Object.entries(record.userMeta)) ctx.set(`x-amz-meta-${name}`, value);
+  if (withChecksums && record.checksums) {
+    for (const [alg, value] of Object.entries(record.checksums)) ctx.set(`x-amz-checksum-${alg.toLowerCase()}`, value);
+  }
+}
+
+/** Response header overrides a signed GET may ask for (response-content-type, …). */
+const RESPONSE_OVERRIDES: ReadonlyArray<[string, string]> = [
+  ['response-content-type', 'Content-Type'],
+  ['response-content-language', 'Content-Language'],
+  ['response-expires', 'Expires'],
+  ['response-cache-control', 'Cache-Control'],
+  ['response-content-disposition', 'Content-Disposition'],
+  ['response-content-encoding', 'Content-Encoding'],
+];
+
+/** Applies response-* query overrides. */
+export function applyResponseOverrides(call: S3Call): void {
+  for (const [param, header] of RESPONSE_OVERRIDES) {
+    const value = call.ctx.query[param];
+    if (typeof value === 'string') call.ctx.set(header, value);
+  }
+}

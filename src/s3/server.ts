@@ -1,0 +1,131 @@
+/**
+ * The S3 gateway: a koa app that gives every request an id, authenticates it (SigV4), routes
+ * it to an AWS-named operation and runs its handler. Every failure leaves as S3 error XML
+ * from the one table in errors.ts; unknown failures are InternalError plus a log line.
+ */
+import Koa from 'koa';
+import type { Context } from 'koa';
+import type { Readable } from 'node:stream';
+import { describeError } from '../util/errors.js';
+import type { S3Call, S3Services } from './context.js';
+import { S3Error, errorXml, toS3Error } from './errors.js';
+import { routeS3, type S3Op } from './router.js';
+import { verifyRequest, type CredentialLookup } from './sigv4/verify.js';
+import * as bucket from './handlers/bucket.js';
+import { getObject } from './handlers/object-get.js';
+import { putObject } from './handlers/object-put.js';
+import { deleteObject, deleteObjects } from './handlers/object-delete.js';
+import { listObjectsV1, listObjectsV2 } from './handlers/list.js';
+
+/** Runs the handler of one routed operation. */
+async function dispatch(call: S3Call, op: S3Op): Promise<void> {
+  switch (op.op) {
+    case 'ListBuckets':
+      return bucket.listBuckets(call);
+    case 'CreateBucket':
+      return bucket.createBucket(call, op.bucket);
+    case 'HeadBucket':
+      return bucket.headBucket(call, op.bucket);
+    case 'DeleteBucket':
+      return bucket.deleteBucket(call, op.bucket);
+    case 'GetBucketLocation':
+      return bucket.getBucketLocation(call, op.bucket);
+    case 'GetBucketVersioning':
+      return bucket.getBucketVersioning(call, op.bucket);
+    case 'ListObjectsV2':
+      return listObjectsV2(call, op);
+    case 'ListObjects':
+      return listObjectsV1(call, op);
+    case 'PutObject':
+      return putObject(call, op.bucket, op.key);
+    case 'GetObject':
+    case 'HeadObject':
+      return getObject(call, op.bucket, op.key, op.op === 'HeadObject');
+    case 'DeleteObject':
+      return deleteObject(call, op.bucket, op.key);
+    case 'DeleteObjects':
+      return deleteObjects(call, op.bucket);
+    case 'Unsupported':
+      throw new S3Error('NotImplemented', op.reason);
+    default:
+      throw new S3Error('NotImplemented', `${op.op} is not implemented by ringstore yet`);
+  }
+}
+
+function isHealthProbe(ctx: Context, rawQuery: string): boolean {
+  return (ctx.method === 'GET' || ctx.method === 'HEAD') && (ctx.path === '/health' || ctx.path === '/ready') && ctx.get('authorization') === '' && !rawQuery.includes('X-Amz-Signature');
+}
+
+/** Builds the S3 koa app of a node. */
+export function createS3App(services: S3Services): Koa {
+  const app = new Koa();
+  const { config, logger, metrics, random, clock } = services;
+  const credentials: CredentialLookup = { lookup: (id) => (id === config.s3.accessKey ? config.s3.secretKey : undefined) };
+  // Errors are answered by the middleware below; this only keeps koa from printing to stderr.
+  app.on('error', (err: unknown) => logger.debug({ err: describeError(err) }, 'response stream error'));
+
+  app.use(async (ctx) => {
+    const started = process.hrtime.bigint();
+    const requestId = random.hex(8).toUpperCase();
+    ctx.set('x-amz-request-id', requestId);
+    ctx.set('x-amz-id-2', requestId);
+    ctx.set('Server', 'ringstore');
+    const url = ctx.req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const rawQuery = q < 0 ? '' : url.slice(q + 1);
+
+    if (isHealthProbe(ctx, rawQuery)) {
+      const ok = ctx.path === '/health' || services.health.ready();
+      ctx.status = ok ? 200 : 503;
+      ctx.type = 'text/plain';
+      ctx.body = ok ? 'ok\n' : 'not ready\n';
+      return;
+    }
+
+    let opName = 'Unknown';
+    const log = logger.child({ reqId: requestId });
+    try {
+      const auth = verifyRequest({ method: ctx.method, path: rawPath, query: rawQuery, headers: ctx.req.headers }, credentials, clock.now(), config.s3.region);
+      const op = routeS3({ method: ctx.method, path: rawPath, query: new URLSearchParams(rawQuery), headers: ctx.req.headers as Record<string, string | undefined> });
+      opName = op.op === 'Unsupported' ? op.operation : op.op;
+      await dispatch({ ctx, requestId, auth, log, services }, op);
+      if (ctx.body && typeof (ctx.body as Readable).pipe === 'function') {
+        // A body that fails half-way (a replica died, a checksum broke) must cut the
+        // connection: the client then sees a short read, never a silently truncated object.
+        (ctx.body as Readable).once('error', (err) => {
+          log.warn({ op: opName, err: describeError(err) }, 'response body failed mid-stream');
+          ctx.res.destroy();
+        });
+      }
+      metrics?.s3Requests.inc({ op: opName, code: 'OK' });
+    } catch (err) {
+      const s3err = toS3Error(err);
+      const resource = s3err.resource ?? decodePathSafe(rawPath);
+      if (s3err.internal) log.warn({ op: opName, code: s3err.code, err: describeError(s3err.cause ?? err) }, 'request failed');
+      else log.info({ op: opName, code: s3err.code, status: s3err.status }, 'request rejected');
+      metrics?.s3Requests.inc({ op: opName, code: s3err.code });
+      ctx.status = s3err.status;
+      if (s3err.code === 'InvalidRange' && s3err.extra['ActualObjectSize'] !== undefined) ctx.set('Content-Range', `bytes */${s3err.extra['ActualObjectSize']}`);
+      // HEAD errors carry status and headers only. (Assigning a null body would make koa answer 204.)
+      if (ctx.method !== 'HEAD') {
+        ctx.type = 'application/xml';
+        ctx.body = errorXml(s3err, requestId, resource);
+      }
+      // The body of a failed upload is not read; closing the connection stops the client sending it.
+      if (!ctx.req.complete) ctx.set('Connection', 'close');
+    } finally {
+      const done = (): void => metrics?.s3RequestDuration.observe({ op: opName }, Number(process.hrtime.bigint() - started) / 1e9);
+      ctx.res.once('close', done);
+    }
+  });
+  return app;
+}
+
+function decodePathSafe(rawPath: string): string {
+  try {
+    return decodeURIComponent(rawPath);
+  } catch {
+    return rawPath;
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * SigV4 canonical request pieces: URI encoding as AWS defines it, the canonical URI and query,
+ * canonical headers and the canonical request itself. Pure string functions shared by the
+ * verifier and the client signer.
+ *
+ * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html#create-canonical-request
+ */
+
+/** The literal payload hash for an unsigned body. */
+export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
+/** SHA-256 of the empty string, hex. */
+export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+const RESERVED_BY_ENCODE_URI_COMPONENT = /[!'()*]/g;
+
+/**
+ * URI-encodes per SigV4: every byte except `A-Z a-z 0-9 - _ . ~` becomes `%XX` (upper-case hex),
+ * and `/` is kept when `keepSlash` is set (object key paths).
+ */
+export function uriEncode(text: string, keepSlash = false): string {
+  // encodeURIComponent already encodes everything but the unreserved set plus !'()*.
+  let out = encodeURIComponent(text).replace(RESERVED_BY_ENCODE_URI_COMPONENT, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  if (keepSlash) out = out.replaceAll('%2F', '/');
+  return out;
+}
+
+/** `decodeURIComponent` that returns undefined for malformed input instead of throwing. */
+export function tryDecode(text: string): string | undefined {
+  if (!text.includes('%')) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The canonical URI of a raw (still percent-encoded) request path. S3 encodes the path once
+ * and does not normalise it (no `.`/`..` or `//` removal), so the raw path is decoded and
+ * encoded again to tolerate clients that escape more or fewer characters than SigV4.
+ */
+export function canonicalUri(rawPath: string): string {
+  if (rawPath === '') return '/';
+  const decoded = tryDecode(rawPath);
+  return decoded === undefined ? rawPath : uriEncode(decoded, true);
+}
+
+/** Splits a raw query string into decoded `[name, value]` pairs in order (no `+` → space: SigV4 clients send `%20`). */
+export function parseRawQuery(rawQuery: string): Array<[string, string]> {
+  const q = rawQuery.startsWith('?') ? rawQuery.slice(1) : rawQuery;
+  const pairs: Array<[string, string]> = [];
+  if (q === '') return pairs;
+  for (const part of q.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const name = eq < 0 ? part : part.slice(0, eq);
+    const value = eq < 0 ? '' : part.slice(eq + 1);
+    pairs.push([tryDecode(name) ?? name, tryDecode(value) ?? value]);
+  }
+  return pairs;
+}
+
+/**
+ * The canonical query string: every parameter name and value URI-encoded, sorted by name then
+ * value (code-unit order of the encoded strings, i.e. byte order), joined with `&`.
+ * `exclude` drops a parameter (the presigned `X-Amz-Signature`).
+ */
+export function canonicalQuery(rawQuery: string, exclude?: string): string {
+  const encoded: Array<[string, string]> = [];
+  for (const [name, value] of parseRawQuery(rawQuery)) {
+    if (name === exclude) continue;
+    encoded.push([uriEncode(name), uriEncode(value)]);
+  }
+  encoded.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  return encoded.map(([n, v]) => `${n}=${v}`).join('&');
+}
+
+/** Header value as SigV4 canonicalises it: trimmed, runs of spaces collapsed to one. */
+export function canonicalHeaderValue(value: string): string {
+  return value.trim().replace(/\s+/g, ' ');
+}
+
+/** Headers looked up by lower-case name (Node already lower-cases incoming header names). */
+export type HeaderBag = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/** The value of header `name` (lower-case) in `headers`, whatever the case of its key there. */
+export function headerValue(headers: HeaderBag, name: string): string | undefined {
+  let v = headers[name];
+  if (v === undefined) {
+    for (const k of Object.keys(headers)) {
+      if (k.toLowerCase() === name) {
+        v = headers[k];
+        break;
+      }
+    }
+  }
+  if (v === undefined) return undefined;
+  return typeof v === 'string' ? v : v.join(',');
+}
+
+/**
+ * The canonical headers block for `signedHeaders` (lower-case names, in the signed order):
+ * `name:value\n` per header. A signed header absent from the request canonicalises as empty.
+ */
+export function canonicalHeaders(headers: HeaderBag, signedHeaders: readonly string[]): string {
+  let out = '';
+  for (const name of signedHeaders) out += `${name}:${canonicalHeaderValue(headerValue(headers, name) ?? '')}\n`;
+  return out;
+}
+
+/** Inputs of a canonical request. */
+export interface CanonicalRequestParts {
+  readonly method: string;
+  /** Raw path, still percent-encoded as received (or as it will be sent). */
+  readonly path: string;
+  /** Raw query string without `?` (may be empty). */
+  readonly query: string;
+  readonly headers: HeaderBag;
+  /** Lower-case header names in signing order (sorted by the signer). */
+  readonly signedHeaders: readonly string[];
+  /** Hex SHA-256 of the body, or one of the literal markers (UNSIGNED-PAYLOAD, STREAMING-…). */
+  readonly payloadHash: string;
+  /** Query parameter left out of the canonical query (presigned `X-Amz-Signature`). */
+  readonly excludeQuery?: string;
+}
+
+/**
+ * The canonical request:
+ * `METHOD\nURI\nQUERY\nHEADERS\n\nSIGNED;HEADERS\nPAYLOAD-HASH`.
+ */
+export function canonicalRequest(p: CanonicalRequestParts): string {
+  return [
+    p.method.toUpperCase(),
+    canonicalUri(p.path),
+    canonicalQuery(p.query, p.excludeQuery),
+    canonicalHeaders(p.headers, p.signedHeaders),
+    p.signedHeaders.join(';'),
+    p.payloadHash,
+  ].join('\n');
+}

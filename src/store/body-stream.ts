@@ -1,0 +1,121 @@
+/**
+ * Readable streams over stored bodies. Full reads verify length and CRC32 as the last byte
+ * goes by and error with CorruptBody instead of ending, so a corrupt copy is never served as
+ * a complete one.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
+import { RingstoreError } from '../util/errors.js';
+
+/** Bytes per file read: large reads keep syscalls and stream overhead small per MiB. */
+export const READ_CHUNK = 512 * 1024;
+
+/** What a stream needs to check a full body, and the names to put in a CorruptBody error. */
+export interface VerifyOptions {
+  readonly crc32: number;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+function corrupt(message: string, details: Readonly<Record<string, unknown>>): RingstoreError {
+  return new RingstoreError('CorruptBody', message, { ...details });
+}
+
+/** A stream of `data`, checked against `verify.crc32` when given. */
+export function bufferReadable(data: Uint8Array, verify?: VerifyOptions): Readable {
+  if (verify !== undefined && crc32(data) !== verify.crc32) {
+    return errorReadable(corrupt('stored body does not match its checksum', verify.details));
+  }
+  let sent = false;
+  return new Readable({
+    read() {
+      if (!sent && data.byteLength > 0) this.push(data);
+      sent = true;
+      this.push(null);
+    },
+  });
+}
+
+/** A stream that fails with `err` as soon as it is read. */
+export function errorReadable(err: Error): Readable {
+  return new Readable({
+    read() {
+      this.destroy(err);
+    },
+  });
+}
+
+/** Options for a stream over part of an open file. */
+export interface FileRangeOptions {
+  readonly start: number;
+  readonly length: number;
+  /** Check the CRC32 of all `length` bytes (only meaningful for a whole body). */
+  readonly verify?: VerifyOptions;
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly chunkSize?: number;
+}
+
+/**
+ * Streams `length` bytes of an open file from `start`, then closes it. A file that ends early
+ * is CorruptBody; so is a CRC mismatch when verifying (the last chunk is withheld then).
+ */
+export class FileRangeReadable extends Readable {
+  readonly #fh: FileHandle;
+  readonly #verify: VerifyOptions | undefined;
+  readonly #details: Readonly<Record<string, unknown>>;
+  readonly #chunk: number;
+  #position: number;
+  #remaining: number;
+  #crc = 0;
+
+  constructor(fh: FileHandle, options: FileRangeOptions) {
+    super({ highWaterMark: options.chunkSize ?? READ_CHUNK });
+    this.#fh = fh;
+    this.#verify = options.verify;
+    this.#details = options.details;
+    this.#chunk = options.chunkSize ?? READ_CHUNK;
+    this.#position = options.start;
+    this.#remaining = options.length;
+  }
+
+  override _read(): void {
+    if (this.#remaining === 0) {
+      this.#finish(undefined);
+      return;
+    }
+    const n = Math.min(this.#chunk, this.#remaining);
+    const buffer = Buffer.allocUnsafe(n);
+    this.#fh.read(buffer, 0, n, this.#position).then(
+      ({ bytesRead }) => {
+        if (this.destroyed) return;
+        if (bytesRead === 0) {
+          this.destroy(corrupt('stored body is shorter than recorded', this.#details));
+          return;
+        }
+        const data = bytesRead < n ? buffer.subarray(0, bytesRead) : buffer;
+        this.#position += bytesRead;
+        this.#remaining -= bytesRead;
+        if (this.#verify !== undefined) this.#crc = crc32(data, this.#crc);
+        if (this.#remaining === 0) this.#finish(data);
+        else this.push(data);
+      },
+      (err: unknown) => this.destroy(err as Error),
+    );
+  }
+
+  #finish(last: Buffer | undefined): void {
+    if (this.#verify !== undefined && this.#crc !== this.#verify.crc32) {
+      this.destroy(corrupt('stored body does not match its checksum', this.#details));
+      return;
+    }
+    if (last !== undefined) this.push(last);
+    this.push(null);
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.#fh.close().then(
+      () => callback(err),
+      (closeErr: unknown) => callback(err ?? (closeErr as Error)),
+    );
+  }
+}

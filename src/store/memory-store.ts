@@ -1,0 +1,229 @@
+/**
+ * A LocalStore in memory with the same semantics as LevelStore (last-writer-wins, byte-order
+ * listing, CRC32 checked on full reads, the same inline/blob split), for the simulator and unit
+ * tests. Records survive close() + open(), as on disk; staged bodies do not, like a restart.
+ */
+import type { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
+import { compareVersions } from '../util/clock.js';
+import type { Version } from '../util/clock.js';
+import { RingstoreError } from '../util/errors.js';
+import { cryptoRandom } from '../util/random.js';
+import type { Random } from '../util/random.js';
+import { bufferReadable } from './body-stream.js';
+import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkRange, compareUtf8, toRecord } from './record.js';
+import type {
+  ByteRange,
+  CommitBody,
+  CommitResult,
+  HeadOptions,
+  HeadResult,
+  ListOptions,
+  LocalStore,
+  ObjectMeta,
+  ObjectRecord,
+  StagedBody,
+} from './types.js';
+
+/** Construction options of a MemoryStore. */
+export interface MemoryStoreOptions {
+  /** Bodies up to this many bytes are reported as `inline`, larger ones as `blob`. */
+  readonly inlineThreshold?: number;
+  /** Source of staged body ids (inject a seeded one for deterministic simulations). */
+  readonly random?: Random;
+}
+
+interface Entry {
+  record: ObjectRecord;
+  body: Uint8Array;
+}
+
+interface Bucket {
+  /** Keys in UTF-8 byte order. */
+  readonly keys: string[];
+  readonly entries: Map<string, Entry>;
+}
+
+interface Staged {
+  readonly data: Uint8Array;
+  readonly crc32: number;
+}
+
+/** First index in sorted `keys` whose key is above `bound` (or equal, when `inclusive`). */
+function lowerBound(keys: readonly string[], bound: string, inclusive: boolean): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareUtf8(keys[mid] as string, bound);
+    if (c < 0 || (c === 0 && !inclusive)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The in-memory LocalStore. */
+export class MemoryStore implements LocalStore {
+  readonly #threshold: number;
+  readonly #random: Random;
+  readonly #buckets = new Map<string, Bucket>();
+  readonly #staged = new Map<string, Staged>();
+  #open = false;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#threshold = options.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD;
+    this.#random = options.random ?? cryptoRandom;
+  }
+
+  async open(): Promise<void> {
+    this.#open = true;
+  }
+
+  /** Closes; records are kept for a later open(), staged bodies are dropped. */
+  async close(): Promise<void> {
+    this.#open = false;
+    this.#staged.clear();
+  }
+
+  async stage(body: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<StagedBody> {
+    this.#check(signal);
+    const chunks: Uint8Array[] = [];
+    let crc = 0;
+    let size = 0;
+    for await (const chunk of body) {
+      signal?.throwIfAborted();
+      crc = crc32(chunk, crc);
+      size += chunk.byteLength;
+      chunks.push(chunk);
+    }
+    this.#check(signal);
+    const id = this.#random.hex(16);
+    this.#staged.set(id, { data: Buffer.concat(chunks, size), crc32: crc });
+    return { id, size, crc32: crc };
+  }
+
+  async discard(id: string, signal?: AbortSignal): Promise<void> {
+    this.#check(signal);
+    this.#staged.delete(id);
+  }
+
+  async commit(meta: ObjectMeta, body: CommitBody, signal?: AbortSignal): Promise<CommitResult> {
+    this.#check(signal);
+    checkCommit(meta, body);
+    const staged = body.kind === 'staged' ? this.#staged.get(body.id) : undefined;
+    if (staged !== undefined && staged.data.byteLength !== meta.size) {
+      throw new RingstoreError('InvalidArgument', 'staged body size differs from meta.size', {
+        size: meta.size,
+        staged: staged.data.byteLength,
+      });
+    }
+    // Everything below is synchronous, so the read-compare-write cannot interleave.
+    const bucket = this.#buckets.get(meta.bucket);
+    const previous = bucket?.entries.get(meta.key);
+    if (previous !== undefined && compareVersions(meta.version, previous.record.version) <= 0) {
+      if (body.kind === 'staged') this.#staged.delete(body.id);
+      return { applied: false, current: previous.record.version };
+    }
+    let data: Uint8Array;
+    let crc: number;
+    if (body.kind === 'inline') {
+      data = Uint8Array.from(body.data);
+      crc = crc32(data);
+    } else {
+      if (staged === undefined) throw new RingstoreError('InvalidArgument', 'unknown staged body', { id: body.id });
+      this.#staged.delete(body.id);
+      data = staged.data;
+      crc = staged.crc32;
+    }
+    const record = toRecord(meta, crc, data.byteLength <= this.#threshold ? 'inline' : 'blob');
+    const target = bucket ?? this.#createBucket(meta.bucket);
+    if (previous === undefined) {
+      target.keys.splice(lowerBound(target.keys, meta.key, true), 0, meta.key);
+      target.entries.set(meta.key, { record, body: data });
+    } else {
+      previous.record = record;
+      previous.body = data;
+    }
+    return { applied: true, current: meta.version };
+  }
+
+  async head(bucket: string, key: string, options?: HeadOptions, signal?: AbortSignal): Promise<HeadResult | undefined> {
+    this.#check(signal);
+    checkBucketKey(bucket, key);
+    const entry = this.#buckets.get(bucket)?.entries.get(key);
+    if (entry === undefined) return undefined;
+    const { record, body } = entry;
+    const upTo = options?.inlineUpTo;
+    if (upTo === undefined || record.storage !== 'inline' || record.tombstone || record.size > upTo) return { record };
+    if (crc32(body) !== record.crc32) return { record };
+    return { record, inlineBody: Uint8Array.from(body) };
+  }
+
+  async read(bucket: string, key: string, version: Version, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
+    this.#check(signal);
+    checkBucketKey(bucket, key);
+    const entry = this.#buckets.get(bucket)?.entries.get(key);
+    if (entry === undefined || entry.record.tombstone || compareVersions(entry.record.version, version) !== 0) {
+      throw new RingstoreError('NoSuchKey', 'this replica does not hold that version', { bucket, key, version });
+    }
+    const { record, body } = entry;
+    if (range !== undefined) {
+      checkRange(range, record.size);
+      return bufferReadable(body.subarray(range.start, range.end + 1));
+    }
+    // Stored bodies are never changed in place (corruptForTest swaps in a copy), so no copy here.
+    return bufferReadable(body, { crc32: record.crc32, details: { bucket, key, version } });
+  }
+
+  async list(bucket: string, options: ListOptions, signal?: AbortSignal): Promise<ObjectRecord[]> {
+    this.#check(signal);
+    const prefix = options.prefix ?? '';
+    checkBucketKey(bucket, prefix);
+    if (options.startAfter !== undefined) checkBucketKey(bucket, options.startAfter);
+    checkLimit(options.limit);
+    const b = this.#buckets.get(bucket);
+    if (b === undefined) return [];
+    const { startAfter } = options;
+    let i =
+      startAfter !== undefined && compareUtf8(startAfter, prefix) >= 0
+        ? lowerBound(b.keys, startAfter, false)
+        : lowerBound(b.keys, prefix, true);
+    const out: ObjectRecord[] = [];
+    for (; i < b.keys.length && out.length < options.limit; i++) {
+      const key = b.keys[i] as string;
+      if (!key.startsWith(prefix)) break;
+      const entry = b.entries.get(key);
+      if (entry !== undefined) out.push(entry.record);
+    }
+    return out;
+  }
+
+  /** Flips one stored byte of a key's body without updating its checksum (tests of corruption handling). */
+  corruptForTest(bucket: string, key: string, offset = 0): void {
+    const entry = this.#buckets.get(bucket)?.entries.get(key);
+    if (entry === undefined || offset < 0 || offset >= entry.body.byteLength) {
+      throw new RingstoreError('InvalidArgument', 'nothing to corrupt at that offset', { bucket, key, offset });
+    }
+    const copy = Uint8Array.from(entry.body);
+    copy[offset] = (copy[offset] as number) ^ 0xff;
+    entry.body = copy;
+  }
+
+  /** Counts of records (tombstones included) and staged bodies, for tests and the simulator. */
+  stats(): { records: number; staged: number } {
+    let records = 0;
+    for (const b of this.#buckets.values()) records += b.entries.size;
+    return { records, staged: this.#staged.size };
+  }
+
+  #createBucket(name: string): Bucket {
+    const bucket: Bucket = { keys: [], entries: new Map() };
+    this.#buckets.set(name, bucket);
+    return bucket;
+  }
+
+  #check(signal: AbortSignal | undefined): void {
+    if (!this.#open) throw new RingstoreError('StoreClosed', 'store is not open');
+    signal?.throwIfAborted();
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Background work contract (the Garage `Worker` idea): each long-running job is a named
+ * worker with a status and a `runOnce` step, driven by `startWorker` on an interval.
+ * Tests call `runOnce` directly instead of waiting for timers.
+ */
+
+/** A background job. */
+export interface Worker {
+  readonly name: string;
+  /** One step of work; resolves when done. Should honour the signal promptly. */
+  runOnce(signal: AbortSignal): Promise<void>;
+  /** A short human-readable status for `worker list`. */
+  status(): Record<string, unknown>;
+}
+
+/** A running worker loop; `stop()` aborts the current step and waits for it. */
+export interface WorkerHandle {
+  readonly worker: Worker;
+  stop(): Promise<void>;
+}
+
+/** Runs `worker.runOnce` every `intervalMs` until stopped; a failing step is reported, not fatal. */
+export function startWorker(worker: Worker, intervalMs: number, onError: (err: unknown) => void): WorkerHandle {
+  const controller = new AbortController();
+  let current: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const tick = (): void => {
+    current = worker
+      .runOnce(controller.signal)
+      .catch((err: unknown) => {
+        if (!controller.signal.aborted) onError(err);
+      })
+      .finally(() => {
+        if (!controller.signal.aborted) {
+          timer = setTimeout(tick, intervalMs);
+          timer.unref();
+        }
+      });
+  };
+  timer = setTimeout(tick, 0);
+  timer.unref();
+  return {
+    worker,
+    async stop() {
+      controller.abort();
+      if (timer) clearTimeout(timer);
+      await current;
+    },
+  };
+}

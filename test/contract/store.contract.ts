@@ -1,0 +1,395 @@
+/**
+ * The ReplicaApi contract as one vitest suite. Every implementation (LevelStore, MemoryStore,
+ * and the RPC client talking to a remote store) must pass it. The suite touches the store only
+ * through ReplicaApi, so it runs unchanged over the network.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Version } from '../../src/util/clock.js';
+import { DEFAULT_INLINE_THRESHOLD } from '../../src/store/record.js';
+import type { LocalStore, ObjectMeta, ReplicaApi } from '../../src/store/types.js';
+
+/** What the contract needs from an implementation under test. */
+export interface StoreFixture {
+  readonly store: ReplicaApi & Partial<LocalStore>;
+  cleanup(): Promise<void>;
+  /** The store's inline threshold when it is not DEFAULT_INLINE_THRESHOLD. */
+  readonly inlineThreshold?: number;
+}
+
+const BUCKET = 'bucket';
+
+function v(hlc: number, node = 'n1'): Version {
+  return { hlc, node };
+}
+
+function meta(key: string, version: Version, size: number, extra: Partial<ObjectMeta> = {}): ObjectMeta {
+  return {
+    bucket: BUCKET,
+    key,
+    version,
+    tombstone: false,
+    size,
+    etag: 'd41d8cd98f00b204e9800998ecf8427e',
+    contentType: 'application/octet-stream',
+    userMeta: {},
+    ...extra,
+  };
+}
+
+function tombstone(key: string, version: Version): ObjectMeta {
+  return meta(key, version, 0, { tombstone: true, etag: '' });
+}
+
+async function* chunks(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < data.byteLength; i += size) yield data.subarray(i, Math.min(i + size, data.byteLength));
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(parts);
+}
+
+function byUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** Registers the ReplicaApi contract suite for the implementation `make` creates (fresh per test). */
+export function storeContract(name: string, make: () => Promise<StoreFixture>): void {
+  describe(`ReplicaApi contract: ${name}`, () => {
+    let fixture: StoreFixture;
+    let store: ReplicaApi;
+    let threshold: number;
+
+    beforeEach(async () => {
+      fixture = await make();
+      store = fixture.store;
+      threshold = fixture.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD;
+    });
+
+    afterEach(async () => {
+      await fixture.cleanup();
+    });
+
+    async function put(key: string, version: Version, data: Uint8Array, extra: Partial<ObjectMeta> = {}) {
+      return store.commit(meta(key, version, data.byteLength, extra), { kind: 'inline', data });
+    }
+
+    async function putStaged(key: string, version: Version, data: Uint8Array) {
+      const staged = await store.stage(chunks(data, 65_537));
+      return store.commit(meta(key, version, data.byteLength), { kind: 'staged', id: staged.id });
+    }
+
+    async function body(key: string, version: Version, range?: { start: number; end: number }): Promise<Buffer> {
+      return readAll(await store.read(BUCKET, key, version, range));
+    }
+
+    describe('round trips', () => {
+      it('stores and returns an empty body, inline or staged', async () => {
+        expect(await put('empty', v(1), new Uint8Array(0))).toEqual({ applied: true, current: v(1) });
+        const head = await store.head(BUCKET, 'empty', { inlineUpTo: 0 });
+        expect(head?.record).toMatchObject({ size: 0, crc32: 0, tombstone: false, storage: 'inline' });
+        expect(head?.inlineBody?.byteLength).toBe(0);
+        expect((await body('empty', v(1))).length).toBe(0);
+
+        const staged = await store.stage(chunks(new Uint8Array(0), 1));
+        expect(staged).toMatchObject({ size: 0, crc32: 0 });
+        await store.commit(meta('empty2', v(1), 0), { kind: 'staged', id: staged.id });
+        expect((await body('empty2', v(1))).length).toBe(0);
+      });
+
+      it('keeps every metadata field of a small inline body', async () => {
+        const data = Buffer.from('hello, ringstore ✓');
+        const extra = {
+          contentType: 'text/plain; charset=utf-8',
+          userMeta: { owner: 'zoë', empty: '' },
+          checksums: { crc32c: 'AAAAAA==' },
+          etag: 'abc123',
+        };
+        await put('small', v(5, 'node-a'), data, extra);
+        const head = await store.head(BUCKET, 'small', { inlineUpTo: 1024 });
+        expect(head?.record).toEqual({
+          ...meta('small', v(5, 'node-a'), data.length, extra),
+          crc32: crc32(data),
+          storage: 'inline',
+        });
+        expect(Buffer.from(head?.inlineBody ?? [])).toEqual(data);
+        expect(await body('small', v(5, 'node-a'))).toEqual(data);
+      });
+
+      it('has no checksums field when none were sent', async () => {
+        await put('plain', v(1), Buffer.from('x'));
+        const head = await store.head(BUCKET, 'plain');
+        expect(head?.record.checksums).toBeUndefined();
+        expect(head?.inlineBody).toBeUndefined();
+      });
+
+      it('streams a 3 MiB staged body back byte for byte', async () => {
+        const data = randomBytes(3 * 1024 * 1024);
+        const staged = await store.stage(chunks(data, 100_003));
+        expect(staged).toMatchObject({ size: data.length, crc32: crc32(data) });
+        expect(await store.commit(meta('big', v(1), data.length), { kind: 'staged', id: staged.id })).toEqual({
+          applied: true,
+          current: v(1),
+        });
+        const head = await store.head(BUCKET, 'big', { inlineUpTo: 1 << 30 });
+        expect(head?.record).toMatchObject({ size: data.length, crc32: crc32(data), storage: 'blob' });
+        expect(head?.inlineBody).toBeUndefined();
+        const back = await body('big', v(1));
+        expect(back.length).toBe(data.length);
+        expect(back.equals(data)).toBe(true);
+      });
+
+      it('answers undefined and NoSuchKey for a key it never held', async () => {
+        expect(await store.head(BUCKET, 'nothing')).toBeUndefined();
+        await expect(store.read(BUCKET, 'nothing', v(1))).rejects.toMatchObject({ code: 'NoSuchKey' });
+      });
+
+      it('treats a retried staged commit as already applied', async () => {
+        const data = randomBytes(threshold + 10);
+        const staged = await store.stage(chunks(data, 4096));
+        const m = meta('retry', v(3), data.length);
+        expect(await store.commit(m, { kind: 'staged', id: staged.id })).toEqual({ applied: true, current: v(3) });
+        expect(await store.commit(m, { kind: 'staged', id: staged.id })).toEqual({ applied: false, current: v(3) });
+        expect((await body('retry', v(3))).equals(data)).toBe(true);
+      });
+    });
+
+    describe('last writer wins', () => {
+      it('ignores older and equal versions and reports what it holds', async () => {
+        await put('k', v(10), Buffer.from('ten'));
+        expect(await put('k', v(9), Buffer.from('nine'))).toEqual({ applied: false, current: v(10) });
+        expect(await put('k', v(10), Buffer.from('TEN'))).toEqual({ applied: false, current: v(10) });
+        expect((await body('k', v(10))).toString()).toBe('ten');
+      });
+
+      it('replaces with a newer version; the superseded version can no longer be read', async () => {
+        await putStaged('k', v(10), randomBytes(threshold + 100));
+        expect(await put('k', v(11), Buffer.from('eleven'))).toEqual({ applied: true, current: v(11) });
+        expect((await body('k', v(11))).toString()).toBe('eleven');
+        await expect(store.read(BUCKET, 'k', v(10))).rejects.toMatchObject({ code: 'NoSuchKey' });
+        await expect(store.read(BUCKET, 'k', v(12))).rejects.toMatchObject({ code: 'NoSuchKey' });
+      });
+
+      it('breaks a timestamp tie by node id', async () => {
+        await put('tie', v(7, 'b'), Buffer.from('b'));
+        expect(await put('tie', v(7, 'a'), Buffer.from('a'))).toEqual({ applied: false, current: v(7, 'b') });
+        expect(await put('tie', v(7, 'c'), Buffer.from('c'))).toEqual({ applied: true, current: v(7, 'c') });
+      });
+
+      it('hides a key behind a tombstone until a newer object arrives', async () => {
+        await put('t', v(1), Buffer.from('one'));
+        expect(await store.commit(tombstone('t', v(2)), { kind: 'inline', data: new Uint8Array(0) })).toEqual({
+          applied: true,
+          current: v(2),
+        });
+        const head = await store.head(BUCKET, 't', { inlineUpTo: 100 });
+        expect(head?.record).toMatchObject({ tombstone: true, size: 0, version: v(2) });
+        expect(head?.inlineBody).toBeUndefined();
+        await expect(store.read(BUCKET, 't', v(1))).rejects.toMatchObject({ code: 'NoSuchKey' });
+        await expect(store.read(BUCKET, 't', v(2))).rejects.toMatchObject({ code: 'NoSuchKey' });
+        expect(await put('t', v(1, 'z'), Buffer.from('late'))).toEqual({ applied: false, current: v(2) });
+        expect(await put('t', v(3), Buffer.from('three'))).toEqual({ applied: true, current: v(3) });
+        expect((await body('t', v(3))).toString()).toBe('three');
+      });
+
+      it('accepts a tombstone for a key it never held (and keeps it against older writes)', async () => {
+        await store.commit(tombstone('ghost', v(5)), { kind: 'inline', data: new Uint8Array(0) });
+        expect(await put('ghost', v(4), Buffer.from('old'))).toEqual({ applied: false, current: v(5) });
+        expect((await store.head(BUCKET, 'ghost'))?.record.tombstone).toBe(true);
+      });
+
+      it('ends with the newest version when commits to one key race', async () => {
+        const hlcs = [13, 4, 20, 8, 1, 17, 11, 2, 19, 6, 15, 3, 10, 18, 5, 12, 7, 16, 9, 14];
+        const results = await Promise.all(
+          hlcs.map((hlc) =>
+            hlc % 3 === 0 ? putStaged('race', v(hlc), randomBytes(threshold + hlc)) : put('race', v(hlc), Buffer.from(`v${hlc}`)),
+          ),
+        );
+        for (const [i, r] of results.entries()) expect(r.current.hlc).toBeGreaterThanOrEqual(hlcs[i] ?? 0);
+        expect(results.filter((r) => r.current.hlc === 20 && r.applied)).toHaveLength(1);
+        expect((await store.head(BUCKET, 'race'))?.record.version).toEqual(v(20));
+        expect((await body('race', v(20))).toString()).toBe('v20');
+      });
+
+      it('applies concurrent commits to different keys', async () => {
+        const keys = Array.from({ length: 32 }, (_, i) => `par/${i}`);
+        const results = await Promise.all(keys.map((k) => put(k, v(1), Buffer.from(k))));
+        expect(results.every((r) => r.applied)).toBe(true);
+        expect(await store.list(BUCKET, { prefix: 'par/', limit: 100 })).toHaveLength(32);
+      });
+    });
+
+    describe('staged bodies', () => {
+      it('forgets a discarded body; discarding twice or an unknown id is fine', async () => {
+        const staged = await store.stage(chunks(randomBytes(1000), 300));
+        await store.discard(staged.id);
+        await store.discard(staged.id);
+        await store.discard('0123456789abcdef0123456789abcdef');
+        await expect(store.commit(meta('d', v(1), 1000), { kind: 'staged', id: staged.id })).rejects.toMatchObject({
+          code: 'InvalidArgument',
+        });
+        expect(await store.head(BUCKET, 'd')).toBeUndefined();
+      });
+
+      it('drops the staged body of a commit that is not applied', async () => {
+        await put('lose', v(5), Buffer.from('held'));
+        const staged = await store.stage(chunks(randomBytes(2000), 500));
+        expect(await store.commit(meta('lose', v(4), 2000), { kind: 'staged', id: staged.id })).toEqual({
+          applied: false,
+          current: v(5),
+        });
+        await expect(store.commit(meta('lose', v(6), 2000), { kind: 'staged', id: staged.id })).rejects.toMatchObject({
+          code: 'InvalidArgument',
+        });
+      });
+
+      it('refuses a staged body whose size differs from the metadata', async () => {
+        const staged = await store.stage(chunks(randomBytes(5000), 1000));
+        await expect(store.commit(meta('m', v(1), 5001), { kind: 'staged', id: staged.id })).rejects.toMatchObject({
+          code: 'InvalidArgument',
+        });
+        expect(await store.head(BUCKET, 'm')).toBeUndefined();
+        await store.discard(staged.id);
+      });
+
+      it('refuses inconsistent inline bodies and tombstones with a body', async () => {
+        await expect(store.commit(meta('m', v(1), 3), { kind: 'inline', data: Buffer.from('four') })).rejects.toMatchObject({
+          code: 'InvalidArgument',
+        });
+        await expect(
+          store.commit({ ...tombstone('m', v(1)), size: 1 }, { kind: 'inline', data: Buffer.from('x') }),
+        ).rejects.toMatchObject({ code: 'InvalidArgument' });
+        expect(await store.head(BUCKET, 'm')).toBeUndefined();
+      });
+    });
+
+    describe('range reads', () => {
+      it.each(['inline', 'blob'] as const)('reads first, last and middle bytes of an %s body', async (storage) => {
+        const data = randomBytes(storage === 'inline' ? Math.min(1000, threshold) : threshold + 700_000);
+        const n = data.length;
+        const [from, to] = [Math.floor(n / 4), Math.floor((3 * n) / 4)];
+        await put('r', v(1), data);
+        expect((await store.head(BUCKET, 'r'))?.record.storage).toBe(storage);
+        expect(await body('r', v(1), { start: 0, end: 0 })).toEqual(data.subarray(0, 1));
+        expect(await body('r', v(1), { start: n - 1, end: n - 1 })).toEqual(data.subarray(n - 1));
+        expect((await body('r', v(1), { start: from, end: to })).equals(data.subarray(from, to + 1))).toBe(true);
+        expect((await body('r', v(1), { start: 0, end: n - 1 })).equals(data)).toBe(true);
+        await expect(store.read(BUCKET, 'r', v(1), { start: 0, end: n })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        await expect(store.read(BUCKET, 'r', v(2), { start: 0, end: 0 })).rejects.toMatchObject({ code: 'NoSuchKey' });
+      });
+    });
+
+    describe('list', () => {
+      const keys = ['a', 'b', 'a/b', 'a/c', 'é', 'z', 'Z', '中文', '😀', '\uE000', '\uFFFD', 'a b', 'a\u0001', 'ab', 'ü/1', 'ü/2'];
+      const sorted = [...keys].sort(byUtf8);
+
+      async function fill(): Promise<void> {
+        for (const [i, k] of keys.entries()) await put(k, v(i + 1), Buffer.from(k));
+      }
+
+      it('returns records in UTF-8 byte order', async () => {
+        await fill();
+        const records = await store.list(BUCKET, { limit: 1000 });
+        expect(records.map((r) => r.key)).toEqual(sorted);
+        const first = records.find((r) => r.key === '😀');
+        expect(first).toMatchObject({ bucket: BUCKET, size: Buffer.byteLength('😀'), storage: 'inline' });
+      });
+
+      it('applies prefix, startAfter and limit', async () => {
+        await fill();
+        const keysOf = async (opts: { prefix?: string; startAfter?: string; limit: number }) =>
+          (await store.list(BUCKET, opts)).map((r) => r.key);
+        expect(await keysOf({ prefix: 'a', limit: 100 })).toEqual(sorted.filter((k) => k.startsWith('a')));
+        expect(await keysOf({ prefix: 'a/', limit: 100 })).toEqual(['a/b', 'a/c']);
+        expect(await keysOf({ prefix: 'ü/', limit: 100 })).toEqual(['ü/1', 'ü/2']);
+        expect(await keysOf({ prefix: '😀', limit: 100 })).toEqual(['😀']);
+        expect(await keysOf({ startAfter: 'b', limit: 100 })).toEqual(sorted.filter((k) => byUtf8(k, 'b') > 0));
+        expect(await keysOf({ startAfter: '\uE000', limit: 100 })).toEqual(sorted.filter((k) => byUtf8(k, '\uE000') > 0));
+        expect(await keysOf({ prefix: 'a', startAfter: 'a/b', limit: 100 })).toEqual(
+          sorted.filter((k) => k.startsWith('a') && byUtf8(k, 'a/b') > 0),
+        );
+        expect(await keysOf({ prefix: 'a/', startAfter: 'A', limit: 100 })).toEqual(['a/b', 'a/c']);
+        expect(await keysOf({ prefix: 'a/', startAfter: 'zz', limit: 100 })).toEqual([]);
+        expect(await keysOf({ prefix: 'nope', limit: 100 })).toEqual([]);
+        expect(await keysOf({ limit: 3 })).toEqual(sorted.slice(0, 3));
+        expect(await keysOf({ limit: 0 })).toEqual([]);
+      });
+
+      it('pages through a bucket with startAfter', async () => {
+        await fill();
+        const seen: string[] = [];
+        let startAfter: string | undefined;
+        for (;;) {
+          const page = await store.list(BUCKET, startAfter === undefined ? { limit: 3 } : { startAfter, limit: 3 });
+          if (page.length === 0) break;
+          seen.push(...page.map((r) => r.key));
+          startAfter = page.at(-1)?.key;
+        }
+        expect(seen).toEqual(sorted);
+      });
+
+      it('includes tombstones and keeps buckets apart', async () => {
+        await put('k1', v(1), Buffer.from('1'));
+        await put('k2', v(1), Buffer.from('2'));
+        await store.commit(tombstone('k2', v(2)), { kind: 'inline', data: new Uint8Array(0) });
+        await store.commit({ ...meta('k3', v(1), 1), bucket: `${BUCKET}x` }, { kind: 'inline', data: Buffer.from('3') });
+        await store.commit({ ...meta('k4', v(1), 1), bucket: 'bucke' }, { kind: 'inline', data: Buffer.from('4') });
+        const records = await store.list(BUCKET, { limit: 10 });
+        expect(records.map((r) => [r.key, r.tombstone])).toEqual([
+          ['k1', false],
+          ['k2', true],
+        ]);
+        expect((await store.list(`${BUCKET}x`, { limit: 10 })).map((r) => r.key)).toEqual(['k3']);
+        expect(await store.list('empty-bucket', { limit: 10 })).toEqual([]);
+      });
+    });
+
+    describe('inline threshold', () => {
+      it('keeps bodies up to the threshold inline and larger ones as blobs, however they arrive', async () => {
+        const atLimit = randomBytes(threshold);
+        const above = randomBytes(threshold + 1);
+        await put('inline-at', v(1), atLimit);
+        await put('inline-above', v(1), above);
+        await putStaged('staged-at', v(1), atLimit);
+        await putStaged('staged-above', v(1), above);
+        for (const [key, data, storage] of [
+          ['inline-at', atLimit, 'inline'],
+          ['inline-above', above, 'blob'],
+          ['staged-at', atLimit, 'inline'],
+          ['staged-above', above, 'blob'],
+        ] as const) {
+          const head = await store.head(BUCKET, key, { inlineUpTo: threshold * 4 });
+          expect(head?.record.storage, key).toBe(storage);
+          expect(head?.record.crc32, key).toBe(crc32(data));
+          expect(head?.inlineBody === undefined, key).toBe(storage === 'blob');
+          expect((await body(key, v(1))).equals(data), key).toBe(true);
+        }
+      });
+
+      it('returns an inline body with head only when it fits inlineUpTo', async () => {
+        const data = randomBytes(100);
+        await put('fit', v(1), data);
+        expect(Buffer.from((await store.head(BUCKET, 'fit', { inlineUpTo: 100 }))?.inlineBody ?? [])).toEqual(data);
+        expect((await store.head(BUCKET, 'fit', { inlineUpTo: 99 }))?.inlineBody).toBeUndefined();
+        expect((await store.head(BUCKET, 'fit'))?.inlineBody).toBeUndefined();
+      });
+    });
+
+    describe('arguments and signals', () => {
+      it('rejects calls whose signal is already aborted', async () => {
+        const signal = AbortSignal.abort();
+        await expect(store.head(BUCKET, 'k', {}, signal)).rejects.toBeDefined();
+        await expect(store.commit(meta('k', v(1), 1), { kind: 'inline', data: Buffer.from('x') }, signal)).rejects.toBeDefined();
+        expect(await store.head(BUCKET, 'k')).toBeUndefined();
+      });
+
+      it('rejects a negative list limit', async () => {
+        await expect(store.list(BUCKET, { limit: -1 })).rejects.toMatchObject({ code: 'InvalidArgument' });
+      });
+    });
+  });
+}

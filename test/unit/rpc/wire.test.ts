@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import type { ObjectRecord } from '../../../src/store/types.js';
+import { RingstoreError } from '../../../src/util/errors.js';
+import {
+  decodeHeadQuery,
+  decodeJsonHeader,
+  decodeReadQuery,
+  encodeHeadQuery,
+  encodeJsonHeader,
+  encodeReadQuery,
+  parseListOptions,
+  parseObjectRecord,
+  parseWireCommit,
+  toWireRecord,
+} from '../../../src/rpc/wire.js';
+import { RPC_ERROR_STATUS, errorFromWire, errorToWire } from '../../../src/rpc/wire-errors.js';
+
+const record: ObjectRecord = {
+  bucket: 'photos',
+  key: 'a/ b+c?d=e&f#g%h/é/😀',
+  version: { hlc: 1_700_000_000_000 * 1024 + 3, node: 'n2' },
+  tombstone: false,
+  size: 42,
+  etag: 'd41d8cd98f00b204e9800998ecf8427e',
+  contentType: 'text/plain; charset=utf-8',
+  userMeta: { owner: 'ann', note: 'ünïcode' },
+  checksums: { crc32c: 'AAAAAA==' },
+  crc32: 0xffffffff,
+  storage: 'inline',
+};
+
+function query(target: string): URLSearchParams {
+  return new URLSearchParams(target.slice(target.indexOf('?') + 1));
+}
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof RingstoreError) return err.code;
+    throw err;
+  }
+  return 'none';
+}
+
+describe('record codecs', () => {
+  it('round-trips a record through a header', () => {
+    const header = encodeJsonHeader(toWireRecord(record));
+    expect(header).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(parseObjectRecord(decodeJsonHeader(header, 'x'))).toEqual(record);
+  });
+
+  it('drops fields that are not part of the contract', () => {
+    const withPrivate = { ...record, blobId: 'secret-path', internal: 1 } as ObjectRecord;
+    expect(Object.keys(toWireRecord(withPrivate))).not.toContain('blobId');
+    const { checksums: _omit, ...noChecksums } = record;
+    expect('checksums' in toWireRecord(noChecksums)).toBe(false);
+  });
+
+  it.each([
+    ['size as string', { ...record, size: '42' }],
+    ['negative size', { ...record, size: -1 }],
+    ['fractional hlc', { ...record, version: { hlc: 1.5, node: 'n' } }],
+    ['bad storage', { ...record, storage: 'disk' }],
+    ['crc32 out of range', { ...record, crc32: 2 ** 32 }],
+    ['non-string user meta', { ...record, userMeta: { a: 1 } }],
+    ['array', [record]],
+    ['null', null],
+  ])('rejects %s with RpcProtocol', (_name, value) => {
+    expect(code(() => parseObjectRecord(value))).toBe('RpcProtocol');
+  });
+
+  it('rejects malformed headers with RpcProtocol', () => {
+    expect(code(() => decodeJsonHeader(undefined, 'x'))).toBe('RpcProtocol');
+    expect(code(() => decodeJsonHeader('not base64!', 'x'))).toBe('RpcProtocol');
+    expect(code(() => decodeJsonHeader(Buffer.from('{oops').toString('base64url'), 'x'))).toBe('RpcProtocol');
+    expect(code(() => decodeJsonHeader(['a', 'b'], 'x'))).toBe('RpcProtocol');
+  });
+
+  it('validates commit headers', () => {
+    const meta = toWireRecord(record);
+    expect(parseWireCommit({ meta, body: { kind: 'staged', id: 'abc' } }).body).toEqual({ kind: 'staged', id: 'abc' });
+    expect(parseWireCommit({ meta, body: { kind: 'inline', size: 3 } }).body).toEqual({ kind: 'inline', size: 3 });
+    expect(code(() => parseWireCommit({ meta, body: { kind: 'other' } }))).toBe('RpcProtocol');
+    expect(code(() => parseWireCommit({ meta, body: { kind: 'inline', size: 2 ** 40 } }))).toBe('RpcProtocol');
+  });
+
+  it('validates list options', () => {
+    expect(parseListOptions({ limit: 10 })).toEqual({ limit: 10 });
+    expect(parseListOptions({ limit: 1, prefix: 'a', startAfter: 'ab' })).toEqual({ limit: 1, prefix: 'a', startAfter: 'ab' });
+    expect(code(() => parseListOptions({ prefix: 'a' }))).toBe('RpcProtocol');
+    expect(code(() => parseListOptions({ limit: 1, prefix: 3 }))).toBe('RpcProtocol');
+  });
+});
+
+describe('query codecs', () => {
+  it('round-trips awkward keys through the head query', () => {
+    const target = encodeHeadQuery({ bucket: 'photos', key: record.key, inlineUpTo: 4096 });
+    expect(target.startsWith('/rpc/v1/head?')).toBe(true);
+    expect(target).not.toContain('#');
+    expect(decodeHeadQuery(query(target))).toEqual({ bucket: 'photos', key: record.key, inlineUpTo: 4096 });
+    expect(decodeHeadQuery(query(encodeHeadQuery({ bucket: 'b', key: '' })))).toEqual({ bucket: 'b', key: '' });
+  });
+
+  it('round-trips reads with and without a range', () => {
+    const version = record.version;
+    const whole = encodeReadQuery({ bucket: 'b', key: 'k\0x', version });
+    expect(decodeReadQuery(query(whole))).toEqual({ bucket: 'b', key: 'k\0x', version });
+    const ranged = encodeReadQuery({ bucket: 'b', key: 'k', version, range: { start: 5, end: 9 } });
+    expect(decodeReadQuery(query(ranged))).toEqual({ bucket: 'b', key: 'k', version, range: { start: 5, end: 9 } });
+  });
+
+  it('rejects bad read queries', () => {
+    expect(code(() => decodeReadQuery(new URLSearchParams('bucket=b&key=k&hlc=1')))).toBe('RpcProtocol');
+    expect(code(() => decodeReadQuery(new URLSearchParams('bucket=b&key=k&hlc=-1&node=n')))).toBe('RpcProtocol');
+    expect(code(() => decodeReadQuery(new URLSearchParams('bucket=b&key=k&hlc=1&node=n&start=1')))).toBe('RpcProtocol');
+    expect(code(() => decodeReadQuery(new URLSearchParams('bucket=b&key=k&hlc=1&node=n&start=5&end=1')))).toBe(
+      'RpcProtocol',
+    );
+    expect(code(() => decodeReadQuery(new URLSearchParams('bucket=b&bucket=c&key=k&hlc=1&node=n')))).toBe('RpcProtocol');
+  });
+});
+
+describe('wire errors', () => {
+  it('round-trips a RingstoreError with its code and details, adding the peer', () => {
+    const { status, body } = errorToWire(new RingstoreError('NoSuchKey', 'gone', { bucket: 'b', key: 'k' }));
+    expect(status).toBe(404);
+    const back = errorFromWire(status, JSON.parse(JSON.stringify(body)), 'n2');
+    expect(back).toBeInstanceOf(RingstoreError);
+    expect(back.code).toBe('NoSuchKey');
+    expect(back.message).toBe('gone');
+    expect(back.details).toEqual({ bucket: 'b', key: 'k', peer: 'n2' });
+  });
+
+  it('maps every code to an HTTP error status', () => {
+    for (const status of Object.values(RPC_ERROR_STATUS)) expect(status).toBeGreaterThanOrEqual(400);
+    expect(errorToWire(new RingstoreError('RpcUnauthorized', 'no')).status).toBe(401);
+  });
+
+  it('turns non-RingstoreErrors into 500 InternalError, and that into ServiceUnavailable on the caller', () => {
+    const { status, body } = errorToWire(new TypeError('boom'));
+    expect(status).toBe(500);
+    expect(body.code).toBe('InternalError');
+    const back = errorFromWire(status, body, 'n3');
+    expect(back.code).toBe('ServiceUnavailable');
+    expect(back.details).toMatchObject({ peer: 'n3', remoteCode: 'InternalError' });
+  });
+
+  it('keeps error bodies serializable', () => {
+    const circular: Record<string, unknown> = {};
+    circular['self'] = circular;
+    expect(errorToWire(new RingstoreError('InvalidArgument', 'x', { circular })).body.details).toEqual({});
+    expect(errorToWire(new RingstoreError('InvalidArgument', 'x', { n: 10n })).body.details).toEqual({ n: '10' });
+  });
+
+  it('treats an answer without an error body as RpcProtocol', () => {
+    expect(errorFromWire(502, undefined, 'n1').code).toBe('RpcProtocol');
+    expect(errorFromWire(502, 'Bad Gateway', 'n1').code).toBe('RpcProtocol');
+  });
+});
