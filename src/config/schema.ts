@@ -139,7 +139,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
   key({ path: 'replication.factor', kind: 'int', default: 3, min: 1, doc: 'N: how many replicas each object has.' }),
   key({ path: 'replication.readQuorum', kind: 'int', default: 2, min: 1, doc: 'R: replica answers a read waits for (1 ≤ R ≤ N).' }),
   key({ path: 'replication.writeQuorum', kind: 'int', default: 2, min: 1, doc: 'W: durable replica acknowledgements a write waits for (1 ≤ W ≤ N).' }),
-  key({ path: 'ring.vnodesPerUnit', kind: 'int', default: 256, min: 1, max: 4096, doc: 'Ring tokens per unit of member capacity; more tokens spread keys more evenly.' }),
+  key({ path: 'ring.vnodesPerUnit', kind: 'int', default: 2048, min: 1, max: 4096, doc: 'Ring tokens per unit of member capacity; more tokens spread keys more evenly.' }),
   key({ path: 'store.inlineThreshold', kind: 'size', default: 65536, min: 0, max: 16 * 1024 * 1024, doc: 'Bodies up to this size are stored inline in the metadata database instead of as blob files.' }),
   key({ path: 'store.fsync', kind: 'bool', default: true, doc: 'fsync bodies and metadata before acknowledging a write; turn off only for throwaway test clusters.' }),
   key({ path: 'cluster.members', kind: 'members', default: [], doc: 'The initial layout (version 1), used when the node has no layout stored yet: every member\'s id, RPC address, zone and capacity.' }),

@@ -14,7 +14,7 @@ import type { Logger } from '../util/logger.js';
 import type { Metrics } from '../metrics/definitions.js';
 import { QuorumTracker } from './quorum.js';
 import { stageOnReplicas, discardAll, type FanoutTarget } from './fanout.js';
-import { mergeReplicaPages } from './list-merge.js';
+import { mergeReplicaPages, type ReplicaPage } from './list-merge.js';
 import { ReadRepairer } from './read-repair.js';
 
 /** Everything the coordinator needs, injected by the composition root. */
@@ -154,21 +154,30 @@ export class Coordinator {
    */
   async listPage(bucket: string, options: { prefix?: string; startAfter?: string; limit: number }): Promise<ListPage> {
     const members = this.#o.membership.ring.members.filter((m) => m.capacity > 0);
-    const usable = members.filter((m) => this.#o.membership.isUsable(m.id));
-    if (members.length - usable.length >= this.#o.n) {
+    let asked = members.filter((m) => this.#o.membership.isUsable(m.id));
+    const failures = new Map<string, unknown>();
+    // Every key lives on N members, so the answers of all but N-1 data members cover the key space.
+    const checkCoverage = (): void => {
+      const missing = members.length - asked.length;
+      if (missing < this.#o.n) return;
       this.#o.metrics?.quorumFailures.inc({ op: 'ListObjects' });
-      throw new RingstoreError('QuorumNotReached', `ListObjects: ${members.length - usable.length} of ${members.length} data nodes are down; some keys have no live replica`);
-    }
+      const why = [...failures].map(([id, err]) => `${id}: ${describeError(err)}`).join('; ');
+      throw new RingstoreError('QuorumNotReached', `ListObjects: ${missing} of ${members.length} data nodes did not answer, so some keys may have no live replica${why ? ` (${why})` : ''}`);
+    };
+    checkCoverage();
     const batch = Math.min(1000, Math.max(100, options.limit + 10));
     const records: ObjectRecord[] = [];
     let startAfter = options.startAfter;
     for (;;) {
-      const pages = await Promise.all(
-        usable.map(async (m) => {
-          const page = await this.#o.replicaFor(m).list(bucket, { ...(options.prefix !== undefined && { prefix: options.prefix }), ...(startAfter !== undefined && { startAfter }), limit: batch }, AbortSignal.timeout(this.#o.timeoutMs));
-          return { records: page, truncated: page.length >= batch };
-        }),
-      );
+      const listOptions = { ...(options.prefix !== undefined && { prefix: options.prefix }), ...(startAfter !== undefined && { startAfter }), limit: batch };
+      const answers = await Promise.allSettled(asked.map((m) => this.#o.replicaFor(m).list(bucket, listOptions, AbortSignal.timeout(this.#o.timeoutMs))));
+      const pages: ReplicaPage[] = [];
+      answers.forEach((answer, i) => {
+        if (answer.status === 'fulfilled') pages.push({ records: answer.value, truncated: answer.value.length >= batch });
+        else failures.set(asked[i]!.id, answer.reason);
+      });
+      asked = asked.filter((m) => !failures.has(m.id));
+      checkCoverage();
       const merged = mergeReplicaPages(pages);
       for (const record of merged.records) {
         if (record.tombstone) continue;

@@ -177,7 +177,8 @@ export function toWireMeta(meta: ObjectMeta): ObjectMeta {
     contentType: meta.contentType,
     userMeta: { ...meta.userMeta },
   };
-  return meta.checksums === undefined ? out : { ...out, checksums: { ...meta.checksums } };
+  const withChecksums = meta.checksums === undefined ? out : { ...out, checksums: { ...meta.checksums } };
+  return meta.headers === undefined ? withChecksums : { ...withChecksums, headers: { ...meta.headers } };
 }
 
 /** The contract fields of a record, in a plain object ready for JSON. */
@@ -198,7 +199,8 @@ export function parseObjectMeta(v: unknown, what = 'meta'): ObjectMeta {
     contentType: str(o, 'contentType', what),
     userMeta: stringMap(o['userMeta'], `${what}.userMeta`),
   };
-  return o['checksums'] === undefined ? meta : { ...meta, checksums: stringMap(o['checksums'], `${what}.checksums`) };
+  const withChecksums = o['checksums'] === undefined ? meta : { ...meta, checksums: stringMap(o['checksums'], `${what}.checksums`) };
+  return o['headers'] === undefined ? withChecksums : { ...withChecksums, headers: stringMap(o['headers'], `${what}.headers`) };
 }
 
 /** Validates an object record from the wire. */

@@ -38,6 +38,7 @@ type Header = [
   checksums: Record<string, string> | 0,
   crc32: number,
   blobId: string | 0,
+  headers?: Record<string, string>,
 ];
 
 /** The bytes every key of `bucket` starts with. */
@@ -91,6 +92,7 @@ export function encodeValue(record: ObjectRecord, blobId: string | undefined, in
     record.crc32,
     blobId ?? 0,
   ];
+  if (record.headers !== undefined) header.push(record.headers as Record<string, string>);
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const bodyLength = inline?.byteLength ?? 0;
   const out = Buffer.allocUnsafe(HEADER_AT + json.length + bodyLength);
@@ -122,7 +124,8 @@ export function decodeValue(bucket: string, key: string, value: Uint8Array): Sto
     crc32: h[8],
     storage: blobId === 0 ? 'inline' : 'blob',
   };
-  const record: ObjectRecord = h[7] === 0 ? base : { ...base, checksums: h[7] };
+  const withChecksums: ObjectRecord = h[7] === 0 ? base : { ...base, checksums: h[7] };
+  const record: ObjectRecord = h[10] === undefined ? withChecksums : { ...withChecksums, headers: h[10] };
   if (blobId !== 0) return { record, blobId };
   return { record, inline: buf.subarray(headerEnd) };
 }

@@ -57,7 +57,8 @@ export function toRecord(meta: ObjectMeta, crc32: number, storage: ObjectRecord[
     crc32,
     storage,
   };
-  return meta.checksums === undefined ? record : { ...record, checksums: { ...meta.checksums } };
+  const withChecksums = meta.checksums === undefined ? record : { ...record, checksums: { ...meta.checksums } };
+  return meta.headers === undefined ? withChecksums : { ...withChecksums, headers: { ...meta.headers } };
 }
 
 /** Throws InvalidArgument unless `range` lies inside a body of `size` bytes. */

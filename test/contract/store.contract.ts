@@ -107,6 +107,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           contentType: 'text/plain; charset=utf-8',
           userMeta: { owner: 'zoë', empty: '' },
           checksums: { crc32c: 'AAAAAA==' },
+          headers: { 'cache-control': 'no-cache', 'content-disposition': 'attachment; filename="a b.txt"' },
           etag: 'abc123',
         };
         await put('small', v(5, 'node-a'), data, extra);

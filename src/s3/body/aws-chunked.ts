@@ -3,7 +3,8 @@
  * `<hex-size>[;chunk-signature=<sig>]\r\n<data>\r\n … 0[;chunk-signature=<sig>]\r\n[trailers]\r\n`.
  * It verifies chained chunk signatures (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]), parses
  * trailing headers (and verifies `x-amz-trailer-signature`), checks the decoded length, and
- * never holds more than one framing line in memory: data is passed on as it arrives.
+ * never holds more than one framing line in memory: data is passed on as it arrives, before its
+ * chunk's signature is checked, so a consumer must not commit anything from a stream that errored.
  *
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html

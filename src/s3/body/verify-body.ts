@@ -67,6 +67,11 @@ export class VerifyingBody extends Transform {
     return this.#size;
   }
 
+  /** Hex MD5 (the ETag) once verified; throws before. */
+  get md5Hex(): string {
+    return this.result.md5Hex;
+  }
+
   /** The verified digests; throws if the body has not been fully verified yet. */
   get result(): VerifiedBody {
     if (this.#result === undefined) throw new Error('VerifyingBody.result read before the body was fully verified');
