@@ -57,7 +57,7 @@ describe('loadConfig precedence: defaults < file < env < flags', () => {
       s3: { listen: '127.0.0.1:9000', region: 'us-east-1', maxObjectSize: 5 * 1024 ** 3 },
       rpc: { listen: '127.0.0.1:9100', timeoutMs: 5000 },
       replication: { factor: 3, readQuorum: 2, writeQuorum: 2 },
-      ring: { vnodesPerUnit: 256 },
+      ring: { vnodesPerUnit: 2048 },
       store: { inlineThreshold: 65536, fsync: true },
       cluster: { pingIntervalMs: 1000, downAfterMisses: 3 },
       log: { level: 'info' },
