@@ -19,6 +19,7 @@ import type { ReplicaResolver } from './rpc/transport.js';
 import { createRpcApp } from './rpc/server.js';
 import { Coordinator } from './replication/coordinator.js';
 import { Buckets } from './replication/buckets.js';
+import { Multipart } from './replication/multipart.js';
 import { createS3App } from './s3/server.js';
 import { mountHealthRoutes } from './admin/health-routes.js';
 import { createMetrics, type Metrics } from './metrics/definitions.js';
@@ -89,11 +90,12 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     timeoutMs: config.rpc.timeoutMs,
   });
   const buckets = new Buckets(coordinator, clock);
+  const multipart = new Multipart(coordinator, random);
 
   let ready = false;
   const health = { ready: () => ready, metrics };
   const rpcApp = createRpcApp({ replica: store, secret: config.rpc.secret, nodeId: config.nodeId, logger: logger.child({ component: 'rpc-server' }), clock, extraRoutes: (router) => mountHealthRoutes(router, health) });
-  const s3App = createS3App({ coordinator, buckets, config, clock, random, logger: logger.child({ component: 's3' }), metrics, health });
+  const s3App = createS3App({ coordinator, buckets, multipart, config, clock, random, logger: logger.child({ component: 's3' }), metrics, health });
 
   const servers: StartedHttpServer[] = [];
   const workers: WorkerHandle[] = [];

@@ -3,10 +3,10 @@
  * the ring names for each key. Any node coordinates; its own replica is called in-process,
  * the others over RPC, through the same `ReplicaApi`.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Member } from '../ring/layout.js';
 import type { Membership } from '../cluster/membership.js';
-import type { ByteRange, HeadResult, ObjectMeta, ObjectRecord, ReplicaApi } from '../store/types.js';
+import type { ByteRange, HeadResult, ObjectMeta, ObjectRecord, PartRef, ReplicaApi } from '../store/types.js';
 import type { HybridClock } from '../util/clock.js';
 import { compareVersions } from '../util/clock.js';
 import { RingstoreError, describeError } from '../util/errors.js';
@@ -135,6 +135,7 @@ export class Coordinator {
 
   /** Streams the body of a found version (or a range of it), trying each holder in turn. */
   async openBody(found: FoundObject, range?: ByteRange): Promise<Readable | Uint8Array> {
+    if (found.record.parts) return Readable.from(this.#partsBody(found.record.parts, range ?? { start: 0, end: found.record.size - 1 }), { objectMode: false });
     if (found.inlineBody) return range ? found.inlineBody.subarray(range.start, range.end + 1) : found.inlineBody;
     const { record } = found;
     const errors: string[] = [];
@@ -146,6 +147,25 @@ export class Coordinator {
       }
     }
     throw new RingstoreError('ServiceUnavailable', `no replica could serve the body (${errors.join('; ')})`, { bucket: record.bucket, key: record.key });
+  }
+
+  /** Streams the parts of a multipart object that overlap `range`, one after the other. */
+  async *#partsBody(parts: readonly PartRef[], range: ByteRange): AsyncGenerator<Uint8Array> {
+    let offset = 0;
+    for (const part of parts) {
+      const partStart = offset;
+      offset += part.size;
+      if (offset <= range.start || partStart > range.end || part.size === 0) continue;
+      const found = await this.headObject(part.bucket, part.key, 'GetObject');
+      if (compareVersions(found.record.version, part.version) !== 0) {
+        throw new RingstoreError('ServiceUnavailable', 'a part of this object changed since it was completed', { bucket: part.bucket, key: part.key });
+      }
+      const sub = { start: Math.max(range.start, partStart) - partStart, end: Math.min(range.end, offset - 1) - partStart };
+      const whole = sub.start === 0 && sub.end === part.size - 1;
+      const body = await this.openBody(found, whole ? undefined : sub);
+      if (body instanceof Uint8Array) yield body;
+      else yield* body as AsyncIterable<Uint8Array>;
+    }
   }
 
   /**

@@ -19,6 +19,7 @@ import type {
   ListOptions,
   ObjectMeta,
   ObjectRecord,
+  PartRef,
   StagedBody,
 } from '../store/types.js';
 
@@ -178,7 +179,8 @@ export function toWireMeta(meta: ObjectMeta): ObjectMeta {
     userMeta: { ...meta.userMeta },
   };
   const withChecksums = meta.checksums === undefined ? out : { ...out, checksums: { ...meta.checksums } };
-  return meta.headers === undefined ? withChecksums : { ...withChecksums, headers: { ...meta.headers } };
+  const withHeaders = meta.headers === undefined ? withChecksums : { ...withChecksums, headers: { ...meta.headers } };
+  return meta.parts === undefined ? withHeaders : { ...withHeaders, parts: meta.parts.map((p) => ({ bucket: p.bucket, key: p.key, version: { hlc: p.version.hlc, node: p.version.node }, size: p.size, etag: p.etag })) };
 }
 
 /** The contract fields of a record, in a plain object ready for JSON. */
@@ -200,7 +202,17 @@ export function parseObjectMeta(v: unknown, what = 'meta'): ObjectMeta {
     userMeta: stringMap(o['userMeta'], `${what}.userMeta`),
   };
   const withChecksums = o['checksums'] === undefined ? meta : { ...meta, checksums: stringMap(o['checksums'], `${what}.checksums`) };
-  return o['headers'] === undefined ? withChecksums : { ...withChecksums, headers: stringMap(o['headers'], `${what}.headers`) };
+  const withHeaders = o['headers'] === undefined ? withChecksums : { ...withChecksums, headers: stringMap(o['headers'], `${what}.headers`) };
+  return o['parts'] === undefined ? withHeaders : { ...withHeaders, parts: parseParts(o['parts'], `${what}.parts`) };
+}
+
+/** Validates the part list of a multipart manifest. */
+function parseParts(v: unknown, what: string): PartRef[] {
+  if (!Array.isArray(v)) throw protocol(`${what}: expected an array`);
+  return v.map((item: unknown, i) => {
+    const o = asObject(item, `${what}[${i}]`);
+    return { bucket: str(o, 'bucket', what), key: str(o, 'key', what), version: parseVersion(o['version'], `${what}[${i}].version`), size: int(o, 'size', what), etag: str(o, 'etag', what) };
+  });
 }
 
 /** Validates an object record from the wire. */

@@ -6,6 +6,7 @@ import type { Context } from 'koa';
 import type { Config } from '../config/schema.js';
 import type { Coordinator } from '../replication/coordinator.js';
 import type { Buckets } from '../replication/buckets.js';
+import type { Multipart } from '../replication/multipart.js';
 import type { Metrics } from '../metrics/definitions.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
@@ -16,6 +17,7 @@ import type { AuthResult } from './sigv4/verify.js';
 export interface S3Services {
   readonly coordinator: Coordinator;
   readonly buckets: Buckets;
+  readonly multipart: Multipart;
   readonly config: Config;
   readonly clock: Clock;
   readonly random: Random;

@@ -16,6 +16,7 @@ import { getObject } from './handlers/object-get.js';
 import { putObject } from './handlers/object-put.js';
 import { deleteObject, deleteObjects } from './handlers/object-delete.js';
 import { listObjectsV1, listObjectsV2 } from './handlers/list.js';
+import * as multipart from './handlers/multipart.js';
 
 /** Runs the handler of one routed operation. */
 async function dispatch(call: S3Call, op: S3Op): Promise<void> {
@@ -45,6 +46,18 @@ async function dispatch(call: S3Call, op: S3Op): Promise<void> {
       return deleteObject(call, op.bucket, op.key);
     case 'DeleteObjects':
       return deleteObjects(call, op.bucket);
+    case 'CreateMultipartUpload':
+      return multipart.createMultipartUpload(call, op);
+    case 'UploadPart':
+      return multipart.uploadPart(call, op);
+    case 'CompleteMultipartUpload':
+      return multipart.completeMultipartUpload(call, op);
+    case 'AbortMultipartUpload':
+      return multipart.abortMultipartUpload(call, op);
+    case 'ListParts':
+      return multipart.listParts(call, op);
+    case 'ListMultipartUploads':
+      return multipart.listMultipartUploads(call, op);
     case 'Unsupported':
       throw new S3Error('NotImplemented', op.reason);
     default:

@@ -232,7 +232,7 @@ export class LevelStore implements LocalStore {
       if (stored === undefined) return undefined;
       const { record, inline } = stored;
       const upTo = options?.inlineUpTo;
-      if (upTo === undefined || inline === undefined || record.tombstone || record.size > upTo) return { record };
+      if (upTo === undefined || inline === undefined || record.tombstone || record.parts !== undefined || record.size > upTo) return { record };
       // A corrupt inline copy is left out here, so the caller falls back to read(), which reports it.
       if (crc32(inline) !== record.crc32 || inline.byteLength !== record.size) return { record };
       return { record, inlineBody: inline };

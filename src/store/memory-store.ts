@@ -154,7 +154,7 @@ export class MemoryStore implements LocalStore {
     if (entry === undefined) return undefined;
     const { record, body } = entry;
     const upTo = options?.inlineUpTo;
-    if (upTo === undefined || record.storage !== 'inline' || record.tombstone || record.size > upTo) return { record };
+    if (upTo === undefined || record.storage !== 'inline' || record.tombstone || record.parts !== undefined || record.size > upTo) return { record };
     if (crc32(body) !== record.crc32) return { record };
     return { record, inlineBody: Uint8Array.from(body) };
   }

@@ -10,7 +10,7 @@
  * they are in the DB key.
  */
 import { RingstoreError } from '../util/errors.js';
-import type { ObjectRecord } from './types.js';
+import type { ObjectRecord, PartRef } from './types.js';
 
 const OBJECT_TAG = 0x6f; // 'o'
 const FORMAT = 1;
@@ -38,7 +38,8 @@ type Header = [
   checksums: Record<string, string> | 0,
   crc32: number,
   blobId: string | 0,
-  headers?: Record<string, string>,
+  headers?: Record<string, string> | 0,
+  parts?: PartRef[],
 ];
 
 /** The bytes every key of `bucket` starts with. */
@@ -92,7 +93,8 @@ export function encodeValue(record: ObjectRecord, blobId: string | undefined, in
     record.crc32,
     blobId ?? 0,
   ];
-  if (record.headers !== undefined) header.push(record.headers as Record<string, string>);
+  if (record.headers !== undefined || record.parts !== undefined) header.push((record.headers as Record<string, string> | undefined) ?? 0);
+  if (record.parts !== undefined) header.push(record.parts as PartRef[]);
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const bodyLength = inline?.byteLength ?? 0;
   const out = Buffer.allocUnsafe(HEADER_AT + json.length + bodyLength);
@@ -125,7 +127,8 @@ export function decodeValue(bucket: string, key: string, value: Uint8Array): Sto
     storage: blobId === 0 ? 'inline' : 'blob',
   };
   const withChecksums: ObjectRecord = h[7] === 0 ? base : { ...base, checksums: h[7] };
-  const record: ObjectRecord = h[10] === undefined ? withChecksums : { ...withChecksums, headers: h[10] };
+  const withHeaders: ObjectRecord = h[10] === undefined || h[10] === 0 ? withChecksums : { ...withChecksums, headers: h[10] };
+  const record: ObjectRecord = h[11] === undefined ? withHeaders : { ...withHeaders, parts: h[11] };
   if (blobId !== 0) return { record, blobId };
   return { record, inline: buf.subarray(headerEnd) };
 }

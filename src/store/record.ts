@@ -22,6 +22,11 @@ export function checkBucketKey(bucket: string, key: string): void {
   }
 }
 
+/** Bytes a record keeps under its own key: none for a multipart manifest, whose body is its parts. */
+export function storedSize(meta: ObjectMeta): number {
+  return meta.parts === undefined ? meta.size : 0;
+}
+
 /** Throws InvalidArgument when a commit's metadata or body is inconsistent. */
 export function checkCommit(meta: ObjectMeta, body: CommitBody): void {
   checkBucketKey(meta.bucket, meta.key);
@@ -35,7 +40,7 @@ export function checkCommit(meta: ObjectMeta, body: CommitBody): void {
   if (meta.tombstone && (meta.size !== 0 || body.kind !== 'inline')) {
     throw new RingstoreError('InvalidArgument', 'a tombstone carries no body', { key: meta.key });
   }
-  if (body.kind === 'inline' && body.data.byteLength !== meta.size) {
+  if (body.kind === 'inline' && body.data.byteLength !== storedSize(meta)) {
     throw new RingstoreError('InvalidArgument', 'inline body length differs from meta.size', {
       size: meta.size,
       length: body.data.byteLength,
@@ -58,7 +63,8 @@ export function toRecord(meta: ObjectMeta, crc32: number, storage: ObjectRecord[
     storage,
   };
   const withChecksums = meta.checksums === undefined ? record : { ...record, checksums: { ...meta.checksums } };
-  return meta.headers === undefined ? withChecksums : { ...withChecksums, headers: { ...meta.headers } };
+  const withHeaders = meta.headers === undefined ? withChecksums : { ...withChecksums, headers: { ...meta.headers } };
+  return meta.parts === undefined ? withHeaders : { ...withHeaders, parts: meta.parts.map((p) => ({ ...p, version: { ...p.version } })) };
 }
 
 /** Throws InvalidArgument unless `range` lies inside a body of `size` bytes. */

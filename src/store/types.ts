@@ -21,8 +21,24 @@ export interface ObjectMeta {
   readonly userMeta: Readonly<Record<string, string>>;
   /** Standard headers kept with the object (cache-control, content-disposition, content-encoding, content-language, expires). */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Set on a multipart object: its body is these part objects, in order, and nothing is
+   * stored under the record itself (`size` is still the whole object's size).
+   */
+  readonly parts?: readonly PartRef[];
   /** `x-amz-checksum-<alg>` values (base64) the client sent, returned on GET/HEAD when asked. */
   readonly checksums?: Readonly<Record<string, string>>;
+}
+
+/** One part of a multipart object: a hidden object of its own, placed on the ring by its key. */
+export interface PartRef {
+  /** Bucket (namespace) and key of the part object. */
+  readonly bucket: string;
+  readonly key: string;
+  /** The part version the object was completed with; another version is not this object's part. */
+  readonly version: Version;
+  readonly size: number;
+  readonly etag: string;
 }
 
 /** What a replica holds for a key: the metadata plus facts about its stored body. */

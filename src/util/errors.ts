@@ -11,6 +11,10 @@ export type ErrorCode =
   | 'NoSuchBucket'
   | 'BucketNotEmpty'
   | 'BucketAlreadyOwnedByYou'
+  // multipart
+  | 'NoSuchUpload'
+  | 'InvalidPart'
+  | 'EntityTooSmall'
   // quorum / availability: surfaced as 503 so that SDKs retry
   | 'QuorumNotReached'
   | 'ServiceUnavailable'
