@@ -87,7 +87,6 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     r: config.replication.readQuorum,
     w: config.replication.writeQuorum,
     inlineThreshold: config.store.inlineThreshold,
-    timeoutMs: config.rpc.timeoutMs,
   });
   const buckets = new Buckets(coordinator, clock);
   const multipart = new Multipart(coordinator, random);

@@ -1,10 +1,12 @@
 /**
  * Object bodies the bench writes, and what a read of them must return. For each size there is
- * one random buffer (allocated once); variant v of that size is the window starting v·64 bytes
- * in. A PUT picks a variant, so every body is a slice (no per-request allocation) and its CRC32
- * is computed once per (size, variant) — which lets every GET check the bytes it read.
+ * one pseudo-random buffer (allocated once): the AES-128-CTR keystream under a fixed key with
+ * the size as IV, so the same on every run and machine. Variant v of that size is the window
+ * starting v·64 bytes in. A PUT picks a variant, so every body is a slice (no per-request
+ * allocation) and its CRC32 is computed once per (size, variant) — which lets every GET check
+ * the bytes it read, and a later run recognise objects an earlier one wrote.
  */
-import { createHash, randomFillSync } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 /** Different bodies per size; a key's body changes with each overwrite (generation % VARIANTS). */
@@ -13,6 +15,23 @@ const STRIDE = 64;
 
 /** The user-metadata header naming a body's variant and checksum (`<variant>-<crc32 hex>`). */
 export const TAG_HEADER = 'x-amz-meta-ringbench';
+
+const KEY = createHash('sha256').update('ringstore bench bodies v1').digest().subarray(0, 16);
+
+/** `length` bytes of AES-128-CTR keystream for bodies of `size` bytes: incompressible, reproducible. */
+export function keystream(size: number, length: number): Buffer {
+  const iv = Buffer.alloc(16);
+  iv.writeBigUInt64BE(BigInt(size), 0);
+  const cipher = createCipheriv('aes-128-ctr', KEY, iv);
+  const out = Buffer.alloc(length);
+  // In place, a MiB at a time: no second buffer of the full length.
+  const chunk = 1024 * 1024;
+  for (let off = 0; off < length; off += chunk) {
+    const part = out.subarray(off, Math.min(length, off + chunk));
+    cipher.update(part).copy(part);
+  }
+  return out;
+}
 
 /** CRC32 of bytes, continuing from `previous` (0 to start). */
 export function crc32Of(data: Uint8Array, previous = 0): number {
@@ -29,8 +48,7 @@ export class BodySource {
   body(size: number, variant: number): Buffer {
     let buffer = this.#buffers.get(size);
     if (buffer === undefined) {
-      buffer = Buffer.allocUnsafe(size + (VARIANTS - 1) * STRIDE);
-      randomFillSync(buffer);
+      buffer = keystream(size, size + (VARIANTS - 1) * STRIDE);
       this.#buffers.set(size, buffer);
     }
     const start = (variant % VARIANTS) * STRIDE;

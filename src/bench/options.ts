@@ -55,6 +55,8 @@ export interface BenchOptions {
   readonly skipPopulate: boolean;
   readonly signPayload: boolean;
   readonly concurrency: number;
+  /** Requests in flight while populating (default: `concurrency`). */
+  readonly populateConcurrency: number;
   /** Measured seconds; undefined with `count`. */
   readonly durationS: number | undefined;
   /** Operations to run; undefined with `durationS`. */
@@ -262,9 +264,11 @@ function resolve(values: RawValues, env: Readonly<Record<string, string | undefi
     throw new OptionError('--server-pids/--server-match are for --endpoint runs; the local cluster\'s processes are measured anyway');
   }
   const bucket = str(values, 'bucket') ?? 'ringbench';
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) fail('bucket', bucket, 'an S3 bucket name (3–63 of a–z 0–9 . -)');
+  // Only what would break the path; whether the name is valid is the server's call (the issue's example uses "b").
+  if (!/^[^/\s?#]{1,255}$/.test(bucket)) fail('bucket', bucket, 'a bucket name without "/", spaces, "?" or "#"');
   const prefix = (str(values, 'prefix') ?? `ringbench/${sizes.label.replace(/[:,]/g, (c) => (c === ':' ? '-' : '_'))}`).replace(/\/+$/, '');
   if (prefix === '') fail('prefix', str(values, 'prefix'), 'a non-empty key prefix');
+  const concurrency = int(values, 'concurrency', 16, 1, 4096);
   const label = str(values, 'label');
   const outDir = str(values, 'out');
   return {
@@ -282,7 +286,8 @@ function resolve(values: RawValues, env: Readonly<Record<string, string | undefi
     listMaxKeys: int(values, 'list-max-keys', 1000, 1, 1000),
     skipPopulate: values['skip-populate'] === true,
     signPayload: values['sign-payload'] === true,
-    concurrency: int(values, 'concurrency', 16, 1, 4096),
+    concurrency,
+    populateConcurrency: int(values, 'populate-concurrency', concurrency, 1, 4096),
     durationS,
     count,
     // With --count or a delete run a warm-up would use up keys or operations; it only applies to timed runs.

@@ -48,7 +48,8 @@ export class OpStats {
   /** Totals, rates over `elapsedS`, and latency percentiles in ms. */
   summary(elapsedS: number): OpSummary {
     const h = this.histogram;
-    const pct = (p: number): number | null => (this.ops === 0 ? null : r3(h.getValueAtPercentile(p) / 1000));
+    // A percentile is the top of its HDR bucket, which can exceed the exact maximum: cap it.
+    const pct = (p: number): number | null => (this.ops === 0 ? null : r3(Math.min(h.getValueAtPercentile(p), h.maxValue) / 1000));
     return {
       ops: this.ops,
       bytes: this.bytes,
@@ -120,6 +121,11 @@ export class Timeline {
   constructor(start: number) {
     this.#start = start;
     this.#last = start;
+  }
+
+  /** When the current interval started (ms, performance.now()). */
+  get lastTick(): number {
+    return this.#last;
   }
 
   /** One operation completed in the current interval. */

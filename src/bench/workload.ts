@@ -89,12 +89,15 @@ export class KeyStates {
   readonly putStarts: Uint32Array;
   readonly inflight: Uint16Array;
   readonly uncertain: Uint8Array;
+  /** Writes of the key overlapped since it was last idle. */
+  readonly #contended: Uint8Array;
 
   constructor(objects: number) {
     this.variant = new Int8Array(objects).fill(UNKNOWN);
     this.putStarts = new Uint32Array(objects);
     this.inflight = new Uint16Array(objects);
     this.uncertain = new Uint8Array(objects).fill(1);
+    this.#contended = new Uint8Array(objects);
   }
 
   /** The variant the next write of key `i` uses (differs from the current one). */
@@ -105,6 +108,7 @@ export class KeyStates {
 
   /** A write of key `i` starts; returns a token for `endPut`. */
   beginPut(i: number): number {
+    if (this.inflight[i]! > 0) this.#contended[i] = 1;
     this.inflight[i]!++;
     return ++this.putStarts[i]!;
   }
@@ -112,14 +116,11 @@ export class KeyStates {
   /** A write of key `i` ended; on success it contains `variant`. */
   endPut(i: number, token: number, variant: number, ok: boolean): void {
     this.inflight[i]!--;
-    if (!ok) {
-      this.uncertain[i] = 1;
-      return;
-    }
-    // Another write overlapping this one may be ordered after it by the store, so which one wins is unknown.
-    const overlapped = this.inflight[i]! > 0 || this.putStarts[i] !== token;
-    this.variant[i] = variant;
-    this.uncertain[i] = overlapped ? 1 : 0;
+    // Writes that overlapped may be ordered either way by the store, so which one won is unknown.
+    const overlapped = this.#contended[i] === 1 || this.inflight[i]! > 0 || this.putStarts[i] !== token;
+    if (this.inflight[i] === 0) this.#contended[i] = 0;
+    if (ok) this.variant[i] = variant;
+    this.uncertain[i] = !ok || overlapped ? 1 : 0;
   }
 }
 

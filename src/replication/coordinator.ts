@@ -30,8 +30,6 @@ export interface CoordinatorOptions {
   readonly w: number;
   /** Bodies up to this size are sent inline with the commit (one round trip per replica). */
   readonly inlineThreshold: number;
-  /** Timeout of one non-streaming replica call (head, commit, list). */
-  readonly timeoutMs: number;
 }
 
 /** What a PUT carries besides the key. */
@@ -190,7 +188,7 @@ export class Coordinator {
     let startAfter = options.startAfter;
     for (;;) {
       const listOptions = { ...(options.prefix !== undefined && { prefix: options.prefix }), ...(startAfter !== undefined && { startAfter }), limit: batch };
-      const answers = await Promise.allSettled(asked.map((m) => this.#o.replicaFor(m).list(bucket, listOptions, AbortSignal.timeout(this.#o.timeoutMs))));
+      const answers = await Promise.allSettled(asked.map((m) => this.#o.replicaFor(m).list(bucket, listOptions)));
       const pages: ReplicaPage[] = [];
       answers.forEach((answer, i) => {
         if (answer.status === 'fulfilled') pages.push({ records: answer.value, truncated: answer.value.length >= batch });
@@ -249,7 +247,7 @@ export class Coordinator {
     const tracker = new QuorumTracker<true>(op, this.#o.w, targets.length);
     await new Promise<void>((resolve, reject) => {
       for (const target of targets) {
-        target.api.commit(meta, body(target), AbortSignal.timeout(this.#o.timeoutMs)).then(
+        target.api.commit(meta, body(target)).then(
           () => {
             if (tracker.succeed(target.id, true) === 'reached') resolve();
           },
@@ -273,8 +271,10 @@ export class Coordinator {
       this.#o.metrics?.quorumFailures.inc({ op });
       throw new RingstoreError('QuorumNotReached', `${op}: needed ${tracker.needed} of ${replicas.length} replicas, only ${usable.length} are up`);
     }
-    const calls = usable.map((target) =>
-      target.api.head(bucket, key, { inlineUpTo: this.#o.inlineThreshold }, AbortSignal.timeout(this.#o.timeoutMs)).then(
+    // Only the first target (the local replica when this node holds one) sends a small body
+    // along; the others only vouch for the version, which costs them far less.
+    const calls = usable.map((target, i) =>
+      target.api.head(bucket, key, i === 0 ? { inlineUpTo: this.#o.inlineThreshold } : {}).then(
         (result) => ({ target, result }),
         (err: unknown) => {
           tracker.fail(target.id, err);
@@ -310,7 +310,9 @@ export class Coordinator {
     // Repair runs once every replica has answered, so late answers are compared too.
     void this.#repair.afterRead(calls, newest);
     if (!newest) return undefined;
-    return { record: newest.record, ...(newest.inlineBody && { inlineBody: newest.inlineBody }), holders };
+    // A holder that sent the body saves the read round trip.
+    const withBody = [...tracker.successes.values()].find((r) => r?.inlineBody && compareVersions(r.record.version, newest.record.version) === 0);
+    return { record: newest.record, ...(withBody?.inlineBody && { inlineBody: withBody.inlineBody }), holders };
   }
 }
 

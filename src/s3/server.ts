@@ -73,13 +73,17 @@ function isHealthProbe(ctx: Context, rawQuery: string): boolean {
 export function createS3App(services: S3Services): Koa {
   const app = new Koa();
   const { config, logger, metrics, random, clock } = services;
+  // Unique per process start (random prefix) and cheap per request (a counter), unlike random bytes.
+  const idPrefix = random.hex(4).toUpperCase();
+  let idCounter = 0;
+  const nextRequestId = (): string => idPrefix + (idCounter++).toString(16).toUpperCase().padStart(8, '0');
   const credentials: CredentialLookup = { lookup: (id) => (id === config.s3.accessKey ? config.s3.secretKey : undefined) };
   // Errors are answered by the middleware below; this only keeps koa from printing to stderr.
   app.on('error', (err: unknown) => logger.debug({ err: describeError(err) }, 'response stream error'));
 
   app.use(async (ctx) => {
     const started = process.hrtime.bigint();
-    const requestId = random.hex(8).toUpperCase();
+    const requestId = nextRequestId();
     ctx.set('x-amz-request-id', requestId);
     ctx.set('x-amz-id-2', requestId);
     ctx.set('Server', 'ringstore');

@@ -3,10 +3,11 @@
  * A new command is one module under commands/ and one line here.
  */
 import type { Command } from '../command.js';
+import { benchCommand } from './bench.js';
 import { configCommand } from './config.js';
 import { devCommand } from './dev.js';
 import { healthCommand } from './health.js';
 import { serverCommand } from './server.js';
 
 /** The command table. */
-export const COMMANDS: readonly Command[] = [serverCommand, devCommand, configCommand, healthCommand];
+export const COMMANDS: readonly Command[] = [serverCommand, devCommand, configCommand, healthCommand, benchCommand];
