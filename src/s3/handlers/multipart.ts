@@ -6,10 +6,10 @@
 import type { S3Call } from '../context.js';
 import { ownerOf } from '../context.js';
 import type { S3Op } from '../router.js';
-import { quoteEtag, completeMultipartUploadXml, initiateMultipartUploadXml, listMultipartUploadsXml, listPartsXml } from '../xml.js';
+import { completeMultipartUploadXml, initiateMultipartUploadXml, listMultipartUploadsXml, listPartsXml } from '../xml.js';
 import { parseCompleteMultipartUpload, MAX_XML_BODY_BYTES } from '../xml-parse.js';
-import { bodyPipelineOf, readSmallBody, sendXml } from './respond.js';
-import { storedHeadersOf, userMetaOf, verifiedStream } from './object-put.js';
+import { readSmallBody, sendXml } from './respond.js';
+import { answerStored, storedHeadersOf, userMetaOf, verifiedBodyOf } from './object-put.js';
 
 type Op<N extends S3Op['op']> = Extract<S3Op, { op: N }>;
 /** The target of operations whose union member is shared with other op names. */
@@ -34,21 +34,11 @@ export async function createMultipartUpload(call: S3Call, op: ObjectTarget): Pro
 
 /** PUT /bucket/key?partNumber=N&uploadId=U */
 export async function uploadPart(call: S3Call, op: Op<'UploadPart'>): Promise<void> {
-  const { services, ctx } = call;
+  const { services } = call;
   await services.buckets.assertExists(op.bucket);
-  const body = bodyPipelineOf(call, MAX_PART_SIZE);
-  const meta = await services.multipart.uploadPart(op.bucket, op.key, op.uploadId, op.partNumber, {
-    body: verifiedStream(ctx.req, body.transforms),
-    seal: () => {
-      const verified = body.result();
-      services.metrics?.s3BytesIn.inc(verified.size);
-      return { etag: verified.md5Hex, checksums: verified.checksums as Record<string, string> };
-    },
-  });
-  ctx.set('ETag', quoteEtag(meta.etag));
-  for (const [alg, value] of Object.entries(meta.checksums ?? {})) ctx.set(`x-amz-checksum-${alg.toLowerCase()}`, value);
-  ctx.status = 200;
-  ctx.body = '';
+  const body = verifiedBodyOf(call, MAX_PART_SIZE);
+  const meta = await services.multipart.uploadPart(op.bucket, op.key, op.uploadId, op.partNumber, { body: body.body, seal: body.seal });
+  answerStored(call, meta);
 }
 
 /** POST /bucket/key?uploadId=U */

@@ -4,6 +4,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
  */
 import { pipeline, type Readable } from 'node:stream';
+import type { ObjectMeta } from '../../store/types.js';
 import type { S3Call } from '../context.js';
 import { S3Error } from '../errors.js';
 import { quoteEtag } from '../xml.js';
@@ -45,26 +46,40 @@ export async function putObject(call: S3Call, bucket: string, key: string): Prom
   const { ctx, services } = call;
   const headers = ctx.req.headers;
   await services.buckets.assertExists(bucket);
-  const body = bodyPipelineOf(call, services.config.s3.maxObjectSize);
+  const body = verifiedBodyOf(call, services.config.s3.maxObjectSize);
   if (body.declaredLength === undefined && headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
-  const stream = verifiedStream(ctx.req, body.transforms);
   const meta = await services.coordinator.putObject({
     bucket,
     key,
     contentType: typeof headers['content-type'] === 'string' ? headers['content-type'] : 'binary/octet-stream',
     userMeta: userMetaOf(headers),
     headers: storedHeadersOf(headers),
-    body: stream,
+    body: body.body,
+    seal: body.seal,
+  });
+  answerStored(call, meta);
+}
+
+/** The request body, verified on the way, with the `seal` that yields its ETag and checksums at the end. */
+export function verifiedBodyOf(call: S3Call, maxLength: number): { body: Readable; seal: () => { etag: string; checksums: Record<string, string> }; declaredLength: number | undefined } {
+  const pipeline = bodyPipelineOf(call, maxLength);
+  return {
+    body: verifiedStream(call.ctx.req, pipeline.transforms),
+    declaredLength: pipeline.declaredLength,
     seal: () => {
-      const verified = body.result();
-      services.metrics?.s3BytesIn.inc(verified.size);
+      const verified = pipeline.result();
+      call.services.metrics?.s3BytesIn.inc(verified.size);
       return { etag: verified.md5Hex, checksums: verified.checksums as Record<string, string> };
     },
-  });
-  ctx.set('ETag', quoteEtag(meta.etag));
-  for (const [alg, value] of Object.entries(meta.checksums ?? {})) ctx.set(`x-amz-checksum-${alg.toLowerCase()}`, value);
-  ctx.status = 200;
-  ctx.body = '';
+  };
+}
+
+/** Answers a stored object or part: its ETag and the checksums it was verified with. */
+export function answerStored(call: S3Call, meta: Pick<ObjectMeta, 'etag' | 'checksums'>): void {
+  call.ctx.set('ETag', quoteEtag(meta.etag));
+  for (const [alg, value] of Object.entries(meta.checksums ?? {})) call.ctx.set(`x-amz-checksum-${alg.toLowerCase()}`, value);
+  call.ctx.status = 200;
+  call.ctx.body = '';
 }
 
 /** The request piped through the verifying transforms; any failure on the way errors the returned stream. */
