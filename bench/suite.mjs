@@ -86,7 +86,7 @@ function run(cmd, args, opts = {}) {
 
 /** `ringstore bench --serve`: a local cluster; resolves to its JSON line and a stop(). */
 async function startCluster(nodes) {
-  const child = spawn(process.execPath, [MAIN, 'bench', '--serve', '--nodes', String(nodes), '--max-time', String(24 * 3600)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'bench', '--serve', '--nodes', String(nodes), '--max-time', String(4 * 3600)], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let errText = '';
   child.stderr.on('data', (d) => (errText = (errText + d).slice(-4000)));

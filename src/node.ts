@@ -87,6 +87,8 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     r: config.replication.readQuorum,
     w: config.replication.writeQuorum,
     inlineThreshold: config.store.inlineThreshold,
+    random,
+    readRepairChance: config.replication.readRepairPercent / 100,
   });
   const buckets = new Buckets(coordinator, clock);
   const multipart = new Multipart(coordinator, random);

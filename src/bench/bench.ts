@@ -120,7 +120,7 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<numb
     if (cluster !== undefined) selector = { pids: cluster.pids };
     else if (options.serverPids.length > 0) selector = { pids: options.serverPids };
     else if (options.serverMatch !== undefined) selector = { match: options.serverMatch };
-    runner = new Runner(options, client, workload, selector);
+    runner = new Runner(options, client, workload, selector, cluster === undefined ? 0 : 20_000);
     if (signals > 0) runner.interrupt();
     let lastPrinted = -Infinity;
     let outcome;

@@ -68,14 +68,20 @@ export class Runner {
   readonly #client: BenchS3Client;
   readonly #workload: Workload;
   readonly #selector: ServerSelector | undefined;
+  readonly #bucketRetryMs: number;
   #interrupted = false;
   #hardStopped = false;
 
-  constructor(options: BenchOptions, client: BenchS3Client, workload: Workload, selector: ServerSelector | undefined) {
+  /**
+   * `selector` names the server processes to measure; `bucketRetryMs` is how long bucket creation
+   * is retried on 5xx or connection errors (a cluster that has just started is still forming).
+   */
+  constructor(options: BenchOptions, client: BenchS3Client, workload: Workload, selector: ServerSelector | undefined, bucketRetryMs = 0) {
     this.#options = options;
     this.#client = client;
     this.#workload = workload;
     this.#selector = selector;
+    this.#bucketRetryMs = bucketRetryMs;
   }
 
   /** Stops the run now (Ctrl-C): no new operations, requests in flight aborted. */
@@ -90,7 +96,7 @@ export class Runner {
 
   /** Creates the bucket, retrying briefly while a fresh cluster forms (503, refused connections). */
   async #createBucket(): Promise<void> {
-    const deadline = performance.now() + 20_000;
+    const deadline = performance.now() + this.#bucketRetryMs;
     for (;;) {
       try {
         return await this.#client.createBucket();
@@ -158,7 +164,7 @@ export class Runner {
       const now = performance.now();
       // A sample that is mostly warm-up is flagged as such (the two timers fire at about the same moment).
       const sample = timeline.tick(now, !measuring || now - measureStart < 500);
-      onProgress?.(sample, stats, measuring ? 'measure' : 'warm-up', (now - start) / 1000);
+      onProgress?.(sample, stats, sample.warmup ? 'warm-up' : 'measure', (now - start) / 1000);
     }, 1000);
 
     const loop = async (): Promise<void> => {

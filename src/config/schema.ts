@@ -45,6 +45,8 @@ export interface Config {
     readQuorum: number;
     /** W: durable replica acks a write waits for. */
     writeQuorum: number;
+    /** Percentage of reads that ask all N replicas (not just R), so read repair reaches every replica. */
+    readRepairPercent: number;
   };
   ring: {
     /** Tokens per unit of capacity. */
@@ -139,6 +141,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
   key({ path: 'replication.factor', kind: 'int', default: 3, min: 1, doc: 'N: how many replicas each object has.' }),
   key({ path: 'replication.readQuorum', kind: 'int', default: 2, min: 1, doc: 'R: replica answers a read waits for (1 ≤ R ≤ N).' }),
   key({ path: 'replication.writeQuorum', kind: 'int', default: 2, min: 1, doc: 'W: durable replica acknowledgements a write waits for (1 ≤ W ≤ N).' }),
+  key({ path: 'replication.readRepairPercent', kind: 'int', default: 10, min: 0, max: 100, doc: 'Percentage of reads that ask all N replicas instead of R, so that read repair reaches every replica (the others ask R, plus one more if a replica is slow or fails).' }),
   key({ path: 'ring.vnodesPerUnit', kind: 'int', default: 2048, min: 1, max: 4096, doc: 'Ring tokens per unit of member capacity; more tokens spread keys more evenly.' }),
   key({ path: 'store.inlineThreshold', kind: 'size', default: 65536, min: 0, max: 16 * 1024 * 1024, doc: 'Bodies up to this size are stored inline in the metadata database instead of as blob files.' }),
   key({ path: 'store.fsync', kind: 'bool', default: true, doc: 'fsync bodies and metadata before acknowledging a write; turn off only for throwaway test clusters.' }),

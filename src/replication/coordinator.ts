@@ -11,6 +11,7 @@ import type { HybridClock } from '../util/clock.js';
 import { compareVersions } from '../util/clock.js';
 import { RingstoreError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
+import type { Random } from '../util/random.js';
 import type { Metrics } from '../metrics/definitions.js';
 import { QuorumTracker } from './quorum.js';
 import { stageOnReplicas, discardAll, type FanoutTarget } from './fanout.js';
@@ -28,6 +29,10 @@ export interface CoordinatorOptions {
   readonly n: number;
   readonly r: number;
   readonly w: number;
+  /** Source of the read-repair coin. */
+  readonly random: Random;
+  /** Fraction of reads that ask all N replicas instead of R, so that read repair reaches them all. */
+  readonly readRepairChance: number;
   /** Bodies up to this size are sent inline with the commit (one round trip per replica). */
   readonly inlineThreshold: number;
 }
@@ -63,6 +68,9 @@ export interface ListPage {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** How long a read waits for its first R replicas before asking one more. */
+const SPECULATIVE_MS = 100;
 
 /** Quorum reads and writes of objects. */
 export class Coordinator {
@@ -271,28 +279,42 @@ export class Coordinator {
       this.#o.metrics?.quorumFailures.inc({ op });
       throw new RingstoreError('QuorumNotReached', `${op}: needed ${tracker.needed} of ${replicas.length} replicas, only ${usable.length} are up`);
     }
-    // Only the first target (the local replica when this node holds one) sends a small body
-    // along; the others only vouch for the version, which costs them far less.
-    const calls = usable.map((target, i) =>
-      target.api.head(bucket, key, i === 0 ? { inlineUpTo: this.#o.inlineThreshold } : {}).then(
-        (result) => ({ target, result }),
-        (err: unknown) => {
-          tracker.fail(target.id, err);
-          throw err;
-        },
-      ),
-    );
+    // Ask R replicas, the local one first; only the first sends a small body along, the others
+    // just vouch for the version. Ask one more when one fails or none answered within
+    // SPECULATIVE_MS, and on a fraction of reads ask all N so read repair reaches every replica.
+    const calls: Array<Promise<{ target: FanoutTarget; result: HeadResult | undefined }>> = [];
+    const initial = this.#o.random.float() < this.#o.readRepairChance ? usable.length : tracker.needed;
+    let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve, reject) => {
-      for (const call of calls) {
+      let settled = false;
+      const finish = (err?: RingstoreError): void => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        if (err) reject(err);
+        else resolve();
+      };
+      const launch = (): void => {
+        const target = usable[calls.length];
+        if (!target || settled) return;
+        const call = target.api.head(bucket, key, calls.length === 0 ? { inlineUpTo: this.#o.inlineThreshold } : {}).then((result) => ({ target, result }));
+        calls.push(call);
         call.then(
-          ({ target, result }) => {
-            if (tracker.succeed(target.id, result) === 'reached') resolve();
+          ({ result }) => {
+            if (tracker.succeed(target.id, result) === 'reached') finish();
           },
-          () => {
-            if (tracker.state === 'failed') reject(tracker.error());
+          (err: unknown) => {
+            if (tracker.fail(target.id, err) === 'failed') finish(tracker.error());
+            else launch();
           },
         );
-      }
+      };
+      const speculate = (): void => {
+        launch();
+        if (calls.length < usable.length) timer = setTimeout(speculate, SPECULATIVE_MS);
+      };
+      while (calls.length < initial) launch();
+      if (calls.length < usable.length) timer = setTimeout(speculate, SPECULATIVE_MS);
     }).catch((err: unknown) => {
       this.#o.metrics?.quorumFailures.inc({ op });
       throw err;
@@ -307,7 +329,7 @@ export class Coordinator {
       const r = tracker.successes.get(t.id);
       return r !== undefined && newest !== undefined && compareVersions(r.record.version, newest.record.version) === 0;
     });
-    // Repair runs once every replica has answered, so late answers are compared too.
+    // Repair runs once every replica asked has answered, so late answers are compared too.
     void this.#repair.afterRead(calls, newest);
     if (!newest) return undefined;
     // A holder that sent the body saves the read round trip.

@@ -56,7 +56,7 @@ describe('loadConfig precedence: defaults < file < env < flags', () => {
       dataDir: './data/n1',
       s3: { listen: '127.0.0.1:9000', region: 'us-east-1', maxObjectSize: 5 * 1024 ** 3 },
       rpc: { listen: '127.0.0.1:9100', timeoutMs: 5000 },
-      replication: { factor: 3, readQuorum: 2, writeQuorum: 2 },
+      replication: { factor: 3, readQuorum: 2, writeQuorum: 2, readRepairPercent: 10 },
       ring: { vnodesPerUnit: 2048 },
       store: { inlineThreshold: 65536, fsync: true },
       cluster: { pingIntervalMs: 1000, downAfterMisses: 3 },
