@@ -229,12 +229,8 @@ export function createRpcRouter(options: RpcAppOptions): Router {
 
   router.get(RPC_PATHS.head, auth, async (ctx) => {
     const q = decodeHeadQuery(queryOf(ctx.querystring));
-    const found = await replica.head(
-      q.bucket,
-      q.key,
-      q.inlineUpTo === undefined ? {} : { inlineUpTo: q.inlineUpTo },
-      requestSignal(ctx.res),
-    );
+    // No cancellation signal: a head is one metadata lookup, cheaper than the signal itself.
+    const found = await replica.head(q.bucket, q.key, q.inlineUpTo === undefined ? {} : { inlineUpTo: q.inlineUpTo });
     if (found === undefined) {
       ctx.status = 204;
       return;
