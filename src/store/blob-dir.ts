@@ -18,6 +18,8 @@ const TMP_SUFFIX = '.tmp';
 // Writes are batched to about this size; the next batch is hashed while the previous is written.
 const WRITE_BATCH_BYTES = 1024 * 1024;
 const WRITE_BATCH_CHUNKS = 256;
+/** Dirty bytes after which a blob being written is flushed to disk. */
+const SYNC_EVERY_BYTES = 8 * 1024 * 1024;
 
 /** One file found under the blob root. */
 export interface BlobFile {
@@ -127,6 +129,7 @@ export class BlobDir {
     let crc = 0;
     let complete = false;
     let pending: Promise<void> | undefined;
+    let unsynced = 0;
     try {
       let batch: Uint8Array[] = [];
       let batchBytes = 0;
@@ -138,7 +141,14 @@ export class BlobDir {
         batchBytes += chunk.byteLength;
         if (batchBytes >= WRITE_BATCH_BYTES || batch.length >= WRITE_BATCH_CHUNKS) {
           await pending;
-          pending = writeAll(fh, batch, batchBytes);
+          const write = writeAll(fh, batch, batchBytes);
+          unsynced += batchBytes;
+          // Flushing as we go overlaps the disk with the transfer; a single fdatasync at the end
+          // would leave the disk idle while the body arrives and the transfer idle while it flushes.
+          if (this.#fsync && unsynced >= SYNC_EVERY_BYTES) {
+            unsynced = 0;
+            pending = write.then(() => fh.datasync());
+          } else pending = write;
           // Observed later by `await pending`; this only keeps it from counting as unhandled meanwhile.
           pending.catch(() => {});
           batch = [];

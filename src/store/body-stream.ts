@@ -10,6 +10,8 @@ import { RingstoreError } from '../util/errors.js';
 
 /** Bytes per file read: large reads keep syscalls and stream overhead small per MiB. */
 export const READ_CHUNK = 512 * 1024;
+/** Chunks a body stream may read ahead of its consumer. */
+const READ_AHEAD_CHUNKS = 4;
 
 /** What a stream needs to check a full body, and the names to put in a CorruptBody error. */
 export interface VerifyOptions {
@@ -69,7 +71,8 @@ export class FileRangeReadable extends Readable {
   #crc = 0;
 
   constructor(fh: FileHandle, options: FileRangeOptions) {
-    super({ highWaterMark: options.chunkSize ?? READ_CHUNK });
+    // Read ahead a few chunks, so the next file read overlaps with sending the previous one.
+    super({ highWaterMark: (options.chunkSize ?? READ_CHUNK) * READ_AHEAD_CHUNKS });
     this.#fh = fh;
     this.#verify = options.verify;
     this.#details = options.details;
