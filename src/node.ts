@@ -69,7 +69,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const random = deps.random ?? cryptoRandom;
   const metrics = deps.metrics !== undefined ? deps.metrics : createMetrics(new Registry(), { version: VERSION, commit: COMMIT });
 
-  await mkdir(config.dataDir, { recursive: true });
+  if (!deps.store) await mkdir(config.dataDir, { recursive: true });
   const store = deps.store ?? new LevelStore({ dir: join(config.dataDir), fsync: config.store.fsync, inlineThreshold: config.store.inlineThreshold, random, logger: logger.child({ component: 'store' }) });
   await store.open();
 

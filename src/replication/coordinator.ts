@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type { Member } from '../ring/layout.js';
+import { coveringMembers } from '../ring/coverage.js';
 import type { Membership } from '../cluster/membership.js';
 import type { ByteRange, HeadResult, ObjectMeta, ObjectRecord, PartRef, ReplicaApi } from '../store/types.js';
 import type { HybridClock } from '../util/clock.js';
@@ -76,6 +77,7 @@ const SPECULATIVE_MS = 100;
 export class Coordinator {
   readonly #o: CoordinatorOptions;
   readonly #repair: ReadRepairer;
+  readonly #coverageCache = new Map<string, string[] | null>();
 
   constructor(options: CoordinatorOptions) {
     this.#o = options;
@@ -179,31 +181,25 @@ export class Coordinator {
    * over every usable data member, merged newest-wins, tombstones dropped.
    */
   async listPage(bucket: string, options: { prefix?: string; startAfter?: string; limit: number }): Promise<ListPage> {
-    const members = this.#o.membership.ring.members.filter((m) => m.capacity > 0);
-    let asked = members.filter((m) => this.#o.membership.isUsable(m.id));
+    const usable = new Set(this.#o.membership.ring.members.filter((m) => this.#o.membership.isUsable(m.id)).map((m) => m.id));
     const failures = new Map<string, unknown>();
-    // Every key lives on N members, so the answers of all but N-1 data members cover the key space.
-    const checkCoverage = (): void => {
-      const missing = members.length - asked.length;
-      if (missing < this.#o.n) return;
-      this.#o.metrics?.quorumFailures.inc({ op: 'ListObjects' });
-      const why = [...failures].map(([id, err]) => `${id}: ${describeError(err)}`).join('; ');
-      throw new RingstoreError('QuorumNotReached', `ListObjects: ${missing} of ${members.length} data nodes did not answer, so some keys may have no live replica${why ? ` (${why})` : ''}`);
-    };
-    checkCoverage();
     const batch = Math.min(1000, Math.max(100, options.limit + 10));
     const records: ObjectRecord[] = [];
     let startAfter = options.startAfter;
     for (;;) {
+      const asked = this.#coverage(usable, failures);
       const listOptions = { ...(options.prefix !== undefined && { prefix: options.prefix }), ...(startAfter !== undefined && { startAfter }), limit: batch };
       const answers = await Promise.allSettled(asked.map((m) => this.#o.replicaFor(m).list(bucket, listOptions)));
       const pages: ReplicaPage[] = [];
       answers.forEach((answer, i) => {
         if (answer.status === 'fulfilled') pages.push({ records: answer.value, truncated: answer.value.length >= batch });
-        else failures.set(asked[i]!.id, answer.reason);
+        else {
+          failures.set(asked[i]!.id, answer.reason);
+          usable.delete(asked[i]!.id);
+        }
       });
-      asked = asked.filter((m) => !failures.has(m.id));
-      checkCoverage();
+      // A member that failed leaves its ranges short: ask again with a coverage that avoids it.
+      if (pages.length < asked.length) continue;
       const merged = mergeReplicaPages(pages);
       for (const record of merged.records) {
         if (record.tombstone) continue;
@@ -216,6 +212,29 @@ export class Coordinator {
       if (merged.bound === undefined) return { records, exhausted: true };
       startAfter = merged.bound;
     }
+  }
+
+  /**
+   * The members a listing asks: every ring range covered by R of its usable replicas (all of them
+   * when fewer are usable), the local node first. QuorumNotReached when a range has none left.
+   */
+  #coverage(usable: ReadonlySet<string>, failures: ReadonlyMap<string, unknown>): Member[] {
+    const ring = this.#o.membership.ring;
+    const self = this.#o.membership.selfId;
+    const cacheKey = `${ring.layout.version}|${[...usable].sort().join(',')}`;
+    let ids = this.#coverageCache.get(cacheKey);
+    if (ids === undefined) {
+      ids = coveringMembers(ring.ranges(this.#o.n), this.#o.r, usable, self) ?? null;
+      if (this.#coverageCache.size > 64) this.#coverageCache.clear();
+      this.#coverageCache.set(cacheKey, ids);
+    }
+    if (ids === null) {
+      this.#o.metrics?.quorumFailures.inc({ op: 'ListObjects' });
+      const why = [...failures].map(([id, err]) => `${id}: ${describeError(err)}`).join('; ');
+      const down = ring.members.filter((m) => !usable.has(m.id)).map((m) => m.id);
+      throw new RingstoreError('QuorumNotReached', `ListObjects: some keys have no live replica (unavailable: ${down.join(', ')})${why ? ` (${why})` : ''}`);
+    }
+    return ids.map((id) => ring.member(id)!);
   }
 
   #writeTargets(bucket: string, key: string, op: string): FanoutTarget[] {

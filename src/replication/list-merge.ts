@@ -22,10 +22,25 @@ export interface MergedPage {
   readonly bound: string | undefined;
 }
 
-/** Compares keys in UTF-8 byte order (S3 listing order), which differs from JS string order for astral characters. */
+/**
+ * Compares keys in UTF-8 byte order (S3 listing order). UTF-16 code-unit order agrees with it
+ * except that surrogates (astral characters, 4 UTF-8 bytes) must sort after U+E000–U+FFFF;
+ * remapping the first differing unit fixes that without encoding either string.
+ */
 export function compareKeys(a: string, b: string): number {
   if (a === b) return 0;
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return utf8Rank(x) - utf8Rank(y);
+  }
+  return a.length - b.length;
+}
+
+function utf8Rank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
 }
 
 /** Merges replica pages: newest version per key wins; the result is cut at the completeness bound. */
