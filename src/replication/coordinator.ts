@@ -98,14 +98,26 @@ export class Coordinator {
       await this.#commitEverywhere('PutObject', targets, meta, () => ({ kind: 'inline', data }));
       return meta;
     }
-    const staged = await stageOnReplicas('PutObject', targets, this.#o.w, head, iterator, signal);
+    const { staged, late } = await stageOnReplicas('PutObject', targets, this.#o.w, head, iterator, signal);
     let meta: ObjectMeta;
     try {
       meta = this.#meta(input, version, staged[0]!.staged.size, input.seal());
     } catch (err) {
       await discardAll(staged);
+      void late.then(discardAll);
       throw err;
     }
+    const sealed = meta;
+    // Replicas that finish staging after the first W are committed when they do.
+    void late.then((rest) =>
+      Promise.all(
+        rest.map(({ target, staged: s }) =>
+          target.api.commit(sealed, { kind: 'staged', id: s.id }).catch((err: unknown) => {
+            this.#o.logger.warn({ peer: target.id, op: 'PutObject', err: describeError(err) }, 'late replica commit failed');
+          }),
+        ),
+      ),
+    );
     const byId = new Map(staged.map((s) => [s.target.id, s.staged.id]));
     await this.#commitEverywhere('PutObject', staged.map((s) => s.target), meta, (t) => ({ kind: 'staged', id: byId.get(t.id)! }));
     return meta;

@@ -17,13 +17,20 @@ export interface FanoutTarget {
 /** Replicas that durably staged the body. */
 export type StagedTargets = Array<{ target: FanoutTarget; staged: StagedBody }>;
 
+/** The outcome of a fan-out: W (or more) replicas staged, and the rest when they finish. */
+export interface StageOutcome {
+  readonly staged: StagedTargets;
+  /** Replicas that staged after the first W; never rejects. */
+  readonly late: Promise<StagedTargets>;
+}
+
 const STREAM_BUFFER = 1024 * 1024;
 /** Bytes gathered from the source before they are written to the replicas. */
 const COALESCE_BYTES = 1024 * 1024;
 
 /**
  * Stages `chunks` (a prefix already read) followed by the rest of `source` on every target.
- * Resolves once all targets have answered, with those that succeeded, if at least `needed` did.
+ * Resolves as soon as `needed` targets have staged it (the others follow in `late`).
  * If the source fails (bad checksum, client gone), every replica's upload is aborted and
  * the source's error is thrown: nothing is staged.
  */
@@ -34,7 +41,7 @@ export async function stageOnReplicas(
   head: readonly Uint8Array[],
   source: AsyncIterator<Uint8Array>,
   signal: AbortSignal | undefined,
-): Promise<StagedTargets> {
+): Promise<StageOutcome> {
   const tracker = new QuorumTracker<StagedBody>(op, needed, targets.length);
   const lanes = targets.map((target) => {
     const stream = new PassThrough({ highWaterMark: STREAM_BUFFER });
@@ -98,15 +105,34 @@ export async function stageOnReplicas(
     throw err;
   }
   for (const lane of lanes) if (!lane.failed) lane.stream.end();
-  await Promise.all(lanes.map((l) => l.done));
+  // Go on as soon as W replicas have staged the body; the slower ones follow in `late`.
+  await new Promise<void>((resolve) => {
+    let open = lanes.length;
+    const check = (): void => {
+      if (tracker.state !== 'pending' || open === 0) resolve();
+    };
+    for (const lane of lanes) {
+      void lane.done.then(() => {
+        open--;
+        check();
+      });
+    }
+    check();
+  });
+  const stagedNow = (): StagedTargets =>
+    lanes.flatMap((lane) => {
+      const staged = tracker.successes.get(lane.target.id);
+      return staged ? [{ target: lane.target, staged }] : [];
+    });
   if (tracker.state !== 'reached') {
-    await discardAll([...tracker.successes].map(([id, staged]) => ({ target: lanes.find((l) => l.target.id === id)!.target, staged })));
+    await Promise.all(lanes.map((l) => l.done));
+    await discardAll(stagedNow());
     throw tracker.error();
   }
-  return lanes.flatMap((lane) => {
-    const staged = tracker.successes.get(lane.target.id);
-    return staged ? [{ target: lane.target, staged }] : [];
-  });
+  const early = stagedNow();
+  const earlyIds = new Set(early.map((s) => s.target.id));
+  const late = Promise.all(lanes.map((l) => l.done)).then(() => stagedNow().filter((s) => !earlyIds.has(s.target.id)));
+  return { staged: early, late };
 }
 
 /** Best-effort removal of staged bodies that will not be committed. */

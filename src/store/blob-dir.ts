@@ -19,7 +19,7 @@ const TMP_SUFFIX = '.tmp';
 const WRITE_BATCH_BYTES = 1024 * 1024;
 const WRITE_BATCH_CHUNKS = 256;
 /** Dirty bytes after which a blob being written is flushed to disk. */
-const SYNC_EVERY_BYTES = 8 * 1024 * 1024;
+const SYNC_EVERY_BYTES = 4 * 1024 * 1024;
 
 /** One file found under the blob root. */
 export interface BlobFile {
