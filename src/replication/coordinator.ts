@@ -195,7 +195,8 @@ export class Coordinator {
   async listPage(bucket: string, options: { prefix?: string; startAfter?: string; limit: number }): Promise<ListPage> {
     const usable = new Set(this.#o.membership.ring.members.filter((m) => this.#o.membership.isUsable(m.id)).map((m) => m.id));
     const failures = new Map<string, unknown>();
-    const batch = Math.min(1000, Math.max(100, options.limit + 10));
+    // A little over the limit, so that a few tombstones do not force a second round.
+    const batch = Math.min(1100, Math.max(100, options.limit + 10));
     const records: ObjectRecord[] = [];
     let startAfter = options.startAfter;
     for (;;) {

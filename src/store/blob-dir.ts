@@ -130,6 +130,7 @@ export class BlobDir {
     let complete = false;
     let pending: Promise<void> | undefined;
     let unsynced = 0;
+    let flushing: Promise<void> | undefined;
     try {
       let batch: Uint8Array[] = [];
       let batchBytes = 0;
@@ -141,14 +142,19 @@ export class BlobDir {
         batchBytes += chunk.byteLength;
         if (batchBytes >= WRITE_BATCH_BYTES || batch.length >= WRITE_BATCH_CHUNKS) {
           await pending;
-          const write = writeAll(fh, batch, batchBytes);
+          pending = writeAll(fh, batch, batchBytes);
           unsynced += batchBytes;
-          // Flushing as we go overlaps the disk with the transfer; a single fdatasync at the end
-          // would leave the disk idle while the body arrives and the transfer idle while it flushes.
-          if (this.#fsync && unsynced >= SYNC_EVERY_BYTES) {
+          // Flush in the background as we go: the disk then works while the body arrives, and
+          // the final fdatasync has little left to do. Writes go on while a flush runs, and no
+          // second flush starts until it is done.
+          if (this.#fsync && unsynced >= SYNC_EVERY_BYTES && flushing === undefined) {
             unsynced = 0;
-            pending = write.then(() => fh.datasync());
-          } else pending = write;
+            const written = pending;
+            flushing = written.then(() => fh.datasync()).finally(() => {
+              flushing = undefined;
+            });
+            flushing.catch(() => {});
+          }
           // Observed later by `await pending`; this only keeps it from counting as unhandled meanwhile.
           pending.catch(() => {});
           batch = [];
@@ -159,10 +165,12 @@ export class BlobDir {
       await pending;
       pending = undefined;
       if (batch.length > 0) await writeAll(fh, batch, batchBytes);
+      await flushing;
       if (this.#fsync) await fh.datasync();
       complete = true;
     } finally {
       if (pending !== undefined) await pending.catch(() => {});
+      if (flushing !== undefined) await flushing.catch(() => {});
       await fh.close();
       if (!complete) await rm(tmp, { force: true });
     }

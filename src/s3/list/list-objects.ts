@@ -28,6 +28,9 @@ export interface ListOutcome {
   readonly lastReturned?: string;
 }
 
+/** The most keys one listing answer holds (S3's cap on max-keys). */
+const MAX_PAGE = 1000;
+
 // The largest code point: every key that starts with a common prefix P sorts at or before P + MAX_CHAR.
 const MAX_CHAR = '\u{10FFFF}';
 
@@ -44,7 +47,8 @@ export async function listObjects(source: PageSource, params: ListParams): Promi
   const count = (): number => contents.length + commonPrefixes.length;
 
   for (;;) {
-    const page = await source(cursor, Math.min(1000, Math.max(100, maxKeys - count() + 1)));
+    // One entry beyond max-keys tells whether the listing is truncated without another round.
+    const page = await source(cursor, Math.min(MAX_PAGE + 1, Math.max(100, maxKeys - count() + 1)));
     for (const record of page.records) {
       const group = delimiter ? commonPrefixOf(record.key, prefix, delimiter) : undefined;
       if (group !== undefined && group === lastPrefix) continue;

@@ -65,6 +65,15 @@ describe('listObjects', () => {
     expect(calls.n).toBeLessThanOrEqual(3);
   });
 
+  it('learns that a full page is truncated from the same source call', async () => {
+    const many = Array.from({ length: 1500 }, (_, i) => `k${String(i).padStart(5, '0')}`);
+    const calls = { n: 0 };
+    const out = await listObjects(sourceOf(many, calls), { prefix: '', maxKeys: 1000 });
+    expect(out.contents).toHaveLength(1000);
+    expect(out.isTruncated).toBe(true);
+    expect(calls.n).toBe(1);
+  });
+
   it('returns nothing for max-keys=0', async () => {
     const out = await listObjects(sourceOf(keys), { prefix: '', maxKeys: 0 });
     expect(out).toEqual({ contents: [], commonPrefixes: [], isTruncated: false });
