@@ -6,6 +6,7 @@
  */
 import { compareVersions } from '../util/clock.js';
 import type { ObjectRecord } from '../store/types.js';
+import { compareUtf8 } from '../util/utf8-order.js';
 
 /** One replica's answer to a list call. */
 export interface ReplicaPage {
@@ -22,42 +23,21 @@ export interface MergedPage {
   readonly bound: string | undefined;
 }
 
-/**
- * Compares keys in UTF-8 byte order (S3 listing order). UTF-16 code-unit order agrees with it
- * except that surrogates (astral characters, 4 UTF-8 bytes) must sort after U+E000–U+FFFF;
- * remapping the first differing unit fixes that without encoding either string.
- */
-export function compareKeys(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) return utf8Rank(x) - utf8Rank(y);
-  }
-  return a.length - b.length;
-}
-
-function utf8Rank(unit: number): number {
-  if (unit < 0xd800) return unit;
-  return unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
-}
-
 /** Merges replica pages: newest version per key wins; the result is cut at the completeness bound. */
 export function mergeReplicaPages(pages: readonly ReplicaPage[]): MergedPage {
   let bound: string | undefined;
   for (const page of pages) {
     const last = page.records[page.records.length - 1];
-    if (page.truncated && last && (bound === undefined || compareKeys(last.key, bound) < 0)) bound = last.key;
+    if (page.truncated && last && (bound === undefined || compareUtf8(last.key, bound) < 0)) bound = last.key;
   }
   const newest = new Map<string, ObjectRecord>();
   for (const page of pages) {
     for (const record of page.records) {
-      if (bound !== undefined && compareKeys(record.key, bound) > 0) break;
+      if (bound !== undefined && compareUtf8(record.key, bound) > 0) break;
       const held = newest.get(record.key);
       if (!held || compareVersions(record.version, held.version) > 0) newest.set(record.key, record);
     }
   }
-  const records = [...newest.values()].sort((a, b) => compareKeys(a.key, b.key));
+  const records = [...newest.values()].sort((a, b) => compareUtf8(a.key, b.key));
   return { records, bound };
 }

@@ -7,8 +7,8 @@
 import type { ClassicLevel } from 'classic-level';
 
 interface Pending {
-  readonly key: Buffer;
-  readonly value: Buffer;
+  /** Key/value pairs written together (atomically, in one batch). */
+  readonly entries: ReadonlyArray<readonly [Buffer, Buffer]>;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
@@ -28,13 +28,13 @@ export class GroupWriter {
     this.#options = { sync };
   }
 
-  /** Resolves once `key` → `value` is written (durably, when syncing). */
-  put(key: Buffer, value: Buffer): Promise<void> {
-    // Without fsync a put is cheap and LevelDB queues concurrent writers itself; batching here
+  /** Resolves once every key → value of `entries` is written, atomically (durably, when syncing). */
+  put(entries: ReadonlyArray<readonly [Buffer, Buffer]>): Promise<void> {
+    // Without fsync a write is cheap and LevelDB queues concurrent writers itself; batching here
     // would only serialize them.
-    if (!this.#options.sync) return this.#db.put(key, value);
+    if (!this.#options.sync) return this.#db.batch(entries.map(([key, value]) => ({ type: 'put' as const, key, value })));
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ key, value, resolve, reject });
+      this.#queue.push({ entries, resolve, reject });
       if (!this.#writing) void this.#drain();
     });
   }
@@ -45,15 +45,10 @@ export class GroupWriter {
       const batch = this.#queue.length <= MAX_BATCH ? this.#queue : this.#queue.slice(0, MAX_BATCH);
       this.#queue = batch === this.#queue ? [] : this.#queue.slice(MAX_BATCH);
       try {
-        if (batch.length === 1) {
-          const only = batch[0] as Pending;
-          await this.#db.put(only.key, only.value, this.#options);
-        } else {
-          await this.#db.batch(
-            batch.map((p) => ({ type: 'put' as const, key: p.key, value: p.value })),
-            this.#options,
-          );
-        }
+        await this.#db.batch(
+          batch.flatMap((p) => p.entries.map(([key, value]) => ({ type: 'put' as const, key, value }))),
+          this.#options,
+        );
         for (const p of batch) p.resolve();
       } catch (err) {
         for (const p of batch) p.reject(err);

@@ -17,7 +17,7 @@ import { BlobDir, isBlobId } from './blob-dir.js';
 import { FileRangeReadable, bufferReadable, errorReadable } from './body-stream.js';
 import { GroupWriter } from './group-writer.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { allObjectsBounds, bucketPrefix, decodeValue, encodeValue, listBounds, objectKey } from './record-codec.js';
+import { allObjectsBounds, bucketPrefix, decodeValue, encodeValue, listBounds, listingKey, objectKey } from './record-codec.js';
 import type { StoredValue } from './record-codec.js';
 import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkRange, toRecord } from './record.js';
 import type {
@@ -186,17 +186,21 @@ export class LevelStore implements LocalStore {
       if (body.kind === 'staged' && staged !== undefined) await this.#dropStaged(body.id);
       return { applied: false, current: previous.record.version };
     }
-    let value: Buffer;
+    let record: ObjectRecord;
+    let blobId: string | undefined;
+    let inline: Uint8Array | undefined;
     // A blob this commit created or adopts, and one that becomes garbage once the record is written.
     let newBlob: string | undefined;
     let spentStaged: string | undefined;
     if (body.kind === 'inline') {
       const crc = crc32(body.data);
       if (body.data.byteLength <= this.#threshold) {
-        value = encodeValue(toRecord(meta, crc, 'inline'), undefined, body.data);
+        record = toRecord(meta, crc, 'inline');
+        inline = body.data;
       } else {
         newBlob = (await this.#blobs.writeBuffer(body.data)).id;
-        value = encodeValue(toRecord(meta, crc, 'blob'), newBlob, undefined);
+        record = toRecord(meta, crc, 'blob');
+        blobId = newBlob;
       }
     } else {
       if (staged === undefined) {
@@ -207,14 +211,20 @@ export class LevelStore implements LocalStore {
         if (data.length !== staged.size || crc32(data) !== staged.crc32) {
           throw new RingstoreError('CorruptBody', 'staged body changed on disk', { id: body.id });
         }
-        value = encodeValue(toRecord(meta, staged.crc32, 'inline'), undefined, data);
+        record = toRecord(meta, staged.crc32, 'inline');
+        inline = data;
         spentStaged = body.id;
       } else {
-        value = encodeValue(toRecord(meta, staged.crc32, 'blob'), body.id, undefined);
+        record = toRecord(meta, staged.crc32, 'blob');
+        blobId = body.id;
       }
     }
     try {
-      await this.#writer.put(dbKey, value);
+      // The record (with its small body) and its listing-index copy (without) in one atomic batch.
+      await this.#writer.put([
+        [dbKey, encodeValue(record, blobId, inline)],
+        [listingKey(meta.bucket, meta.key), encodeValue(record, blobId, undefined)],
+      ]);
     } catch (err) {
       if (newBlob !== undefined) await this.#blobs.remove(newBlob);
       throw err;

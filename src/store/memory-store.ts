@@ -11,7 +11,8 @@ import { RingstoreError } from '../util/errors.js';
 import { cryptoRandom } from '../util/random.js';
 import type { Random } from '../util/random.js';
 import { bufferReadable } from './body-stream.js';
-import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkRange, compareUtf8, toRecord } from './record.js';
+import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkRange, toRecord } from './record.js';
+import { compareUtf8 } from '../util/utf8-order.js';
 import type {
   ByteRange,
   CommitBody,

@@ -5,6 +5,10 @@
  * keys form one contiguous range that scans in UTF-8 byte order. Other record kinds (hints,
  * Merkle leaves) use other leading bytes.
  *
+ * Listing index: `m 0x00 <bucket> 0x00 <key>` holds the same value without the inline body,
+ * written in the same batch, so that a listing scans metadata only instead of copying every
+ * small body it passes.
+ *
  * Value: `0x01 | u32be header length | header JSON | inline body bytes`. The header is a
  * positional JSON array (compact and fast to parse); bucket and key are not repeated since
  * they are in the DB key.
@@ -13,6 +17,7 @@ import { RingstoreError } from '../util/errors.js';
 import type { ObjectRecord, PartRef } from './types.js';
 
 const OBJECT_TAG = 0x6f; // 'o'
+const LISTING_TAG = 0x6d; // 'm'
 const FORMAT = 1;
 const HEADER_AT = 5;
 // 0xff never occurs in UTF-8, so `prefix + 0xff` is above every key that starts with prefix.
@@ -42,11 +47,11 @@ type Header = [
   parts?: PartRef[],
 ];
 
-/** The bytes every key of `bucket` starts with. */
-export function bucketPrefix(bucket: string): Buffer {
+/** The bytes every key of `bucket` starts with (records, or with `listing` the listing index). */
+export function bucketPrefix(bucket: string, listing = false): Buffer {
   const name = Buffer.from(bucket, 'utf8');
   const out = Buffer.allocUnsafe(name.length + 3);
-  out[0] = OBJECT_TAG;
+  out[0] = listing ? LISTING_TAG : OBJECT_TAG;
   out[1] = 0;
   name.copy(out, 2);
   out[name.length + 2] = 0;
@@ -63,13 +68,18 @@ export function objectKey(bucket: string, key: string): Buffer {
   return Buffer.concat([bucketPrefix(bucket), Buffer.from(key, 'utf8')]);
 }
 
-/** Iterator bounds for a list call: keys of `bucket` with `prefix`, strictly after `startAfter`. */
+/** The listing-index key of one object. */
+export function listingKey(bucket: string, key: string): Buffer {
+  return Buffer.concat([bucketPrefix(bucket, true), Buffer.from(key, 'utf8')]);
+}
+
+/** Listing-index bounds for a list call: keys of `bucket` with `prefix`, strictly after `startAfter`. */
 export function listBounds(
   bucket: string,
   prefix: string,
   startAfter: string | undefined,
 ): { gt: Buffer; lt: Buffer } | { gte: Buffer; lt: Buffer } {
-  const base = bucketPrefix(bucket);
+  const base = bucketPrefix(bucket, true);
   const low = Buffer.concat([base, Buffer.from(prefix, 'utf8')]);
   const lt = Buffer.concat([low, AFTER_ALL]);
   if (startAfter !== undefined) {

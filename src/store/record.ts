@@ -81,20 +81,3 @@ export function checkLimit(limit: number): void {
     throw new RingstoreError('InvalidArgument', 'list limit must be a non-negative integer', { limit });
   }
 }
-
-// ICU's code point order fix-up: surrogates (astral code points) must sort after U+E000..U+FFFF.
-function fixup(unit: number): number {
-  if (unit < 0xd800) return unit;
-  return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
-}
-
-/** Orders well-formed strings as their UTF-8 bytes would (code point order), unlike `<`. */
-export function compareUtf8(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) return fixup(x) - fixup(y);
-  }
-  return a.length - b.length;
-}
