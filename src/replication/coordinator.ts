@@ -159,14 +159,17 @@ export class Coordinator {
     if (found.inlineBody) return range ? found.inlineBody.subarray(range.start, range.end + 1) : found.inlineBody;
     const { record } = found;
     const errors: string[] = [];
+    let superseded = true;
     for (const holder of found.holders) {
       try {
         return await holder.api.read(record.bucket, record.key, record.version, range);
       } catch (err) {
+        // NoSuchKey here means the replica moved on to a newer version since the lookup.
+        if (!(err instanceof RingstoreError && err.code === 'NoSuchKey')) superseded = false;
         errors.push(`${holder.id}: ${describeError(err)}`);
       }
     }
-    throw new RingstoreError('ServiceUnavailable', `no replica could serve the body (${errors.join('; ')})`, { bucket: record.bucket, key: record.key });
+    throw new RingstoreError('ServiceUnavailable', `no replica could serve the body (${errors.join('; ')})`, { bucket: record.bucket, key: record.key, superseded });
   }
 
   /** Streams the parts of a multipart object that overlap `range`, one after the other. */

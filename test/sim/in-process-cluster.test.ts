@@ -73,6 +73,13 @@ describe('three nodes in one process', () => {
       expect((await store.head('sim', 'small'))?.record.etag).toBe('etag-small');
       expect((await store.head('sim', 'large'))?.record.storage).toBe('blob');
     }
+    // A version overwritten between lookup and read is reported as superseded (the GET handler
+    // then looks the key up again) rather than as an unavailable replica.
+    const stale = await n1.coordinator.headObject('sim', 'large');
+    await n1.coordinator.putObject({ bucket: 'sim', key: 'large', contentType: 'text/plain', userMeta: {}, body: Readable.from([large]), seal: () => ({ etag: 'etag-large-2' }) });
+    await new Promise((r) => setTimeout(r, 20));
+    await expect(n1.coordinator.openBody(stale)).rejects.toMatchObject({ code: 'ServiceUnavailable', details: { superseded: true } });
+
     transport.setDown('n3', true);
     const found = await n2.coordinator.headObject('sim', 'large');
     expect(await body(await n2.coordinator.openBody(found))).toEqual(large);

@@ -5,6 +5,7 @@
  */
 import type { S3Call } from '../context.js';
 import { S3Error } from '../errors.js';
+import { RingstoreError } from '../../util/errors.js';
 import { evaluateConditions } from '../conditions.js';
 import { resolveRange, contentRange } from '../range.js';
 import { applyResponseOverrides, lastModifiedOf, setObjectHeaders } from './respond.js';
@@ -18,16 +19,8 @@ function header(call: S3Call, name: string): string | undefined {
 export async function getObject(call: S3Call, bucket: string, key: string, headOnly: boolean): Promise<void> {
   const { ctx, services } = call;
   await services.buckets.assertExists(bucket);
-  const found = await services.coordinator.headObject(bucket, key, headOnly ? 'HeadObject' : 'GetObject');
+  const { found, outcome, range, body } = await locate(call, bucket, key, headOnly);
   const { record } = found;
-
-  const outcome = evaluateConditions(
-    { ifMatch: header(call, 'if-match'), ifNoneMatch: header(call, 'if-none-match'), ifModifiedSince: header(call, 'if-modified-since'), ifUnmodifiedSince: header(call, 'if-unmodified-since') },
-    record.etag,
-    lastModifiedOf(record),
-  );
-  if (outcome === 'precondition-failed') throw new S3Error('PreconditionFailed', undefined, { extra: { Condition: 'If-Match' } });
-  const range = resolveRange(header(call, 'range'), record.size);
   setObjectHeaders(call, record, range === undefined && header(call, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED');
   for (const [name, value] of Object.entries(record.headers ?? {})) ctx.set(name, value);
   applyResponseOverrides(call);
@@ -41,12 +34,38 @@ export async function getObject(call: S3Call, bucket: string, key: string, headO
     ctx.status = 206;
     ctx.set('Content-Range', contentRange(range, record.size));
   } else ctx.status = 200;
-  if (headOnly) {
-    ctx.length = length;
-    return;
-  }
-  const body = await services.coordinator.openBody(found, range);
-  services.metrics?.s3BytesOut.inc(length);
   ctx.length = length;
+  if (body === undefined) return;
+  services.metrics?.s3BytesOut.inc(length);
   ctx.body = body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : body;
+}
+
+/** Lookups retried when the version found is overwritten before its body could be opened. */
+const ATTEMPTS = 3;
+
+/**
+ * Finds the newest version, checks the conditions and the range, and opens its body. When a
+ * concurrent PUT replaces that version on every replica first, the newer one is looked up: it is
+ * as correct an answer, and better than a 503.
+ */
+async function locate(call: S3Call, bucket: string, key: string, headOnly: boolean) {
+  const { coordinator } = call.services;
+  for (let attempt = 1; ; attempt++) {
+    const found = await coordinator.headObject(bucket, key, headOnly ? 'HeadObject' : 'GetObject');
+    const { record } = found;
+    const outcome = evaluateConditions(
+      { ifMatch: header(call, 'if-match'), ifNoneMatch: header(call, 'if-none-match'), ifModifiedSince: header(call, 'if-modified-since'), ifUnmodifiedSince: header(call, 'if-unmodified-since') },
+      record.etag,
+      lastModifiedOf(record),
+    );
+    if (outcome === 'precondition-failed') throw new S3Error('PreconditionFailed', undefined, { extra: { Condition: 'If-Match' } });
+    const range = resolveRange(header(call, 'range'), record.size);
+    if (headOnly || outcome === 'not-modified') return { found, outcome, range, body: undefined };
+    try {
+      return { found, outcome, range, body: await coordinator.openBody(found, range) };
+    } catch (err) {
+      if (attempt < ATTEMPTS && err instanceof RingstoreError && err.details['superseded'] === true) continue;
+      throw err;
+    }
+  }
 }
