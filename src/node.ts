@@ -5,7 +5,6 @@
  * Parts start in order and stop in reverse.
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import type { Config } from './config/schema.js';
 import type { Layout } from './ring/layout.js';
@@ -70,7 +69,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const metrics = deps.metrics !== undefined ? deps.metrics : createMetrics(new Registry(), { version: VERSION, commit: COMMIT });
 
   if (!deps.store) await mkdir(config.dataDir, { recursive: true });
-  const store = deps.store ?? new LevelStore({ dir: join(config.dataDir), fsync: config.store.fsync, inlineThreshold: config.store.inlineThreshold, random, logger: logger.child({ component: 'store' }) });
+  const store = deps.store ?? new LevelStore({ dir: config.dataDir, fsync: config.store.fsync, inlineThreshold: config.store.inlineThreshold, random, logger: logger.child({ component: 'store' }) });
   await store.open();
 
   const membership = new Membership({ selfId: config.nodeId, layout: layoutFromConfig(config), hasher: await createHasher(), vnodesPerUnit: config.ring.vnodesPerUnit });

@@ -39,8 +39,6 @@ export class ReadRepairer {
 
   async #repair(replica: FanoutTarget, newest: HeadResult, holders: readonly FanoutTarget[]): Promise<void> {
     const { record } = newest;
-    // The record minus what is local to the replica that stored it.
-    const { crc32: _crc32, storage: _storage, ...meta } = record;
     try {
       let body: CommitBody;
       if (record.tombstone) body = { kind: 'inline', data: new Uint8Array(0) };
@@ -52,7 +50,8 @@ export class ReadRepairer {
         const staged = await replica.api.stage(stream);
         body = { kind: 'staged', id: staged.id };
       }
-      const result = await replica.api.commit(meta, body);
+      // A record is a meta plus replica-local facts; commit keeps only the meta fields.
+      const result = await replica.api.commit(record, body);
       if (result.applied) {
         this.#metrics?.readRepairs.inc();
         this.#logger.info({ peer: replica.id, bucket: record.bucket }, 'read repair applied');
