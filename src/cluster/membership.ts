@@ -59,6 +59,18 @@ export class Membership {
     return this.liveness(id) !== 'down';
   }
 
+  /**
+   * The members of `members` to ask when `needed` answers are required: the usable ones, or,
+   * when too few are usable, all of them with the down ones last. "Down" is this node's last
+   * guess (peers that started after it, a ping lost under load): skipping a peer saves a
+   * timeout, but must never fail a request that the peer could still serve.
+   */
+  candidates(members: readonly Member[], needed: number): Member[] {
+    const usable = members.filter((m) => this.isUsable(m.id));
+    if (usable.length >= needed) return usable;
+    return [...usable, ...members.filter((m) => !this.isUsable(m.id))];
+  }
+
   setLiveness(id: string, state: Liveness): Liveness | undefined {
     const before = this.#liveness.get(id);
     this.#liveness.set(id, state);

@@ -237,31 +237,35 @@ export class Coordinator {
   #coverage(usable: ReadonlySet<string>, failures: ReadonlyMap<string, unknown>): Member[] {
     const ring = this.#o.membership.ring;
     const self = this.#o.membership.selfId;
-    const cacheKey = `${ring.layout.version}|${[...usable].sort().join(',')}`;
-    let ids = this.#coverageCache.get(cacheKey);
-    if (ids === undefined) {
-      ids = coveringMembers(ring.ranges(this.#o.n), this.#o.r, usable, self) ?? null;
-      if (this.#coverageCache.size > 64) this.#coverageCache.clear();
-      this.#coverageCache.set(cacheKey, ids);
-    }
+    const cover = (members: ReadonlySet<string>): string[] | null => {
+      const cacheKey = `${ring.layout.version}|${[...members].sort().join(',')}`;
+      let ids = this.#coverageCache.get(cacheKey);
+      if (ids === undefined) {
+        ids = coveringMembers(ring.ranges(this.#o.n), this.#o.r, members, self) ?? null;
+        if (this.#coverageCache.size > 64) this.#coverageCache.clear();
+        this.#coverageCache.set(cacheKey, ids);
+      }
+      return ids;
+    };
+    // Members marked down are asked too when the others cannot cover the ring: "down" is a
+    // guess, and only a failure within this request rules a member out.
+    const ids = cover(usable) ?? cover(new Set(ring.members.filter((m) => !failures.has(m.id)).map((m) => m.id)));
     if (ids === null) {
       this.#o.metrics?.quorumFailures.inc({ op: 'ListObjects' });
       const why = [...failures].map(([id, err]) => `${id}: ${describeError(err)}`).join('; ');
-      const down = ring.members.filter((m) => !usable.has(m.id)).map((m) => m.id);
-      throw new RingstoreError('QuorumNotReached', `ListObjects: some keys have no live replica (unavailable: ${down.join(', ')})${why ? ` (${why})` : ''}`);
+      throw new RingstoreError('QuorumNotReached', `ListObjects: some keys have no live replica (failed: ${[...failures.keys()].join(', ')})${why ? ` (${why})` : ''}`);
     }
     return ids.map((id) => ring.member(id)!);
   }
 
   #writeTargets(bucket: string, key: string, op: string): FanoutTarget[] {
     const { replicas } = this.#o.membership.ring.preferenceList(bucket, key, this.#o.n);
-    const usable = replicas.filter((m) => this.#o.membership.isUsable(m.id));
-    if (usable.length < this.#o.w) {
+    const candidates = this.#o.membership.candidates(replicas, this.#o.w);
+    if (candidates.length < this.#o.w) {
       this.#o.metrics?.quorumFailures.inc({ op });
-      const down = replicas.filter((m) => !this.#o.membership.isUsable(m.id)).map((m) => m.id);
-      throw new RingstoreError('QuorumNotReached', `${op}: needed ${this.#o.w} of ${replicas.length} replicas, only ${usable.length} are up (down: ${down.join(', ')})`);
+      throw new RingstoreError('QuorumNotReached', `${op}: needed ${this.#o.w} of ${replicas.length} replicas, the ring has only ${candidates.length}`);
     }
-    return this.#targets(usable);
+    return this.#targets(candidates);
   }
 
   #targets(members: readonly Member[]): FanoutTarget[] {
@@ -308,12 +312,9 @@ export class Coordinator {
 
   async #quorumHead(bucket: string, key: string, op: string): Promise<FoundObject | undefined> {
     const { replicas } = this.#o.membership.ring.preferenceList(bucket, key, this.#o.n);
-    const usable = this.#targets(replicas.filter((m) => this.#o.membership.isUsable(m.id)));
-    const tracker = new QuorumTracker<HeadResult | undefined>(op, Math.min(this.#o.r, replicas.length), usable.length);
-    if (usable.length < tracker.needed) {
-      this.#o.metrics?.quorumFailures.inc({ op });
-      throw new RingstoreError('QuorumNotReached', `${op}: needed ${tracker.needed} of ${replicas.length} replicas, only ${usable.length} are up`);
-    }
+    const needed = Math.min(this.#o.r, replicas.length);
+    const usable = this.#targets(this.#o.membership.candidates(replicas, needed));
+    const tracker = new QuorumTracker<HeadResult | undefined>(op, needed, usable.length);
     // Ask R replicas, the local one first; only the first sends a small body along, the others
     // just vouch for the version. Ask one more when one fails or none answered within
     // SPECULATIVE_MS, and on a fraction of reads ask all N so read repair reaches every replica.

@@ -88,4 +88,24 @@ describe('three nodes in one process', () => {
     await n2.coordinator.deleteObject('sim', 'small');
     await expect(n1.coordinator.headObject('sim', 'small')).rejects.toMatchObject({ code: 'NoSuchKey' });
   });
+
+  it('still asks peers its failure detector has marked down when the others cannot make a quorum', async () => {
+    const transport = new MemoryTransport();
+    for (const [i, id] of ['n1', 'n2', 'n3'].entries()) {
+      const store = new MemoryStore({ inlineThreshold: 1024 });
+      transport.register(id, store);
+      nodes.push(await startNode(configFor(id), { store, transport, logger: silentLogger, metrics: null, random: seededRandom(i + 7), clock: { now: () => 1_800_000_000_000 + i } }));
+    }
+    const n1 = nodes[0]!;
+    // What a node sees when it starts before its peers: every ping failed, both marked down.
+    n1.membership.setLiveness('n2', 'down');
+    n1.membership.setLiveness('n3', 'down');
+    await n1.coordinator.putObject({ bucket: 'sim', key: 'k', contentType: 'text/plain', userMeta: {}, body: Readable.from([Buffer.from('v')]), seal: () => ({ etag: 'etag-k' }) });
+    expect((await n1.coordinator.headObject('sim', 'k')).record.etag).toBe('etag-k');
+    expect((await n1.coordinator.listPage('sim', { limit: 10 })).records.map((r) => r.key)).toEqual(['k']);
+    // Really down: the read fails with a quorum error that names each peer's failure.
+    transport.setDown('n2', true);
+    transport.setDown('n3', true);
+    await expect(n1.coordinator.headObject('sim', 'k')).rejects.toMatchObject({ code: 'QuorumNotReached', message: expect.stringMatching(/n2.*n3|n3.*n2/) });
+  });
 });
