@@ -33,7 +33,7 @@ function configFor(id: string): Config {
     rpc: { listen: '127.0.0.1:0', secret: 'sim-cluster-secret-0123', timeoutMs: 1000 },
     replication: { factor: 3, readQuorum: 2, writeQuorum: 2, readRepairPercent: 100 },
     ring: { vnodesPerUnit: 64 },
-    store: { inlineThreshold: 1024, fsync: false },
+    store: { inlineThreshold: 1024, fsync: false, directIo: false },
     cluster: { members: ['n1', 'n2', 'n3'].map((m, i) => ({ id: m, address: `sim:${i}`, zone: `z${i}`, capacity: 1 })), pingIntervalMs: 60_000, downAfterMisses: 3 },
     log: { level: 'silent' },
   };
