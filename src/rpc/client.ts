@@ -38,11 +38,16 @@ import {
   type RpcResponse,
 } from './peer-link.js';
 import type { ReplicaResolver } from './transport.js';
+import { HeadBatcher } from './head-batcher.js';
 import {
   RPC_HEADERS,
   RPC_PATHS,
   decodeJsonHeader,
-  encodeHeadQuery,
+  decodeHeadsResponse,
+  encodeHeadsRequest,
+  MAX_HEAD_BATCH,
+  type HeadAnswer,
+  type HeadQuery,
   encodeJsonHeader,
   encodeReadQuery,
   parseCommitResult,
@@ -58,6 +63,12 @@ import {
 } from './wire.js';
 
 export type { RpcCallEvent } from './peer-link.js';
+
+/**
+ * Head calls open at once to one peer; more queries wait and go out together (head-batcher.ts).
+ * Two keeps one exchange on the wire while the next batch forms.
+ */
+const HEAD_CALLS_PER_PEER = 2;
 
 /** Options of the RPC client. */
 export interface RpcClientOptions {
@@ -79,9 +90,11 @@ export interface RpcClientOptions {
 /** A peer's `ReplicaApi` over HTTP. Obtained from `RpcClient.replica`. */
 export class HttpReplica implements ReplicaApi {
   readonly #link: PeerLink;
+  readonly #heads: HeadBatcher;
 
-  constructor(link: PeerLink) {
+  constructor(link: PeerLink, heads: HeadBatcher) {
     this.#link = link;
+    this.#heads = heads;
   }
 
   /** The peer's node id. */
@@ -135,37 +148,8 @@ export class HttpReplica implements ReplicaApi {
     });
   }
 
-  async head(
-    bucket: string,
-    key: string,
-    options: HeadOptions = {},
-    signal?: AbortSignal,
-  ): Promise<HeadResult | undefined> {
-    return this.#link.call('head', signal, async (scope) => {
-      const inline = options.inlineUpTo === undefined ? {} : { inlineUpTo: options.inlineUpTo };
-      const res = await this.#link.send(scope, 'GET', encodeHeadQuery({ bucket, key, ...inline }));
-      if (res.statusCode === 204) {
-        await res.body.dump();
-        return undefined;
-      }
-      if (res.statusCode !== 200) throw await this.#link.failure(res);
-      const record = parseObjectRecord(decodeJsonHeader(res.headers[RPC_HEADERS.record], RPC_HEADERS.record));
-      const announced = responseHeader(res, RPC_HEADERS.inlineLength);
-      if (announced === undefined) {
-        await res.body.dump();
-        return { record };
-      }
-      // One contiguous copy of a small body, straight from undici's chunks.
-      const inlineBody = new Uint8Array(await res.body.arrayBuffer());
-      if (String(inlineBody.byteLength) !== announced) {
-        throw new RingstoreError(
-          'IncompleteBody',
-          `head from ${this.#link.peer}: inline body has ${inlineBody.byteLength} bytes, announced ${announced}`,
-          { peer: this.#link.peer },
-        );
-      }
-      return { record, inlineBody };
-    });
+  async head(bucket: string, key: string, options: HeadOptions = {}, signal?: AbortSignal): Promise<HeadResult | undefined> {
+    return this.#heads.head(options.inlineUpTo === undefined ? { bucket, key } : { bucket, key, inlineUpTo: options.inlineUpTo }, signal);
   }
 
   async read(
@@ -232,6 +216,7 @@ export class RpcClient implements ReplicaResolver {
   readonly #connections: number;
   readonly #shared: PeerLinkShared;
   readonly #pools = new Map<string, Pool>();
+  readonly #heads = new Map<string, HeadBatcher>();
   #closed = false;
 
   constructor(options: RpcClientOptions) {
@@ -255,9 +240,16 @@ export class RpcClient implements ReplicaResolver {
     };
   }
 
-  /** The replica API of `peerId` at `address` ("host:port"). Cheap: pools are shared per address. */
+  /** The replica API of `peerId` at `address` ("host:port"). Cheap: pools and head batches are shared per peer. */
   replica(peerId: string, address: string): HttpReplica {
-    return new HttpReplica(this.#link(peerId, address));
+    const link = this.#link(peerId, address);
+    const id = `${peerId}@${address}`;
+    let heads = this.#heads.get(id);
+    if (heads === undefined) {
+      heads = new HeadBatcher((queries) => sendHeads(link, queries), { maxInFlight: HEAD_CALLS_PER_PEER, maxBatch: MAX_HEAD_BATCH });
+      this.#heads.set(id, heads);
+    }
+    return new HttpReplica(link, heads);
   }
 
   /** Pings `address`; fails with PeerUnavailable when the node answering there is not `peerId`. */
@@ -323,4 +315,13 @@ export class RpcClient implements ReplicaResolver {
     }
     return new PeerLink(peerId, address, pool, this.#shared);
   }
+}
+
+/** One `heads` call: the answers to `queries`, in order. */
+async function sendHeads(link: PeerLink, queries: readonly HeadQuery[]): Promise<HeadAnswer[]> {
+  return link.call('head', undefined, async (scope) => {
+    const res = await link.send(scope, 'POST', RPC_PATHS.heads, { headers: { 'content-type': 'application/json' }, body: encodeHeadsRequest(queries) });
+    if (res.statusCode !== 200) throw await link.failure(res);
+    return decodeHeadsResponse(Buffer.from(await res.body.arrayBuffer()), queries.length, link.peer);
+  });
 }

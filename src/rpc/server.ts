@@ -6,8 +6,8 @@
  * - `POST /rpc/v1/commit`  header `x-ringstore-commit` (base64url JSON WireCommit), raw inline
  *                          bytes as body (empty for staged bodies and tombstones) → 200 JSON CommitResult
  * - `POST /rpc/v1/discard?id=` → 204
- * - `GET  /rpc/v1/head?bucket=&key=[&inlineUpTo=]` → 204 when absent; 200 with `x-ringstore-record`
- *                          and, when `x-ringstore-inline-length` is present, the inline body as raw bytes
+ * - `POST /rpc/v1/heads`   JSON `{queries: [{bucket, key, inlineUpTo?}]}` (up to 64) → 200, one answer
+ *                          per query (record and inline body, absent, or that key's error; see wire.ts)
  * - `GET  /rpc/v1/read?bucket=&key=&hlc=&node=[&start=&end=]` → 200 raw stream, chunked, with
  *                          `x-ringstore-length` (and `x-ringstore-record` for full reads). A stream
  *                          error aborts the connection, so the client never mistakes a cut body for a whole one.
@@ -28,10 +28,11 @@ import {
   MAX_JSON_REQUEST_BYTES,
   RPC_HEADERS,
   RPC_PATHS,
-  decodeHeadQuery,
   decodeJsonHeader,
   decodeReadQuery,
+  encodeHeadsResponse,
   encodeJsonHeader,
+  parseHeadsRequest,
   parseListOptions,
   parseWireCommit,
   rangeLength,
@@ -227,24 +228,23 @@ export function createRpcRouter(options: RpcAppOptions): Router {
     ctx.status = 204;
   });
 
-  router.get(RPC_PATHS.head, auth, async (ctx) => {
-    const q = decodeHeadQuery(queryOf(ctx.querystring));
+  router.post(RPC_PATHS.heads, auth, async (ctx) => {
+    const queries = parseHeadsRequest(await readJsonBody(ctx.req));
     // No cancellation signal: a head is one metadata lookup, cheaper than the signal itself.
-    const found = await replica.head(q.bucket, q.key, q.inlineUpTo === undefined ? {} : { inlineUpTo: q.inlineUpTo });
-    if (found === undefined) {
-      ctx.status = 204;
-      return;
-    }
-    ctx.set(RPC_HEADERS.record, encodeJsonHeader(toWireRecord(found.record)));
+    // Each query is answered on its own, so one failing key does not fail its neighbours.
+    const answers = await Promise.all(
+      queries.map((q) =>
+        replica.head(q.bucket, q.key, q.inlineUpTo === undefined ? {} : { inlineUpTo: q.inlineUpTo }).then(
+          (found) => found,
+          (err: unknown) => {
+            const wire = errorToWire(err);
+            return { status: wire.status, error: wire.body };
+          },
+        ),
+      ),
+    );
     ctx.type = 'application/octet-stream';
-    if (found.inlineBody === undefined) {
-      ctx.body = Buffer.alloc(0);
-    } else {
-      const b = found.inlineBody;
-      ctx.set(RPC_HEADERS.inlineLength, String(b.byteLength));
-      ctx.body = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-    }
-    ctx.status = 200;
+    ctx.body = encodeHeadsResponse(answers);
   });
 
   router.get(RPC_PATHS.read, auth, async (ctx) => {

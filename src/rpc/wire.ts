@@ -3,8 +3,9 @@
  * client and the server cannot drift apart.
  *
  * - Metadata travels as JSON: in the request/response body when there is no binary payload, or
- *   as base64url JSON in a header when the body carries raw bytes (an inline commit body, the
- *   inline body of a head answer, a streamed read). Bodies are never base64 inside JSON.
+ *   as base64url JSON in a header when the body carries raw bytes (an inline commit body, a
+ *   streamed read), or as a length-prefixed JSON part before the raw bytes (a batch of heads
+ *   with their inline bodies). Bodies are never base64 inside JSON.
  * - Buckets, keys and ids travel in the query string (percent-encoded) or in JSON, never as
  *   URL path segments.
  * - Every decoder validates shape and types and throws RpcProtocol on anything unexpected; the
@@ -13,9 +14,11 @@
  */
 import { RingstoreError } from '../util/errors.js';
 import type { Version } from '../util/clock.js';
+import { errorFromWire, type WireError } from './wire-errors.js';
 import type {
   ByteRange,
   CommitResult,
+  HeadResult,
   ListOptions,
   ObjectMeta,
   ObjectRecord,
@@ -28,7 +31,7 @@ export const RPC_PATHS = {
   stage: '/rpc/v1/stage',
   commit: '/rpc/v1/commit',
   discard: '/rpc/v1/discard',
-  head: '/rpc/v1/head',
+  heads: '/rpc/v1/heads',
   read: '/rpc/v1/read',
   list: '/rpc/v1/list',
   ping: '/rpc/v1/ping',
@@ -41,10 +44,8 @@ export const RPC_PREFIX = '/rpc/';
 export const RPC_HEADERS = {
   /** Request of a commit: base64url JSON `WireCommit`. */
   commit: 'x-ringstore-commit',
-  /** Response of head/read: base64url JSON `ObjectRecord`. */
+  /** Response of read: base64url JSON `ObjectRecord`. */
   record: 'x-ringstore-record',
-  /** Response of head: present (with the byte count) when the body is the record's inline body. */
-  inlineLength: 'x-ringstore-inline-length',
   /** Response of read: the number of body bytes that will follow, when the server knows it. */
   bodyLength: 'x-ringstore-length',
 } as const;
@@ -296,17 +297,78 @@ function optionalParam(params: URLSearchParams, name: string): string | undefine
   return params.has(name) ? requireParam(params, name) : undefined;
 }
 
-/** Request target of a head call. */
-export function encodeHeadQuery(q: HeadQuery): string {
-  return withQuery(RPC_PATHS.head, { bucket: q.bucket, key: q.key, inlineUpTo: q.inlineUpTo });
+/** Most head queries in one `heads` call. */
+export const MAX_HEAD_BATCH = 64;
+
+/** One answer of a `heads` call: the head, absent, or the error the replica raised for that key. */
+export type HeadAnswer = HeadResult | undefined | RingstoreError;
+
+/** Body of a `heads` request. */
+export function encodeHeadsRequest(queries: readonly HeadQuery[]): string {
+  return JSON.stringify({ queries });
 }
 
-/** Parses a head call's query. */
-export function decodeHeadQuery(params: URLSearchParams): HeadQuery {
-  const bucket = requireParam(params, 'bucket');
-  const key = requireParam(params, 'key');
-  const raw = optionalParam(params, 'inlineUpTo');
-  return raw === undefined ? { bucket, key } : { bucket, key, inlineUpTo: parseIntParam(raw, 'inlineUpTo') };
+/** Parses the body of a `heads` request. */
+export function parseHeadsRequest(v: unknown): HeadQuery[] {
+  const raw = asObject(v, 'heads')['queries'];
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_HEAD_BATCH) throw protocol(`heads.queries: expected 1 to ${MAX_HEAD_BATCH} queries`);
+  return raw.map((item: unknown, i) => {
+    const what = `heads.queries[${i}]`;
+    const o = asObject(item, what);
+    const q = { bucket: str(o, 'bucket', what), key: str(o, 'key', what) };
+    return o['inlineUpTo'] === undefined ? q : { ...q, inlineUpTo: int(o, 'inlineUpTo', what) };
+  });
+}
+
+/**
+ * The answer body of a `heads` call: a 4-byte big-endian length, that many bytes of JSON
+ * `{answers}` (per query: `null` when absent, `{record, inline?}` with the inline body's length,
+ * or `{status, error}`), then the inline bodies back to back in query order.
+ */
+export function encodeHeadsResponse(answers: readonly (HeadResult | undefined | { status: number; error: WireError })[]): Buffer {
+  const bodies: Uint8Array[] = [];
+  const json = answers.map((a) => {
+    if (a === undefined) return null;
+    if ('error' in a) return a;
+    if (a.inlineBody === undefined) return { record: toWireRecord(a.record) };
+    bodies.push(a.inlineBody);
+    return { record: toWireRecord(a.record), inline: a.inlineBody.byteLength };
+  });
+  const text = Buffer.from(JSON.stringify({ answers: json }), 'utf8');
+  const prefix = Buffer.allocUnsafe(4);
+  prefix.writeUInt32BE(text.length, 0);
+  return Buffer.concat([prefix, text, ...bodies]);
+}
+
+/** Parses a `heads` answer for `count` queries; errors come back as the peer's RingstoreError. */
+export function decodeHeadsResponse(data: Buffer, count: number, peer: string): HeadAnswer[] {
+  if (data.length < 4) throw protocol('heads answer: shorter than its length prefix');
+  const jsonEnd = 4 + data.readUInt32BE(0);
+  if (jsonEnd > data.length) throw protocol('heads answer: truncated');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data.toString('utf8', 4, jsonEnd)) as unknown;
+  } catch {
+    throw protocol('heads answer: not valid JSON');
+  }
+  const answers = asObject(parsed, 'heads answer')['answers'];
+  if (!Array.isArray(answers) || answers.length !== count) throw protocol(`heads answer: expected ${count} answers`);
+  let at = jsonEnd;
+  const out = answers.map((a: unknown, i): HeadAnswer => {
+    if (a === null) return undefined;
+    const what = `heads answer[${i}]`;
+    const o = asObject(a, what);
+    if (o['error'] !== undefined) return errorFromWire(int(o, 'status', what, 599), o['error'], peer);
+    const record = parseObjectRecord(o['record'], `${what}.record`);
+    if (o['inline'] === undefined) return { record };
+    const length = int(o, 'inline', what);
+    if (at + length > data.length) throw protocol(`${what}: inline body runs past the end`);
+    const inlineBody = data.subarray(at, at + length);
+    at += length;
+    return { record, inlineBody };
+  });
+  if (at !== data.length) throw protocol(`heads answer: ${data.length - at} bytes after the last inline body`);
+  return out;
 }
 
 /** Request target of a read call (the range, when any, as explicit `start`/`end`). */

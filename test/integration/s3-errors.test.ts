@@ -112,7 +112,7 @@ describe('S3 errors', () => {
 
   it('the RPC port refuses calls without the cluster secret', async () => {
     const rpc = `http://127.0.0.1:${cluster.node('n1').rpcPort}`;
-    const head = await request(`${rpc}/rpc/v1/head?bucket=${bucket}&key=ten`);
+    const head = await request(`${rpc}/rpc/v1/heads`, { method: 'POST', body: JSON.stringify({ queries: [{ bucket, key: 'ten' }] }) });
     expect(head.statusCode).toBe(401);
     await head.body.dump();
     const forged = await request(`${rpc}/rpc/v1/ping`, { headers: { 'x-ringstore-auth': `v1 n2 ${Date.now()} ${'0'.repeat(64)}` } });

@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { ObjectRecord } from '../../../src/store/types.js';
 import { RingstoreError } from '../../../src/util/errors.js';
 import {
-  decodeHeadQuery,
+  MAX_HEAD_BATCH,
+  decodeHeadsResponse,
   decodeJsonHeader,
   decodeReadQuery,
-  encodeHeadQuery,
+  encodeHeadsRequest,
+  encodeHeadsResponse,
   encodeJsonHeader,
+  parseHeadsRequest,
   encodeReadQuery,
   parseListOptions,
   parseObjectRecord,
@@ -94,12 +97,35 @@ describe('record codecs', () => {
 });
 
 describe('query codecs', () => {
-  it('round-trips awkward keys through the head query', () => {
-    const target = encodeHeadQuery({ bucket: 'photos', key: record.key, inlineUpTo: 4096 });
-    expect(target.startsWith('/rpc/v1/head?')).toBe(true);
-    expect(target).not.toContain('#');
-    expect(decodeHeadQuery(query(target))).toEqual({ bucket: 'photos', key: record.key, inlineUpTo: 4096 });
-    expect(decodeHeadQuery(query(encodeHeadQuery({ bucket: 'b', key: '' })))).toEqual({ bucket: 'b', key: '' });
+  it('round-trips a batch of head queries and refuses malformed or oversized ones', () => {
+    const queries = [{ bucket: 'photos', key: record.key, inlineUpTo: 4096 }, { bucket: 'b', key: '' }];
+    expect(parseHeadsRequest(JSON.parse(encodeHeadsRequest(queries)))).toEqual(queries);
+    expect(code(() => parseHeadsRequest({ queries: [] }))).toBe('RpcProtocol');
+    expect(code(() => parseHeadsRequest({ queries: Array.from({ length: MAX_HEAD_BATCH + 1 }, () => ({ bucket: 'b', key: 'k' })) }))).toBe('RpcProtocol');
+    expect(code(() => parseHeadsRequest({ queries: [{ bucket: 'b' }] }))).toBe('RpcProtocol');
+    expect(code(() => parseHeadsRequest({ queries: [{ bucket: 'b', key: 'k', inlineUpTo: -1 }] }))).toBe('RpcProtocol');
+  });
+
+  it('round-trips head answers: records, inline bodies in order, absent keys and per-key errors', () => {
+    const small = { ...record, key: 'small', size: 3 };
+    const failure = errorToWire(new RingstoreError('StoreClosed', 'closing'));
+    const data = encodeHeadsResponse([
+      { record, inlineBody: Buffer.from('x'.repeat(42)) },
+      undefined,
+      { status: failure.status, error: failure.body },
+      { record: small, inlineBody: new Uint8Array([1, 2, 3]) },
+      { record: { ...record, storage: 'blob' } },
+    ]);
+    const [a, b, c, d, e] = decodeHeadsResponse(data, 5, 'n9');
+    expect(a).toEqual({ record, inlineBody: Buffer.from('x'.repeat(42)) });
+    expect(b).toBeUndefined();
+    expect(c).toMatchObject({ code: 'StoreClosed', details: { peer: 'n9' } });
+    expect(d).toEqual({ record: small, inlineBody: Buffer.from([1, 2, 3]) });
+    expect(e).toEqual({ record: { ...record, storage: 'blob' } });
+    expect(code(() => decodeHeadsResponse(data, 4, 'n9'))).toBe('RpcProtocol');
+    expect(code(() => decodeHeadsResponse(data.subarray(0, data.length - 1), 5, 'n9'))).toBe('RpcProtocol');
+    expect(code(() => decodeHeadsResponse(Buffer.concat([data, Buffer.from([0])]), 5, 'n9'))).toBe('RpcProtocol');
+    expect(code(() => decodeHeadsResponse(Buffer.from([0, 0, 0, 9, 123]), 1, 'n9'))).toBe('RpcProtocol');
   });
 
   it('round-trips reads with and without a range', () => {
