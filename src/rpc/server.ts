@@ -16,13 +16,13 @@
  * Every error is the JSON `{code, message, details}` (wire-errors.ts), never koa's text output.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import Koa from 'koa';
 import { Router } from '@koa/router';
 import type { ObjectRecord, ReplicaApi } from '../store/types.js';
 import { compareVersions, systemClock, type Clock } from '../util/clock.js';
 import { RingstoreError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
+import { isRecycling, resumeAfter, sendBody } from '../util/send-body.js';
 import { AUTH_HEADER, verifyRpc } from './auth.js';
 import {
   MAX_JSON_REQUEST_BYTES,
@@ -173,20 +173,6 @@ function enforceLength(expected: number | undefined) {
   };
 }
 
-/** Yields an already-pulled first result, then the rest of the iterator. */
-async function* resumeAfter(
-  first: IteratorResult<Uint8Array>,
-  rest: AsyncIterator<Uint8Array>,
-): AsyncGenerator<Uint8Array> {
-  if (first.done === true) return;
-  yield first.value;
-  for (;;) {
-    const next = await rest.next();
-    if (next.done === true) return;
-    yield next.value;
-  }
-}
-
 /** The `/rpc/v1/*` routes over `replica`, each behind the RPC auth. */
 export function createRpcRouter(options: RpcAppOptions): Router {
   const { replica } = options;
@@ -280,7 +266,7 @@ export function createRpcRouter(options: RpcAppOptions): Router {
     // No content-length: with chunked framing the final terminator is only sent after the source
     // ended cleanly, so even an error after the last byte (a failed checksum) reaches the client.
     try {
-      await pipeline(resumeAfter(first, chunks), enforceLength(expected), res);
+      await sendBody(res, enforceLength(expected)(resumeAfter(first, chunks)), isRecycling(source) ? (chunk) => source.recycle(chunk) : undefined);
     } catch (err) {
       // A caller that hangs up mid-read is routine (its own client went away); a failing source is not.
       if (signal.aborted) log.debug({ err: describeError(err) }, 'rpc read abandoned by the caller');

@@ -102,24 +102,19 @@ export function createS3App(services: S3Services): Koa {
 
     let opName = 'Unknown';
     const log = logger.child({ reqId: requestId });
+    // Registered first: a streamed body is sent inside the handler, and may be done before it returns.
+    ctx.res.once('close', () => metrics?.s3RequestDuration.observe({ op: opName }, Number(process.hrtime.bigint() - started) / 1e9));
     try {
       const auth = verifyRequest({ method: ctx.method, path: rawPath, query: rawQuery, headers: ctx.req.headers }, credentials, clock.now(), config.s3.region);
       const op = routeS3({ method: ctx.method, path: rawPath, query: new URLSearchParams(rawQuery), headers: ctx.req.headers as Record<string, string | undefined> });
       opName = op.op === 'Unsupported' ? op.operation : op.op;
       await dispatch({ ctx, requestId, auth, log, services }, op);
-      if (ctx.body && typeof (ctx.body as Readable).pipe === 'function') {
-        // A body that fails half-way (a replica died, a checksum broke) must cut the
-        // connection: the client then sees a short read, never a silently truncated object.
-        (ctx.body as Readable).once('error', (err) => {
-          log.warn({ op: opName, err: describeError(err) }, 'response body failed mid-stream');
-          ctx.res.destroy();
-        });
-      }
       metrics?.s3Requests.inc({ op: opName, code: 'OK' });
     } catch (err) {
       const s3err = toS3Error(err);
       const resource = s3err.resource ?? decodePathSafe(rawPath);
-      if (s3err.internal) log.warn({ op: opName, code: s3err.code, err: describeError(s3err.cause ?? err) }, 'request failed');
+      if (ctx.res.headersSent) log.warn({ op: opName, err: describeError(err) }, 'response body failed mid-stream; connection cut');
+      else if (s3err.internal) log.warn({ op: opName, code: s3err.code, err: describeError(s3err.cause ?? err) }, 'request failed');
       else log.info({ op: opName, code: s3err.code, status: s3err.status }, 'request rejected');
       metrics?.s3Requests.inc({ op: opName, code: s3err.code });
       ctx.status = s3err.status;
@@ -131,9 +126,6 @@ export function createS3App(services: S3Services): Koa {
       }
       // The body of a failed upload is not read; closing the connection stops the client sending it.
       if (!ctx.req.complete) ctx.set('Connection', 'close');
-    } finally {
-      const done = (): void => metrics?.s3RequestDuration.observe({ op: opName }, Number(process.hrtime.bigint() - started) / 1e9);
-      ctx.res.once('close', done);
     }
   });
   return app;

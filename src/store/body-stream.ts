@@ -7,6 +7,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { RingstoreError } from '../util/errors.js';
+import type { RecyclingBody } from '../util/send-body.js';
+import type { ReadBufferPool } from './read-buffers.js';
 
 /** Bytes per file read: large reads keep syscalls and stream overhead small per MiB. */
 export const READ_CHUNK = 512 * 1024;
@@ -55,14 +57,17 @@ export interface FileRangeOptions {
   readonly verify?: VerifyOptions;
   readonly details: Readonly<Record<string, unknown>>;
   readonly chunkSize?: number;
+  /** Where full-size chunks come from and go back to (their size is the chunk size). */
+  readonly buffers?: ReadBufferPool;
 }
 
 /**
  * Streams `length` bytes of an open file from `start`, then closes it. A file that ends early
  * is CorruptBody; so is a CRC mismatch when verifying (the last chunk is withheld then).
  */
-export class FileRangeReadable extends Readable {
+export class FileRangeReadable extends Readable implements RecyclingBody {
   readonly #fh: FileHandle;
+  readonly #buffers: ReadBufferPool | undefined;
   readonly #verify: VerifyOptions | undefined;
   readonly #details: Readonly<Record<string, unknown>>;
   readonly #chunk: number;
@@ -72,11 +77,14 @@ export class FileRangeReadable extends Readable {
 
   constructor(fh: FileHandle, options: FileRangeOptions) {
     // Read ahead a few chunks, so the next file read overlaps with sending the previous one.
-    super({ highWaterMark: (options.chunkSize ?? READ_CHUNK) * READ_AHEAD_CHUNKS });
+    // Object mode: a consumer's read() then returns one chunk as it was read, where a byte
+    // stream would concatenate whatever is buffered (a copy, and a buffer that cannot be recycled).
+    super({ objectMode: true, highWaterMark: READ_AHEAD_CHUNKS });
     this.#fh = fh;
     this.#verify = options.verify;
     this.#details = options.details;
-    this.#chunk = options.chunkSize ?? READ_CHUNK;
+    this.#buffers = options.buffers;
+    this.#chunk = options.buffers?.size ?? options.chunkSize ?? READ_CHUNK;
     this.#position = options.start;
     this.#remaining = options.length;
   }
@@ -87,11 +95,15 @@ export class FileRangeReadable extends Readable {
       return;
     }
     const n = Math.min(this.#chunk, this.#remaining);
-    const buffer = Buffer.allocUnsafe(n);
+    const buffer = n === this.#chunk && this.#buffers !== undefined ? this.#buffers.take() : Buffer.allocUnsafe(n);
     this.#fh.read(buffer, 0, n, this.#position).then(
       ({ bytesRead }) => {
-        if (this.destroyed) return;
+        if (this.destroyed) {
+          this.recycle(buffer);
+          return;
+        }
         if (bytesRead === 0) {
+          this.recycle(buffer);
           this.destroy(corrupt('stored body is shorter than recorded', this.#details));
           return;
         }
@@ -102,8 +114,16 @@ export class FileRangeReadable extends Readable {
         if (this.#remaining === 0) this.#finish(data);
         else this.push(data);
       },
-      (err: unknown) => this.destroy(err as Error),
+      (err: unknown) => {
+        this.recycle(buffer);
+        this.destroy(err as Error);
+      },
     );
+  }
+
+  /** Takes back a chunk once its consumer is done with it (only full chunks from the pool are kept). */
+  recycle(chunk: Uint8Array): void {
+    this.#buffers?.give(chunk);
   }
 
   #finish(last: Buffer | undefined): void {

@@ -14,7 +14,8 @@ import { silentLogger } from '../util/logger.js';
 import type { Logger } from '../util/logger.js';
 import type { Random } from '../util/random.js';
 import { BlobDir, isBlobId } from './blob-dir.js';
-import { FileRangeReadable, bufferReadable, errorReadable } from './body-stream.js';
+import { FileRangeReadable, READ_CHUNK, bufferReadable, errorReadable } from './body-stream.js';
+import { ReadBufferPool } from './read-buffers.js';
 import { GroupWriter } from './group-writer.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { allObjectsBounds, bucketPrefix, decodeValue, encodeValue, listBounds, listingKey, objectKey } from './record-codec.js';
@@ -70,6 +71,8 @@ type State = 'new' | 'open' | 'closing' | 'closed';
 const DEFAULT_DELETE_DELAY_MS = 30_000;
 const DEFAULT_ORPHAN_AGE_MS = 60 * 60 * 1000;
 const WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
+/** Read buffers kept for reuse (of READ_CHUNK bytes each: 16 MiB). */
+const READ_BUFFERS_KEPT = 32;
 
 /** The LocalStore of a real node: LevelDB metadata plus blob files. */
 export class LevelStore implements LocalStore {
@@ -81,6 +84,7 @@ export class LevelStore implements LocalStore {
   readonly #clock: Clock;
   readonly #deleteDelayMs: number;
   readonly #locks = new KeyedMutex();
+  readonly #readBuffers = new ReadBufferPool(READ_CHUNK, READ_BUFFERS_KEPT);
   readonly #staged = new Map<string, StagedEntry>();
   readonly #pendingDeletes = new Map<string, NodeJS.Timeout>();
   readonly #runningDeletes = new Set<Promise<void>>();
@@ -301,9 +305,10 @@ export class LevelStore implements LocalStore {
         length: record.size,
         verify: { crc32: record.crc32, details: { ...details, blobId } },
         details: { ...details, blobId },
+        buffers: this.#readBuffers,
       });
     }
-    return new FileRangeReadable(fh, { start: range.start, length: range.end - range.start + 1, details: { ...details, blobId } });
+    return new FileRangeReadable(fh, { start: range.start, length: range.end - range.start + 1, details: { ...details, blobId }, buffers: this.#readBuffers });
   }
 
   async list(bucket: string, options: ListOptions, signal?: AbortSignal): Promise<ObjectRecord[]> {

@@ -9,6 +9,7 @@ import { RingstoreError } from '../../util/errors.js';
 import { evaluateConditions } from '../conditions.js';
 import { resolveRange, contentRange } from '../range.js';
 import { applyResponseOverrides, lastModifiedOf, setObjectHeaders } from './respond.js';
+import { isRecycling, resumeAfter, sendBody } from '../../util/send-body.js';
 
 function header(call: S3Call, name: string): string | undefined {
   const v = call.ctx.req.headers[name];
@@ -37,7 +38,17 @@ export async function getObject(call: S3Call, bucket: string, key: string, headO
   ctx.length = length;
   if (body === undefined) return;
   services.metrics?.s3BytesOut.inc(length);
-  ctx.body = body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : body;
+  if (body instanceof Uint8Array) {
+    ctx.body = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    return;
+  }
+  // A body that fails at once (a missing blob, a replica gone) is still answered as an S3 error.
+  const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  const first = await chunks.next();
+  // From here the body is written by hand (sendBody): a failure half-way cuts the connection,
+  // and read buffers go back to the store once the socket has taken them.
+  ctx.respond = false;
+  await sendBody(ctx.res, resumeAfter(first, chunks), isRecycling(body) ? (chunk) => body.recycle(chunk) : undefined);
 }
 
 /** Lookups retried when the version found is overwritten before its body could be opened. */
