@@ -24,7 +24,12 @@ const num = (name, fallback) => (env[name] === undefined || env[name] === '' ? f
 const list = (name, fallback) => (env[name] ?? fallback).split(',').map((s) => s.trim()).filter(Boolean).map(Number);
 const S = {
   DURATION: num('DURATION', 20),
-  WARMUP: num('WARMUP', 2),
+  WARMUP: num('WARMUP', 5),
+  // Before each run: wait (at most SETTLE_MAX s) until the machine's CPU over 2 s is below
+  // SETTLE_PCT % of one core, so one system's background work (Swift's replicators right after
+  // it starts, LevelDB compactions after a write test) does not land in the other's figures.
+  SETTLE_PCT: num('SETTLE_PCT', 25),
+  SETTLE_MAX: num('SETTLE_MAX', 60),
   BIG_COUNT: num('BIG_COUNT', 16),
   LIST_KEYS: num('LIST_KEYS', 10_000),
   MULTIPART: num('MULTIPART', 1),
@@ -160,14 +165,27 @@ async function idleProbe(systems, seconds = 5) {
   return out;
 }
 
+/** Waits until the machine is quiet (see SETTLE_PCT); returns the last 2 s reading (% of one core). */
+async function settle() {
+  const deadline = Date.now() + S.SETTLE_MAX * 1000;
+  for (;;) {
+    const a = ticksOf([]);
+    await new Promise((r) => setTimeout(r, 2000));
+    const b = ticksOf([]);
+    const pct = Math.round(((b.busy - a.busy) / (b.total - a.total)) * os.cpus().length * 100);
+    if (pct <= S.SETTLE_PCT || Date.now() >= deadline) return pct;
+  }
+}
+
 // ---------- running benches
 
 async function bench(target, name, args) {
+  const quiet = await settle();
   const label = `${name} — ${target.name}`;
   const slug = `${name}-${target.name}`.toLowerCase().replace(/[^a-z0-9]+/g, '-');
   const argv = [MAIN, 'bench', '--endpoint', target.endpoint, '--access-key', target.key, '--secret', target.secret, '--server-pids', target.pids().join(','),
     '--json', '--quiet', '--label', label, '--max-time', String(S.MAX_TIME), '--out', join(RAW, slug), ...args];
-  log(`${label}: ringstore bench ${args.join(' ')}`);
+  log(`${label} (machine ${quiet}% of a core before): ringstore bench ${args.join(' ')}`);
   const r = await run(process.execPath, argv);
   try {
     const result = JSON.parse(r.stdout);
@@ -189,7 +207,8 @@ function prepareS3load() {
 }
 
 async function s3load(target, name, args) {
-  log(`${name} — s3load: ${args.join(' ')}`);
+  const quiet = await settle();
+  log(`${name} — s3load (machine ${quiet}% of a core before): ${args.join(' ')}`);
   const r = await run(process.execPath, [join(s3loadDir, 's3load.mjs'), '--endpoint', target.endpoint, '--access-key', target.key, '--secret', target.secret, '--label', name, '--max-time', String(S.MAX_TIME), ...args]);
   try {
     const result = JSON.parse(r.stdout.trim().split('\n').pop());
@@ -309,6 +328,7 @@ function markdown(rep) {
   if (rep.idle) L.push(`Idle CPU before the tests (5 s, % of one core): ${Object.entries(rep.idle).map(([k, v]) => `${k} ${v}%`).join(', ')}. Both systems stay up during the whole comparison, so each one's idle cost is noise in the other's runs.`);
   if (rep.fatal) L.push('', `**The suite stopped early: ${rep.fatal}**`);
   L.push('', '## Side by side (ringstore / Swift)', '');
+  L.push(`Before every run the suite waits (up to ${S.SETTLE_MAX} s) until the whole machine uses at most ${S.SETTLE_PCT}% of one core over 2 s, then warms up for ${S.WARMUP} s before measuring.`);
   L.push('Tests alternate which system goes first. Ratio = ringstore ops/s ÷ Swift ops/s (above 1: ringstore is faster). Server CPU is utime+stime of the server processes (ringstore nodes; Swift proxy, storage servers, memcached) over the measured window, per operation. Disk is `write_bytes` (/proc/PID/io) of those processes per payload byte PUT. "Other" is machine CPU used by neither the client nor the servers (kernel threads, neighbours): more than a few % means noise.', '');
   L.push('| test | ops/s | ratio | MiB/s | p50 ms | p99 ms | p99.9 ms | errors | verified | server CPU ms/op | disk bytes/byte | client CPU % | other CPU % |');
   L.push('|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|');
