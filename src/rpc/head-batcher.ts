@@ -1,10 +1,10 @@
 /**
  * Batches the head calls to one peer. A quorum read asks a remote replica for one key's version;
  * under load, each of those was one HTTP exchange, and on loopback the system calls of an
- * exchange cost more than the lookup. The batcher sends a query at once while fewer than
- * `maxInFlight` calls to the peer are open, and otherwise queues it; when a call returns, the
- * queue goes out as one call. An idle node therefore adds no delay, and a busy one sends one
- * exchange for many keys. No timers: batches form only from queries that would have waited anyway.
+ * exchange cost more than the lookup. Queries wait for the end of the current event-loop turn
+ * (`schedule`, setImmediate by default), so every request handled in that turn shares one call;
+ * while `maxInFlight` calls to the peer are open, they wait for one to return. No timers: an
+ * idle node adds only the rest of one loop turn, and a busy one sends one exchange for many keys.
  */
 import type { HeadResult } from '../store/types.js';
 import type { HeadAnswer, HeadQuery } from './wire.js';
@@ -18,6 +18,8 @@ export interface HeadBatcherOptions {
   readonly maxInFlight: number;
   /** Queries in one call. */
   readonly maxBatch: number;
+  /** Runs a function at the end of the current event-loop turn (setImmediate by default). */
+  readonly schedule?: (fn: () => void) => void;
 }
 
 interface Waiter {
@@ -34,6 +36,7 @@ export class HeadBatcher {
   readonly #options: HeadBatcherOptions;
   #queue: Waiter[] = [];
   #inFlight = 0;
+  #scheduled = false;
 
   constructor(send: SendHeads, options: HeadBatcherOptions) {
     this.#send = send;
@@ -69,7 +72,13 @@ export class HeadBatcher {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#queue.push(waiter);
-      this.#pump();
+      if (!this.#scheduled && this.#inFlight < this.#options.maxInFlight) {
+        this.#scheduled = true;
+        (this.#options.schedule ?? setImmediate)(() => {
+          this.#scheduled = false;
+          this.#pump();
+        });
+      }
     });
   }
 
