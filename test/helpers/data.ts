@@ -33,17 +33,23 @@ export function patternStream(size: number, seed = 1): { stream: Readable; diges
   return { stream, digest };
 }
 
-function randomBytesFromSeed(size: number, seed: number): Buffer {
-  const out = Buffer.alloc(size);
-  let x = seed * 2654435761 >>> 0 || 1;
-  for (let i = 0; i < size; i += 4) {
+/** A deterministic 32-bit xorshift generator: the same `seed` gives the same sequence everywhere. */
+export function xorshift32(seed: number): () => number {
+  let x = (seed * 2654435761) >>> 0 || 1;
+  return () => {
     x ^= x << 13;
     x >>>= 0;
     x ^= x >>> 17;
     x ^= x << 5;
     x >>>= 0;
-    out.writeUInt32LE(x, i);
-  }
+    return x;
+  };
+}
+
+function randomBytesFromSeed(size: number, seed: number): Buffer {
+  const out = Buffer.alloc(size);
+  const next = xorshift32(seed);
+  for (let i = 0; i < size; i += 4) out.writeUInt32LE(next(), i);
   return out;
 }
 

@@ -11,17 +11,10 @@ import { MemoryTransport } from '../../src/rpc/transport.js';
 import { silentLogger } from '../../src/util/logger.js';
 import type { Random } from '../../src/util/random.js';
 import type { Config } from '../../src/config/schema.js';
+import { xorshift32 } from '../helpers/data.js';
 
 function seededRandom(seed: number): Random {
-  let x = seed >>> 0 || 1;
-  const next = (): number => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
+  const next = xorshift32(seed);
   return { float: () => next() / 2 ** 32, hex: (bytes) => Array.from({ length: bytes }, () => (next() & 0xff).toString(16).padStart(2, '0')).join('') };
 }
 

@@ -47,7 +47,6 @@ export async function putObject(call: S3Call, bucket: string, key: string): Prom
   const headers = ctx.req.headers;
   await services.buckets.assertExists(bucket);
   const body = verifiedBodyOf(call, services.config.s3.maxObjectSize);
-  if (body.declaredLength === undefined && headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
   const meta = await services.coordinator.putObject({
     bucket,
     key,
@@ -60,12 +59,16 @@ export async function putObject(call: S3Call, bucket: string, key: string): Prom
   answerStored(call, meta);
 }
 
-/** The request body, verified on the way, with the `seal` that yields its ETag and checksums at the end. */
-export function verifiedBodyOf(call: S3Call, maxLength: number): { body: Readable; seal: () => { etag: string; checksums: Record<string, string> }; declaredLength: number | undefined } {
+/**
+ * The request body, verified on the way, with the `seal` that yields its ETag and checksums at
+ * the end. MissingContentLength (neither a length nor chunked framing) is refused before any of
+ * the body is read.
+ */
+export function verifiedBodyOf(call: S3Call, maxLength: number): { body: Readable; seal: () => { etag: string; checksums: Record<string, string> } } {
   const pipeline = bodyPipelineOf(call, maxLength);
+  if (pipeline.declaredLength === undefined && call.ctx.req.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
   return {
     body: verifiedStream(call.ctx.req, pipeline.transforms),
-    declaredLength: pipeline.declaredLength,
     seal: () => {
       const verified = pipeline.result();
       call.services.metrics?.s3BytesIn.inc(verified.size);
