@@ -323,7 +323,7 @@ function markdown(rep) {
   const L = [];
   L.push(`# ringstore vs OpenStack Swift — suite of ${rep.started.slice(0, 16).replace('T', ' ')} UTC`, '');
   L.push(`Machine: ${rep.machine.cpus} vCPU ${rep.machine.model ?? ''}, ${rep.machine.mem_gib} GiB RAM, kernel ${rep.machine.kernel}, Node ${rep.machine.node}. Client, servers and disk are shared by everything below.`);
-  L.push(`Settings: DURATION=${S.DURATION} s (after WARMUP=${S.WARMUP} s), BIG_COUNT=${S.BIG_COUNT}, LIST_KEYS=${S.LIST_KEYS}, SCALE_DURATION=${S.SCALE_DURATION}. Client: \`ringstore bench\` (undici dispatch, SigV4 UNSIGNED-PAYLOAD, keep-alive connections = concurrency, every GET checked by size and CRC32) for both systems.`);
+  L.push(`Settings: DURATION=${S.DURATION} s (after WARMUP=${S.WARMUP} s), BIG_COUNT=${S.BIG_COUNT}, LIST_KEYS=${S.LIST_KEYS}, SCALE_DURATION=${S.SCALE_DURATION}. Client: \`ringstore bench\` (undici dispatch, SigV4 UNSIGNED-PAYLOAD, keep-alive connections = concurrency, every GET checked by size and content, byte for byte) for both systems.`);
   L.push(`ringstore: a fresh local 3-node cluster (\`ringstore bench --serve --nodes 3\`: N=3, R=W=2, default config). Swift: shared/peers/swift defaults (3 nodes, 3 replicas, proxy 2 workers), endpoint ${S.SWIFT_ENDPOINT}.`);
   if (rep.idle) L.push(`Idle CPU before the tests (5 s, % of one core): ${Object.entries(rep.idle).map(([k, v]) => `${k} ${v}%`).join(', ')}. Both systems stay up during the whole comparison, so each one's idle cost is noise in the other's runs.`);
   if (rep.fatal) L.push('', `**The suite stopped early: ${rep.fatal}**`);

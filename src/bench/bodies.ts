@@ -7,7 +7,7 @@
  * the bytes it read, and a later run recognise objects an earlier one wrote.
  */
 import { createCipheriv, createHash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../util/crc.js';
 
 /** Different bodies per size; a key's body changes with each overwrite (generation % VARIANTS). */
 export const VARIANTS = 16;
@@ -31,11 +31,6 @@ export function keystream(size: number, length: number): Buffer {
     cipher.update(part).copy(part);
   }
   return out;
-}
-
-/** CRC32 of bytes, continuing from `previous` (0 to start). */
-export function crc32Of(data: Uint8Array, previous = 0): number {
-  return crc32(data, previous);
 }
 
 /** Bodies for every size of a run, their checksums and (for signed payloads) their SHA-256. */
@@ -65,7 +60,7 @@ export class BodySource {
     const key = `${size}:${variant}`;
     let crc = this.#crcs.get(key);
     if (crc === undefined) {
-      crc = crc32Of(this.body(size, variant));
+      crc = crc32(this.body(size, variant));
       this.#crcs.set(key, crc);
     }
     return crc;

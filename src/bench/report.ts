@@ -58,7 +58,7 @@ export interface BenchResult extends OpSummary {
   readonly error_status: Readonly<Record<string, number>>;
   readonly error_samples: Readonly<Record<string, string>>;
   readonly first_error: string | null;
-  /** GETs whose size and CRC32 matched what the bench wrote. */
+  /** GETs whose size and bytes matched what the bench wrote. */
   readonly verified: number;
   readonly verified_racing: number;
   readonly get_ops: number;
@@ -184,10 +184,10 @@ export function formatTable(r: BenchResult): string {
     lines.push(`stopped:   ${r.hard_stopped ? '--max-time reached' : r.interrupted ? 'interrupted' : ''}${r.aborted > 0 ? `; ${r.aborted} requests in flight aborted (not counted)` : ''}`);
   }
   if (r.get_ops > 0) {
-    lines.push(`verified:  ${r.verified} of ${r.get_ops} GETs matched size and CRC32${r.verified_racing > 0 ? ` (${r.verified_racing} read a concurrent overwrite)` : ''}`);
+    lines.push(`verified:  ${r.verified} of ${r.get_ops} GETs matched size and content${r.verified_racing > 0 ? ` (${r.verified_racing} read a concurrent overwrite)` : ''}`);
   }
   if (r.listed_keys > 0) lines.push(`listed:    ${r.listed_keys} keys in complete traversals`);
-  if (r.post_verify !== null) lines.push(`read-back: ${r.post_verify.verified} of ${r.post_verify.checked} uploaded objects matched size and CRC32`);
+  if (r.post_verify !== null) lines.push(`read-back: ${r.post_verify.verified} of ${r.post_verify.checked} uploaded objects matched size and content`);
   if (r.populate !== null) {
     const p = r.populate;
     lines.push(`populate:  ${p.checked} keys checked, ${p.written} written, ${p.errors} errors, ${f(p.seconds)} s${p.first_error === null ? '' : ` (first: ${p.first_error.slice(0, 120)})`}`);

@@ -8,7 +8,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { EMPTY_SHA256, UNSIGNED_PAYLOAD, uriEncode } from '../s3/sigv4/canonical.js';
 import { sha256Hex, signRequest, type SignerCredentials } from '../s3/sigv4/signing.js';
-import { crc32Of, TAG_HEADER } from './bodies.js';
+import { crc32 } from '../util/crc.js';
+import { TAG_HEADER } from './bodies.js';
 
 /** An S3 endpoint and bucket to talk to. */
 export interface S3Endpoint {
@@ -45,8 +46,12 @@ export class S3RequestError extends Error {
   }
 }
 
-/** What the caller wants from a response body. */
-type Sink = 'discard' | 'crc' | 'text';
+/**
+ * What the caller wants from a response body. A `reference` sink names, from the response
+ * headers, the bytes the body should be: chunks are compared with it (memcmp, several GB/s)
+ * and only if they differ, or there is no reference, does the body go through CRC32 instead.
+ */
+type Sink = 'discard' | 'crc' | 'text' | { readonly reference: (headers: IncomingHttpHeaders) => Buffer | undefined };
 
 /** A successful (2xx) response. */
 export interface S3Response {
@@ -54,8 +59,10 @@ export interface S3Response {
   readonly headers: IncomingHttpHeaders;
   /** Body bytes received. */
   readonly bytes: number;
-  /** CRC32 of the body (sink `crc`), else 0. */
+  /** CRC32 of the body (sink `crc`, or a reference sink whose reference it did not match), else 0. */
   readonly crc: number;
+  /** Whether the body was exactly the reference (reference sink only). */
+  readonly matched: boolean;
   /** The body as text (sink `text`), else ''. */
   readonly text: string;
 }
@@ -76,7 +83,7 @@ interface InFlight {
 
 const ERROR_BODY_MAX = 4096;
 
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
@@ -167,6 +174,8 @@ export class BenchS3Client {
       let headers: IncomingHttpHeaders = {};
       let bytes = 0;
       let crc = 0;
+      let reference: Buffer | undefined;
+      let hashing = sink === 'crc';
       let chunks: Buffer[] | undefined;
       let done = false;
       const entry: InFlight = {
@@ -183,8 +192,11 @@ export class BenchS3Client {
         if (done) return;
         done = true;
         this.#inFlight.delete(entry);
-        if (error !== undefined) reject(error);
-        else resolve({ status, headers, bytes, crc, text: chunks === undefined ? '' : Buffer.concat(chunks).toString('utf8') });
+        if (error !== undefined) return reject(error);
+        const matched = reference !== undefined && bytes === reference.length;
+        // A body that stopped short of its reference is that reference's prefix.
+        if (reference !== undefined && !matched) crc = crc32(reference.subarray(0, bytes));
+        resolve({ status, headers, bytes, crc, matched, text: chunks === undefined ? '' : Buffer.concat(chunks).toString('utf8') });
       };
       this.#inFlight.add(entry);
       this.#pool.dispatch(
@@ -198,14 +210,26 @@ export class BenchS3Client {
             status = statusCode;
             headers = responseHeaders;
             if (status >= 300 || sink === 'text') chunks = [];
+            else if (typeof sink === 'object') {
+              reference = sink.reference(responseHeaders);
+              hashing = reference === undefined;
+            }
           },
           onResponseData: (_controller, chunk) => {
+            const offset = bytes;
             bytes += chunk.length;
             if (chunks !== undefined) {
               if (status < 300 || bytes <= ERROR_BODY_MAX) chunks.push(chunk);
-            } else if (sink === 'crc') {
-              crc = crc32Of(chunk, crc);
+              return;
             }
+            if (reference !== undefined && !hashing) {
+              if (bytes <= reference.length && chunk.equals(reference.subarray(offset, bytes))) return;
+              // Diverged: what came so far equals the reference's prefix, so hash from there on.
+              crc = crc32(reference.subarray(0, offset));
+              reference = undefined;
+              hashing = true;
+            }
+            if (hashing) crc = crc32(chunk, crc);
           },
           onResponseEnd: () => {
             if (status >= 200 && status < 300) return finish(undefined);
@@ -237,10 +261,13 @@ export class BenchS3Client {
     await this.request('PUT', key, { body, headers: { 'content-type': 'application/octet-stream', [TAG_HEADER]: tag }, ...(payloadHash !== undefined && { payloadHash }) });
   }
 
-  /** GetObject: the body's length and CRC32. */
-  async get(key: string): Promise<{ bytes: number; crc: number }> {
-    const res = await this.request('GET', key, { sink: 'crc' });
-    return { bytes: res.bytes, crc: res.crc };
+  /**
+   * GetObject: the body's length and whether it equals `reference(headers)` byte for byte;
+   * if it does not (or there is no reference), its CRC32.
+   */
+  async get(key: string, reference: (headers: IncomingHttpHeaders) => Buffer | undefined = () => undefined): Promise<{ bytes: number; matched: boolean; crc: number }> {
+    const res = await this.request('GET', key, { sink: { reference } });
+    return { bytes: res.bytes, matched: res.matched, crc: res.crc };
   }
 
   /** HeadObject: Content-Length and the bench tag. */

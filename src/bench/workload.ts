@@ -4,9 +4,9 @@
  * from `BodySource`), and the checks that make the figures honest — every GET's size and
  * CRC32 against what was acknowledged, HEAD sizes, complete list traversals' key counts.
  */
-import { BodySource, VARIANTS } from './bodies.js';
+import { BodySource, TAG_HEADER, VARIANTS } from './bodies.js';
 import type { BenchOptions, OpKind, SizeSpec } from './options.js';
-import type { BenchS3Client } from './s3-client.js';
+import { header, type BenchS3Client } from './s3-client.js';
 
 /** Samples ranks 0…n-1 with P(k) ∝ 1/(k+1)^s (exact inverse CDF, binary search). */
 export class ZipfSampler {
@@ -222,7 +222,10 @@ export class Workload {
     return size;
   }
 
-  /** Reads key `i` and checks its size and CRC32. */
+  /**
+   * Reads key `i` and checks its size and content: byte for byte against the variant its tag
+   * names, or (tag unknown, or bytes differ) by CRC32 against every variant.
+   */
   async #get(i: number): Promise<OpResult> {
     const size = this.keys.size(i);
     const st = this.states;
@@ -230,10 +233,14 @@ export class Workload {
     const startsAt = st.putStarts[i]!;
     const unsure = st.inflight[i]! > 0 || st.uncertain[i] === 1;
     const key = this.keys.key(i);
-    const got = await this.#client.get(key);
+    let tagged: number | undefined;
+    const got = await this.#client.get(key, (headers) => {
+      tagged = this.bodies.parseTag(size, header(headers, TAG_HEADER));
+      return tagged === undefined ? undefined : this.bodies.body(size, tagged);
+    });
     if (got.bytes !== size) throw new VerifyError('verify:size', `GET ${key}: ${got.bytes} bytes, expected ${size}`);
-    if (expected >= 0 && got.crc === this.bodies.crc(size, expected)) return { kind: 'get', bytes: size, verified: 1, racing: 0, listed: 0 };
-    const variant = this.bodies.variantOf(size, got.crc);
+    const variant = got.matched ? tagged : this.bodies.variantOf(size, got.crc);
+    if (expected >= 0 && variant === expected) return { kind: 'get', bytes: size, verified: 1, racing: 0, listed: 0 };
     const raced = unsure || st.putStarts[i] !== startsAt || st.uncertain[i] === 1;
     if (variant !== undefined && raced) return { kind: 'get', bytes: size, verified: 1, racing: 1, listed: 0 };
     if (variant !== undefined) throw new VerifyError('verify:stale', `GET ${key}: got body variant ${variant}, but variant ${expected} was acknowledged before the read started`);

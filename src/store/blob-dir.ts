@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../util/crc.js';
 import { RingstoreError, describeError } from '../util/errors.js';
 import type { Random } from '../util/random.js';
 import type { StagedBody } from './types.js';

@@ -5,7 +5,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../util/crc.js';
 import { RingstoreError } from '../util/errors.js';
 import type { RecyclingBody } from '../util/send-body.js';
 import type { ReadBufferPool } from './read-buffers.js';

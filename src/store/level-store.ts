@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../util/crc.js';
 import { ClassicLevel } from 'classic-level';
 import { systemClock, compareVersions } from '../util/clock.js';
 import type { Clock, Version } from '../util/clock.js';

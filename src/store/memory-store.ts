@@ -4,7 +4,7 @@
  * tests. Records survive close() + open(), as on disk; staged bodies do not, like a restart.
  */
 import type { Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../util/crc.js';
 import { compareVersions } from '../util/clock.js';
 import type { Version } from '../util/clock.js';
 import { RingstoreError } from '../util/errors.js';

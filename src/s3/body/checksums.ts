@@ -5,7 +5,7 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
  */
 import { createHash } from 'node:crypto';
-import { crc32 as zlibCrc32 } from 'node:zlib';
+import { crc32, crc32c } from '../../util/crc.js';
 
 /** The checksum algorithms, spelled as in `x-amz-sdk-checksum-algorithm`. */
 export const CHECKSUM_ALGORITHMS = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const;
@@ -50,7 +50,7 @@ export function isValidChecksumValue(alg: ChecksumAlgorithm, value: string): boo
 class Crc32 implements Checksum {
   #crc = 0;
   update(data: Uint8Array): void {
-    this.#crc = zlibCrc32(data, this.#crc);
+    this.#crc = crc32(data, this.#crc);
   }
   digest(): Buffer {
     const out = Buffer.alloc(4);
@@ -59,57 +59,14 @@ class Crc32 implements Checksum {
   }
 }
 
-// CRC-32C (Castagnoli), reflected polynomial 0x82F63B78, slicing-by-8 tables:
-// T[k][b] is the CRC of byte b followed by k zero bytes.
-const CRC32C_TABLE = (() => {
-  const t = new Uint32Array(8 * 256);
-  for (let b = 0; b < 256; b++) {
-    let c = b;
-    for (let i = 0; i < 8; i++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t[b] = c >>> 0;
-  }
-  for (let b = 0; b < 256; b++) {
-    let c = t[b]!;
-    for (let k = 1; k < 8; k++) {
-      c = t[c & 0xff]! ^ (c >>> 8);
-      t[k * 256 + b] = c >>> 0;
-    }
-  }
-  return t;
-})();
-
-/** Updates a running CRC-32C (pass and get the un-inverted register, start with 0xFFFFFFFF). */
-function crc32cUpdate(crcIn: number, data: Uint8Array): number {
-  const t = CRC32C_TABLE;
-  let crc = crcIn;
-  let i = 0;
-  const n = data.length;
-  const end8 = n - (n % 8);
-  for (; i < end8; i += 8) {
-    const lo = crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
-    const hi = data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24);
-    crc =
-      t[7 * 256 + (lo & 0xff)]! ^
-      t[6 * 256 + ((lo >>> 8) & 0xff)]! ^
-      t[5 * 256 + ((lo >>> 16) & 0xff)]! ^
-      t[4 * 256 + (lo >>> 24)]! ^
-      t[3 * 256 + (hi & 0xff)]! ^
-      t[2 * 256 + ((hi >>> 8) & 0xff)]! ^
-      t[256 + ((hi >>> 16) & 0xff)]! ^
-      t[hi >>> 24]!;
-  }
-  for (; i < n; i++) crc = t[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-  return crc >>> 0;
-}
-
 class Crc32c implements Checksum {
-  #crc = 0xffffffff;
+  #crc = 0;
   update(data: Uint8Array): void {
-    this.#crc = crc32cUpdate(this.#crc, data);
+    this.#crc = crc32c(data, this.#crc);
   }
   digest(): Buffer {
     const out = Buffer.alloc(4);
-    out.writeUInt32BE((this.#crc ^ 0xffffffff) >>> 0);
+    out.writeUInt32BE(this.#crc >>> 0);
     return out;
   }
 }

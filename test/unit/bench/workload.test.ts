@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { BodySource, VARIANTS, keystream } from '../../../src/bench/bodies.js';
+import { BodySource, TAG_HEADER, VARIANTS, keystream } from '../../../src/bench/bodies.js';
 import { parseSizeSpec, resolveBenchOptions, type BenchOptions } from '../../../src/bench/options.js';
 import type { BenchS3Client } from '../../../src/bench/s3-client.js';
 import { KeySpace, KeyStates, VerifyError, Workload, ZipfSampler, type WorkerState } from '../../../src/bench/workload.js';
@@ -131,7 +131,7 @@ describe('KeyStates', () => {
 });
 
 describe('Workload GET checks', () => {
-  function setup(): { workload: Workload; answer: { bytes: number; crc: number }; worker: WorkerState } {
+  function setup(): { workload: Workload; answer: { bytes: number; crc: number }; worker: WorkerState; options: BenchOptions } {
     const r = resolveBenchOptions({ endpoint: 'http://h:1', 'access-key': 'k', secret: 's', op: 'get', size: '1000', objects: '1' });
     if ('error' in r) throw new Error(r.error);
     const options: BenchOptions = r.options;
@@ -140,7 +140,7 @@ describe('Workload GET checks', () => {
     const workload = new Workload(client, options);
     const t = workload.states.beginPut(0);
     workload.states.endPut(0, t, 2, true);
-    return { workload, answer, worker: { listToken: undefined, listSeen: 0 } };
+    return { workload, answer, worker: { listToken: undefined, listSeen: 0 }, options };
   }
 
   it('counts a read of the acknowledged body as verified', async () => {
@@ -167,6 +167,21 @@ describe('Workload GET checks', () => {
     answer.crc = workload.bodies.crc(1000, 3);
     workload.states.beginPut(0);
     await expect(workload.run('get', worker)).resolves.toMatchObject({ verified: 1, racing: 1 });
+  });
+
+  it('counts a body equal, byte for byte, to the variant its tag names as that variant', async () => {
+    const { workload, worker, options } = setup();
+    const client = {
+      get: async (_key: string, reference: (headers: Record<string, string>) => Buffer | undefined) => {
+        const body = reference({ [TAG_HEADER]: workload.bodies.tag(1000, 2) });
+        return { bytes: 1000, matched: body !== undefined && body.equals(workload.bodies.body(1000, 2)), crc: 0 };
+      },
+    } as unknown as BenchS3Client;
+    const tagged = new Workload(client, options);
+    tagged.states.endPut(0, tagged.states.beginPut(0), 2, true);
+    await expect(tagged.run('get', worker)).resolves.toMatchObject({ kind: 'get', verified: 1, racing: 0 });
+    tagged.states.endPut(0, tagged.states.beginPut(0), 5, true);
+    await expect(tagged.run('get', worker)).rejects.toMatchObject({ kind: 'verify:stale' });
   });
 
   it('reports a short body', async () => {
