@@ -165,6 +165,38 @@ async function idleProbe(systems, seconds = 5) {
   return out;
 }
 
+/** Peak resident set (VmHWM, MiB) of each process, by PID; exited ones are left out. */
+function peakRss(pids) {
+  const out = {};
+  for (const pid of pids) {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) out[pid] = Math.round(Number(m[1]) / 1024);
+    } catch { /* exited */ }
+  }
+  return out;
+}
+
+/**
+ * The disk's sequential write ceiling today: 1 GiB with dd and one fdatasync, twice, in the
+ * directory the clusters keep their data in. Virtual disks differ from day to day, and a
+ * 3-replica PUT cannot go faster than a third of this.
+ */
+function diskProbe(dir) {
+  const file = join(dir, `ringstore-suite-disk-probe-${process.pid}`);
+  const rates = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const r = spawnSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', 'count=1024', 'conv=fdatasync'], { encoding: 'utf8', timeout: 120_000 });
+      const m = /copied, ([\d.]+) s/.exec(r.stderr ?? '');
+      if (m) rates.push(Math.round(1024 / Number(m[1])));
+    }
+  } finally {
+    spawnSync('rm', ['-f', file]);
+  }
+  return rates.length === 0 ? null : { write_mib_s: rates, note: 'dd if=/dev/zero bs=1M count=1024 conv=fdatasync, twice' };
+}
+
 /** Waits until the machine is quiet (see SETTLE_PCT); returns the last 2 s reading (% of one core). */
 async function settle() {
   const deadline = Date.now() + S.SETTLE_MAX * 1000;
@@ -242,6 +274,9 @@ const bucket = `suite-${stamp}`.toLowerCase();
 
 const report = { started: started.toISOString(), settings: S, machine: {}, idle: null, tests: [], scale_nodes: [], scale_concurrency: [], s3load: [] };
 report.machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, mem_gib: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), node: process.version };
+log('disk probe: 2 × 1 GiB sequential write + fdatasync');
+report.disk = diskProbe(os.tmpdir());
+log(`disk: ${JSON.stringify(report.disk)}`);
 
 let swiftStarted = false;
 let main;
@@ -271,6 +306,7 @@ try {
     for (const target of order) row[target.name === 'Swift' ? 'swift' : 'ringstore'] = await bench(target, name, bArgs);
     report.tests.push(row);
   }
+  report.peak_rss = { ringstore: peakRss(main.pids), ...(swift ? { swift: peakRss(swiftPids()) } : {}) };
 
   for (const c of S.SCALE_CONCURRENCY) {
     const row = { concurrency: c };
@@ -326,6 +362,10 @@ function markdown(rep) {
   L.push(`Settings: DURATION=${S.DURATION} s (after WARMUP=${S.WARMUP} s), BIG_COUNT=${S.BIG_COUNT}, LIST_KEYS=${S.LIST_KEYS}, SCALE_DURATION=${S.SCALE_DURATION}. Client: \`ringstore bench\` (undici dispatch, SigV4 UNSIGNED-PAYLOAD, keep-alive connections = concurrency, every GET checked by size and content, byte for byte) for both systems.`);
   L.push(`ringstore: a fresh local 3-node cluster (\`ringstore bench --serve --nodes 3\`: N=3, R=W=2, default config). Swift: shared/peers/swift defaults (3 nodes, 3 replicas, proxy 2 workers), endpoint ${S.SWIFT_ENDPOINT}.`);
   if (rep.idle) L.push(`Idle CPU before the tests (5 s, % of one core): ${Object.entries(rep.idle).map(([k, v]) => `${k} ${v}%`).join(', ')}. Both systems stay up during the whole comparison, so each one's idle cost is noise in the other's runs.`);
+  if (rep.disk) {
+    const best = Math.max(...rep.disk.write_mib_s);
+    L.push(`Disk today (${rep.disk.note}): ${rep.disk.write_mib_s.join(' and ')} MiB/s. With 3 replicas, each fsync'd, a PUT stream cannot store more than a third of the best: ${Math.round(best / 3)} MiB/s of payload, for either system.`);
+  }
   if (rep.fatal) L.push('', `**The suite stopped early: ${rep.fatal}**`);
   L.push('', '## Side by side (ringstore / Swift)', '');
   L.push(`Before every run the suite waits (up to ${S.SETTLE_MAX} s) until the whole machine uses at most ${S.SETTLE_PCT}% of one core over 2 s, then warms up for ${S.WARMUP} s before measuring.`);
@@ -338,6 +378,11 @@ function markdown(rep) {
     L.push(`| ${t.name} | ${pair(a, b, (r) => r.ops_per_s)} | ${ratio(a, b)} | ${pair(a, b, (r) => r.mib_per_s)} | ${pair(a, b, (r) => r.p50_ms)} | ${pair(a, b, (r) => r.p99_ms)} | ${pair(a, b, (r) => r.p999_ms)} | ${errs(a)} / ${errs(b)} | ${verified(a)} / ${verified(b)} | ${pair(a, b, (r) => r.server?.cpu_ms_per_op, 2)} | ${pair(a, b, (r) => r.server?.write_bytes_per_byte_stored, 2)} | ${pair(a, b, (r) => r.client_cpu_pct, 0)} | ${pair(a, b, (r) => r.other_cpu_pct, 0)} |`);
   }
   L.push('', 'LIST: one operation is one ListObjectsV2 page of up to 1,000 keys, walking the whole prefix again and again; MiB/s is XML received. MULTIPART: one operation is a whole upload (create, 8 MiB parts in sequence, complete); each uploaded object is read back and checked afterwards.');
+  if (rep.peak_rss) {
+    const nodes = Object.values(rep.peak_rss.ringstore ?? {});
+    const sw = Object.values(rep.peak_rss.swift ?? {});
+    L.push('', `Peak RSS (VmHWM) after the side-by-side tests: ringstore nodes ${nodes.map((v) => `${v}`).join(' / ')} MiB${sw.length > 0 ? `; Swift's ${sw.length} processes: largest ${Math.max(...sw)} MiB, together ${sw.reduce((x, y) => x + y, 0)} MiB` : ''}.`);
+  }
   L.push('', '## Scale: node count (ringstore, 4 KiB, c=16, fresh cluster per size)', '');
   L.push('| nodes | PUT ops/s | PUT p50 / p99 ms | GET ops/s | GET p50 / p99 ms | server CPU ms/op PUT / GET | errors PUT / GET |');
   L.push('|---:|---:|---:|---:|---:|---:|---|');
