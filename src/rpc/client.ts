@@ -38,37 +38,45 @@ import {
   type RpcResponse,
 } from './peer-link.js';
 import type { ReplicaResolver } from './transport.js';
-import { HeadBatcher } from './head-batcher.js';
+import { CallBatcher } from './call-batcher.js';
 import {
   RPC_HEADERS,
   RPC_PATHS,
-  decodeJsonHeader,
+  decodeCommitsResponse,
   decodeHeadsResponse,
+  encodeCommitsRequest,
   encodeHeadsRequest,
+  MAX_COMMIT_BATCH,
   MAX_HEAD_BATCH,
+  MAX_INLINE_COMMIT_BYTES,
+  type CommitAnswer,
+  type CommitQuery,
   type HeadAnswer,
   type HeadQuery,
-  encodeJsonHeader,
   encodeReadQuery,
-  parseCommitResult,
   parseListResult,
   parseObjectRecord,
   parsePingResult,
   parseStagedBody,
   rangeLength,
-  toWireMeta,
   withQuery,
   type PingResult,
-  type WireCommit,
 } from './wire.js';
 
 export type { RpcCallEvent } from './peer-link.js';
 
 /**
- * Head calls open at once to one peer; more queries wait and go out together (head-batcher.ts).
- * Two keeps one exchange on the wire while the next batch forms.
+ * Head and commit calls open at once to one peer; more queries wait and go out together
+ * (call-batcher.ts). Two keeps one exchange on the wire while the next batch forms.
  */
 const HEAD_CALLS_PER_PEER = 2;
+const COMMIT_CALLS_PER_PEER = 2;
+
+/** The batched calls to one peer. */
+interface PeerBatchers {
+  readonly heads: CallBatcher<HeadQuery, HeadResult | undefined>;
+  readonly commits: CallBatcher<CommitQuery, CommitResult>;
+}
 
 /** Options of the RPC client. */
 export interface RpcClientOptions {
@@ -90,11 +98,11 @@ export interface RpcClientOptions {
 /** A peer's `ReplicaApi` over HTTP. Obtained from `RpcClient.replica`. */
 export class HttpReplica implements ReplicaApi {
   readonly #link: PeerLink;
-  readonly #heads: HeadBatcher;
+  readonly #batchers: PeerBatchers;
 
-  constructor(link: PeerLink, heads: HeadBatcher) {
+  constructor(link: PeerLink, batchers: PeerBatchers) {
     this.#link = link;
-    this.#heads = heads;
+    this.#batchers = batchers;
   }
 
   /** The peer's node id. */
@@ -121,23 +129,7 @@ export class HttpReplica implements ReplicaApi {
   }
 
   async commit(meta: ObjectMeta, body: CommitBody, signal?: AbortSignal): Promise<CommitResult> {
-    return this.#link.call('commit', signal, async (scope) => {
-      const wire: WireCommit = {
-        meta: toWireMeta(meta),
-        body: body.kind === 'staged' ? { kind: 'staged', id: body.id } : { kind: 'inline', size: body.data.byteLength },
-      };
-      const headers = { 'content-type': 'application/octet-stream', [RPC_HEADERS.commit]: encodeJsonHeader(wire) };
-      const res = await this.#link.send(
-        scope,
-        'POST',
-        RPC_PATHS.commit,
-        body.kind === 'inline'
-          ? { headers, body: Buffer.from(body.data.buffer, body.data.byteOffset, body.data.byteLength) }
-          : { headers },
-      );
-      if (res.statusCode !== 200) throw await this.#link.failure(res);
-      return parseCommitResult(await responseJson(res));
-    });
+    return this.#batchers.commits.call({ meta, body }, signal);
   }
 
   async discard(id: string, signal?: AbortSignal): Promise<void> {
@@ -149,7 +141,7 @@ export class HttpReplica implements ReplicaApi {
   }
 
   async head(bucket: string, key: string, options: HeadOptions = {}, signal?: AbortSignal): Promise<HeadResult | undefined> {
-    return this.#heads.head(options.inlineUpTo === undefined ? { bucket, key } : { bucket, key, inlineUpTo: options.inlineUpTo }, signal);
+    return this.#batchers.heads.call(options.inlineUpTo === undefined ? { bucket, key } : { bucket, key, inlineUpTo: options.inlineUpTo }, signal);
   }
 
   async read(
@@ -216,7 +208,7 @@ export class RpcClient implements ReplicaResolver {
   readonly #connections: number;
   readonly #shared: PeerLinkShared;
   readonly #pools = new Map<string, Pool>();
-  readonly #heads = new Map<string, HeadBatcher>();
+  readonly #batchers = new Map<string, PeerBatchers>();
   #closed = false;
 
   constructor(options: RpcClientOptions) {
@@ -240,16 +232,24 @@ export class RpcClient implements ReplicaResolver {
     };
   }
 
-  /** The replica API of `peerId` at `address` ("host:port"). Cheap: pools and head batches are shared per peer. */
+  /** The replica API of `peerId` at `address` ("host:port"). Cheap: pools and batches are shared per peer. */
   replica(peerId: string, address: string): HttpReplica {
     const link = this.#link(peerId, address);
     const id = `${peerId}@${address}`;
-    let heads = this.#heads.get(id);
-    if (heads === undefined) {
-      heads = new HeadBatcher((queries) => sendHeads(link, queries), { maxInFlight: HEAD_CALLS_PER_PEER, maxBatch: MAX_HEAD_BATCH });
-      this.#heads.set(id, heads);
+    let batchers = this.#batchers.get(id);
+    if (batchers === undefined) {
+      batchers = {
+        heads: new CallBatcher<HeadQuery, HeadResult | undefined>((queries) => sendHeads(link, queries), { maxInFlight: HEAD_CALLS_PER_PEER, maxBatch: MAX_HEAD_BATCH }),
+        commits: new CallBatcher<CommitQuery, CommitResult>((commits) => sendCommits(link, commits), {
+          maxInFlight: COMMIT_CALLS_PER_PEER,
+          maxBatch: MAX_COMMIT_BATCH,
+          maxWeight: MAX_INLINE_COMMIT_BYTES,
+          weight: (c) => (c.body.kind === 'inline' ? c.body.data.byteLength : 0),
+        }),
+      };
+      this.#batchers.set(id, batchers);
     }
-    return new HttpReplica(link, heads);
+    return new HttpReplica(link, batchers);
   }
 
   /** Pings `address`; fails with PeerUnavailable when the node answering there is not `peerId`. */
@@ -315,6 +315,15 @@ export class RpcClient implements ReplicaResolver {
     }
     return new PeerLink(peerId, address, pool, this.#shared);
   }
+}
+
+/** One `commits` call: the answers to `commits`, in order. */
+async function sendCommits(link: PeerLink, commits: readonly CommitQuery[]): Promise<CommitAnswer[]> {
+  return link.call('commit', undefined, async (scope) => {
+    const res = await link.send(scope, 'POST', RPC_PATHS.commits, { headers: { 'content-type': 'application/octet-stream' }, body: encodeCommitsRequest(commits) });
+    if (res.statusCode !== 200) throw await link.failure(res);
+    return decodeCommitsResponse(await responseJson(res), commits.length, link.peer);
+  });
 }
 
 /** One `heads` call: the answers to `queries`, in order. */

@@ -3,8 +3,8 @@
  *
  * Routes (all authenticated with `x-ringstore-auth`, see auth.ts):
  * - `POST /rpc/v1/stage`   raw body streamed into `replica.stage` → 200 JSON StagedBody
- * - `POST /rpc/v1/commit`  header `x-ringstore-commit` (base64url JSON WireCommit), raw inline
- *                          bytes as body (empty for staged bodies and tombstones) → 200 JSON CommitResult
+ * - `POST /rpc/v1/commits` framed: JSON `{commits: [WireCommit]}` (up to 64), then the inline bodies
+ *                          → 200 JSON `{answers}`, one per commit (its CommitResult or its error); see wire.ts
  * - `POST /rpc/v1/discard?id=` → 204
  * - `POST /rpc/v1/heads`   JSON `{queries: [{bucket, key, inlineUpTo?}]}` (up to 64) → 200, one answer
  *                          per query (record and inline body, absent, or that key's error; see wire.ts)
@@ -28,13 +28,14 @@ import {
   MAX_JSON_REQUEST_BYTES,
   RPC_HEADERS,
   RPC_PATHS,
-  decodeJsonHeader,
+  MAX_INLINE_COMMIT_BYTES,
+  decodeCommitsRequest,
   decodeReadQuery,
+  encodeCommitsResponse,
   encodeHeadsResponse,
   encodeJsonHeader,
   parseHeadsRequest,
   parseListOptions,
-  parseWireCommit,
   rangeLength,
   requireParam,
   toWireRecord,
@@ -191,21 +192,24 @@ export function createRpcRouter(options: RpcAppOptions): Router {
     ctx.body = { id: staged.id, size: staged.size, crc32: staged.crc32 };
   });
 
-  router.post(RPC_PATHS.commit, auth, async (ctx) => {
+  router.post(RPC_PATHS.commits, auth, async (ctx) => {
     const signal = requestSignal(ctx.res);
-    const wire = parseWireCommit(decodeJsonHeader(ctx.req.headers[RPC_HEADERS.commit], RPC_HEADERS.commit));
-    const result =
-      wire.body.kind === 'inline'
-        ? await replica.commit(
-            wire.meta,
-            {
-              kind: 'inline',
-              data: await readSmallBody(ctx.req, wire.body.size, wire.body.size),
-            },
-            signal,
-          )
-        : await replica.commit(wire.meta, { kind: 'staged', id: wire.body.id }, signal);
-    ctx.body = { applied: result.applied, current: { hlc: result.current.hlc, node: result.current.node } };
+    const commits = decodeCommitsRequest(await readSmallBody(ctx.req, 4 + MAX_JSON_REQUEST_BYTES + MAX_INLINE_COMMIT_BYTES));
+    // Each commit is answered on its own (they share the store's group commit), so one
+    // refused write does not fail its neighbours.
+    const answers = await Promise.all(
+      commits.map((c) =>
+        replica.commit(c.meta, c.body, signal).then(
+          (result) => result,
+          (err: unknown) => {
+            const wire = errorToWire(err);
+            return { status: wire.status, error: wire.body };
+          },
+        ),
+      ),
+    );
+    ctx.type = 'application/json';
+    ctx.body = encodeCommitsResponse(answers);
   });
 
   router.post(RPC_PATHS.discard, auth, async (ctx) => {

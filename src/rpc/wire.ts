@@ -3,9 +3,9 @@
  * client and the server cannot drift apart.
  *
  * - Metadata travels as JSON: in the request/response body when there is no binary payload, or
- *   as base64url JSON in a header when the body carries raw bytes (an inline commit body, a
- *   streamed read), or as a length-prefixed JSON part before the raw bytes (a batch of heads
- *   with their inline bodies). Bodies are never base64 inside JSON.
+ *   as base64url JSON in a header when the body streams raw bytes (a read), or as a
+ *   length-prefixed JSON part before the raw bytes (`framed`: a batch of commits with their
+ *   inline bodies, a batch of heads with theirs). Bodies are never base64 inside JSON.
  * - Buckets, keys and ids travel in the query string (percent-encoded) or in JSON, never as
  *   URL path segments.
  * - Every decoder validates shape and types and throws RpcProtocol on anything unexpected; the
@@ -17,6 +17,7 @@ import type { Version } from '../util/clock.js';
 import { errorFromWire, type WireError } from './wire-errors.js';
 import type {
   ByteRange,
+  CommitBody,
   CommitResult,
   HeadResult,
   ListOptions,
@@ -29,7 +30,7 @@ import type {
 /** Every route of the node-to-node API (all under one version prefix). */
 export const RPC_PATHS = {
   stage: '/rpc/v1/stage',
-  commit: '/rpc/v1/commit',
+  commits: '/rpc/v1/commits',
   discard: '/rpc/v1/discard',
   heads: '/rpc/v1/heads',
   read: '/rpc/v1/read',
@@ -42,8 +43,6 @@ export const RPC_PREFIX = '/rpc/';
 
 /** Names of the ringstore-specific headers (lower case, as node and undici expose them). */
 export const RPC_HEADERS = {
-  /** Request of a commit: base64url JSON `WireCommit`. */
-  commit: 'x-ringstore-commit',
   /** Response of read: base64url JSON `ObjectRecord`. */
   record: 'x-ringstore-record',
   /** Response of read: the number of body bytes that will follow, when the server knows it. */
@@ -53,15 +52,27 @@ export const RPC_HEADERS = {
 /** Largest JSON request body a server accepts (list options, …). */
 export const MAX_JSON_REQUEST_BYTES = 1024 * 1024;
 
-/** Largest inline body a commit may carry (inline bodies are meant to be small). */
+/** Largest inline body a commit may carry, and most inline bytes in one `commits` call. */
 export const MAX_INLINE_COMMIT_BYTES = 16 * 1024 * 1024;
 
-/** The commit request's header payload: the metadata and which body to bind. */
+/** Most commits in one `commits` call. */
+export const MAX_COMMIT_BATCH = 64;
+
+/** One commit of a `commits` request as JSON: the metadata and which body to bind. */
 export interface WireCommit {
   readonly meta: ObjectMeta;
-  /** `inline` means the request body holds exactly `size` raw bytes. */
+  /** `inline`: the next `size` raw bytes after the JSON part. */
   readonly body: { readonly kind: 'staged'; readonly id: string } | { readonly kind: 'inline'; readonly size: number };
 }
+
+/** One commit as both ends hold it: metadata and the body to bind. */
+export interface CommitQuery {
+  readonly meta: ObjectMeta;
+  readonly body: CommitBody;
+}
+
+/** One answer of a `commits` call: the commit's result, or the error the replica raised for it. */
+export type CommitAnswer = CommitResult | RingstoreError;
 
 /** The answer to `GET /rpc/v1/ping`. */
 export interface PingResult {
@@ -224,16 +235,62 @@ export function parseObjectRecord(v: unknown, what = 'record'): ObjectRecord {
   return { ...parseObjectMeta(o, what), crc32: int(o, 'crc32', what, 0xffffffff), storage };
 }
 
-/** Validates a commit header payload. */
-export function parseWireCommit(v: unknown): WireCommit {
-  const o = asObject(v, 'commit');
-  const meta = parseObjectMeta(o['meta'], 'commit.meta');
-  const b = asObject(o['body'], 'commit.body');
-  if (b['kind'] === 'staged') return { meta, body: { kind: 'staged', id: str(b, 'id', 'commit.body') } };
-  if (b['kind'] === 'inline') {
-    return { meta, body: { kind: 'inline', size: int(b, 'size', 'commit.body', MAX_INLINE_COMMIT_BYTES) } };
-  }
-  throw protocol('commit.body.kind: expected "staged" or "inline"');
+function parseWireCommit(v: unknown, what: string): WireCommit {
+  const o = asObject(v, what);
+  const meta = parseObjectMeta(o['meta'], `${what}.meta`);
+  const b = asObject(o['body'], `${what}.body`);
+  if (b['kind'] === 'staged') return { meta, body: { kind: 'staged', id: str(b, 'id', `${what}.body`) } };
+  if (b['kind'] === 'inline') return { meta, body: { kind: 'inline', size: int(b, 'size', `${what}.body`, MAX_INLINE_COMMIT_BYTES) } };
+  throw protocol(`${what}.body.kind: expected "staged" or "inline"`);
+}
+
+/** Body of a `commits` request: the commits as JSON, then their inline bodies back to back (`framed`). */
+export function encodeCommitsRequest(commits: readonly CommitQuery[]): Buffer {
+  const bodies: Uint8Array[] = [];
+  const json = commits.map((c): WireCommit => {
+    if (c.body.kind === 'staged') return { meta: toWireMeta(c.meta), body: { kind: 'staged', id: c.body.id } };
+    bodies.push(c.body.data);
+    return { meta: toWireMeta(c.meta), body: { kind: 'inline', size: c.body.data.byteLength } };
+  });
+  return framed({ commits: json }, bodies);
+}
+
+/** Parses a `commits` request; the inline bodies are views into `data`. */
+export function decodeCommitsRequest(data: Buffer): CommitQuery[] {
+  const { json, at: start } = unframe(data, 'commits');
+  const raw = asObject(json, 'commits')['commits'];
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_COMMIT_BATCH) throw protocol(`commits: expected 1 to ${MAX_COMMIT_BATCH} commits`);
+  let at = start;
+  const out = raw.map((item: unknown, i): CommitQuery => {
+    const wire = parseWireCommit(item, `commits[${i}]`);
+    if (wire.body.kind === 'staged') return { meta: wire.meta, body: wire.body };
+    const end = at + wire.body.size;
+    if (end > data.length) throw new RingstoreError('IncompleteBody', `commits[${i}]: inline body runs past the end of the request`, { index: i, size: wire.body.size });
+    const body: CommitBody = { kind: 'inline', data: data.subarray(at, end) };
+    at = end;
+    return { meta: wire.meta, body };
+  });
+  if (at !== data.length) throw protocol(`commits: ${data.length - at} bytes after the last inline body`);
+  return out;
+}
+
+/** Body of a `commits` answer: per commit `{applied, current}` or `{status, error}`. */
+export function encodeCommitsResponse(answers: readonly (CommitResult | { status: number; error: WireError })[]): string {
+  return JSON.stringify({
+    answers: answers.map((a) => ('error' in a ? a : { applied: a.applied, current: { hlc: a.current.hlc, node: a.current.node } })),
+  });
+}
+
+/** Parses a `commits` answer for `count` commits; errors come back as the peer's RingstoreError. */
+export function decodeCommitsResponse(v: unknown, count: number, peer: string): CommitAnswer[] {
+  const answers = asObject(v, 'commits answer')['answers'];
+  if (!Array.isArray(answers) || answers.length !== count) throw protocol(`commits answer: expected ${count} answers`);
+  return answers.map((a: unknown, i): CommitAnswer => {
+    const what = `commits answer[${i}]`;
+    const o = asObject(a, what);
+    if (o['error'] !== undefined) return errorFromWire(int(o, 'status', what, 599), o['error'], peer);
+    return parseCommitResult(o);
+  });
 }
 
 /** Validates a stage answer. */
@@ -321,9 +378,32 @@ export function parseHeadsRequest(v: unknown): HeadQuery[] {
 }
 
 /**
- * The answer body of a `heads` call: a 4-byte big-endian length, that many bytes of JSON
- * `{answers}` (per query: `null` when absent, `{record, inline?}` with the inline body's length,
- * or `{status, error}`), then the inline bodies back to back in query order.
+ * A JSON part and raw bodies in one buffer: a 4-byte big-endian length, that many bytes of
+ * JSON, then the bodies back to back (the JSON says how long each one is).
+ */
+function framed(json: unknown, bodies: readonly Uint8Array[]): Buffer {
+  const text = Buffer.from(JSON.stringify(json), 'utf8');
+  const prefix = Buffer.allocUnsafe(4);
+  prefix.writeUInt32BE(text.length, 0);
+  return Buffer.concat([prefix, text, ...bodies]);
+}
+
+/** The JSON part of a `framed` buffer, and where its bodies start. */
+function unframe(data: Buffer, what: string): { json: unknown; at: number } {
+  if (data.length < 4) throw protocol(`${what}: shorter than its length prefix`);
+  const at = 4 + data.readUInt32BE(0);
+  if (at > data.length) throw protocol(`${what}: truncated`);
+  try {
+    return { json: JSON.parse(data.toString('utf8', 4, at)) as unknown, at };
+  } catch {
+    throw protocol(`${what}: not valid JSON`);
+  }
+}
+
+/**
+ * The answer body of a `heads` call (`framed`): JSON `{answers}` (per query: `null` when absent,
+ * `{record, inline?}` with the inline body's length, or `{status, error}`), then the inline
+ * bodies in query order.
  */
 export function encodeHeadsResponse(answers: readonly (HeadResult | undefined | { status: number; error: WireError })[]): Buffer {
   const bodies: Uint8Array[] = [];
@@ -334,24 +414,13 @@ export function encodeHeadsResponse(answers: readonly (HeadResult | undefined | 
     bodies.push(a.inlineBody);
     return { record: toWireRecord(a.record), inline: a.inlineBody.byteLength };
   });
-  const text = Buffer.from(JSON.stringify({ answers: json }), 'utf8');
-  const prefix = Buffer.allocUnsafe(4);
-  prefix.writeUInt32BE(text.length, 0);
-  return Buffer.concat([prefix, text, ...bodies]);
+  return framed({ answers: json }, bodies);
 }
 
 /** Parses a `heads` answer for `count` queries; errors come back as the peer's RingstoreError. */
 export function decodeHeadsResponse(data: Buffer, count: number, peer: string): HeadAnswer[] {
-  if (data.length < 4) throw protocol('heads answer: shorter than its length prefix');
-  const jsonEnd = 4 + data.readUInt32BE(0);
-  if (jsonEnd > data.length) throw protocol('heads answer: truncated');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data.toString('utf8', 4, jsonEnd)) as unknown;
-  } catch {
-    throw protocol('heads answer: not valid JSON');
-  }
-  const answers = asObject(parsed, 'heads answer')['answers'];
+  const { json, at: jsonEnd } = unframe(data, 'heads answer');
+  const answers = asObject(json, 'heads answer')['answers'];
   if (!Array.isArray(answers) || answers.length !== count) throw protocol(`heads answer: expected ${count} answers`);
   let at = jsonEnd;
   const out = answers.map((a: unknown, i): HeadAnswer => {

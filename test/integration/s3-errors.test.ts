@@ -118,7 +118,7 @@ describe('S3 errors', () => {
     const forged = await request(`${rpc}/rpc/v1/ping`, { headers: { 'x-ringstore-auth': `v1 n2 ${Date.now()} ${'0'.repeat(64)}` } });
     expect(forged.statusCode).toBe(401);
     await forged.body.dump();
-    const commit = await request(`${rpc}/rpc/v1/commit`, { method: 'POST', body: 'x' });
+    const commit = await request(`${rpc}/rpc/v1/commits`, { method: 'POST', body: 'x' });
     expect(commit.statusCode).toBe(401);
     await commit.body.dump();
     // Health and metrics stay open for probes and Prometheus.

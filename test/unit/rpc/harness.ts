@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { RpcClient } from '../../../src/rpc/client.js';
+import { RpcClient, type RpcCallEvent } from '../../../src/rpc/client.js';
 import { createRpcApp } from '../../../src/rpc/server.js';
 import type { ObjectMeta, ReplicaApi } from '../../../src/store/types.js';
 import { startHttpServer, type StartedHttpServer } from '../../../src/util/http-server.js';
@@ -23,10 +23,10 @@ export interface Harness {
 }
 
 /** Starts an RPC server for `replica` (node "server") and a client (node "client"). */
-export async function startHarness(replica: ReplicaApi, timeoutMs = 2000): Promise<Harness> {
+export async function startHarness(replica: ReplicaApi, timeoutMs = 2000, observe?: (event: RpcCallEvent) => void): Promise<Harness> {
   const app = createRpcApp({ replica, secret: SECRET, nodeId: 'server', logger: silentLogger });
   const server = await startHttpServer(app.callback(), '127.0.0.1:0');
-  const client = new RpcClient({ nodeId: 'client', secret: SECRET, timeoutMs, logger: silentLogger });
+  const client = new RpcClient({ nodeId: 'client', secret: SECRET, timeoutMs, logger: silentLogger, ...(observe && { observe }) });
   return {
     server,
     client,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { RPC_PATHS, encodeJsonHeader } from '../../../src/rpc/wire.js';
+import { RPC_PATHS } from '../../../src/rpc/wire.js';
 import { signRpc } from '../../../src/rpc/auth.js';
 import { RpcClient } from '../../../src/rpc/client.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
@@ -218,14 +218,16 @@ describe('rpc over http: replica calls', () => {
     expect(await h.remote.head('bucket-1', 'missing')).toBeUndefined();
   });
 
-  it('checks that an inline commit body has exactly the announced size', async () => {
+  it('checks that the inline bodies of a commits call have exactly the announced sizes', async () => {
     const send = async (announced: number, actual: number): Promise<{ status: number; code: string }> => {
-      const header = encodeJsonHeader({ meta: metaFor('exact', announced), body: { kind: 'inline', size: announced } });
-      const auth = signRpc(SECRET, { method: 'POST', pathWithQuery: RPC_PATHS.commit, timestampMs: Date.now(), nodeId: 'x' });
-      const res = await request(`http://${h.server.address}${RPC_PATHS.commit}`, {
+      const json = Buffer.from(JSON.stringify({ commits: [{ meta: metaFor('exact', announced), body: { kind: 'inline', size: announced } }] }));
+      const prefix = Buffer.alloc(4);
+      prefix.writeUInt32BE(json.length);
+      const auth = signRpc(SECRET, { method: 'POST', pathWithQuery: RPC_PATHS.commits, timestampMs: Date.now(), nodeId: 'x' });
+      const res = await request(`http://${h.server.address}${RPC_PATHS.commits}`, {
         method: 'POST',
-        headers: { 'x-ringstore-auth': auth, 'x-ringstore-commit': header },
-        body: Buffer.alloc(actual),
+        headers: { 'x-ringstore-auth': auth },
+        body: Buffer.concat([prefix, json, Buffer.alloc(actual)]),
       });
       return { status: res.statusCode, code: ((await res.body.json()) as { code: string }).code };
     };
@@ -234,11 +236,31 @@ describe('rpc over http: replica calls', () => {
     expect(await h.remote.head('bucket-1', 'exact')).toBeUndefined();
   });
 
-  it('rejects a commit without its header as RpcProtocol', async () => {
-    const auth = signRpc(SECRET, { method: 'POST', pathWithQuery: RPC_PATHS.commit, timestampMs: Date.now(), nodeId: 'x' });
-    const res = await request(`http://${h.server.address}${RPC_PATHS.commit}`, { method: 'POST', headers: { 'x-ringstore-auth': auth } });
+  it('rejects a commits call without a body as RpcProtocol', async () => {
+    const auth = signRpc(SECRET, { method: 'POST', pathWithQuery: RPC_PATHS.commits, timestampMs: Date.now(), nodeId: 'x' });
+    const res = await request(`http://${h.server.address}${RPC_PATHS.commits}`, { method: 'POST', headers: { 'x-ringstore-auth': auth } });
     expect(res.statusCode).toBe(400);
     expect(((await res.body.json()) as { code: string }).code).toBe('RpcProtocol');
+  });
+
+  it('commits in one turn share a call, and each gets its own answer', async () => {
+    const events: string[] = [];
+    const ownStore = new MemoryStore({ inlineThreshold: 16 * 1024 });
+    await ownStore.open();
+    const own = await startHarness(ownStore, 2000, (e) => events.push(e.op));
+    const keys = Array.from({ length: 20 }, (_, i) => `batch/${i}`);
+    const results = await Promise.allSettled([
+      ...keys.map((key, i) => own.remote.commit(metaFor(key, 2), { kind: 'inline', data: new Uint8Array([i, i]) })),
+      own.remote.commit(metaFor('batch/bad', 5), { kind: 'staged', id: 'no-such-id' }),
+    ]);
+    expect(results.slice(0, 20).map((r) => (r.status === 'fulfilled' ? r.value.applied : String(r.reason)))).toEqual(keys.map(() => true));
+    expect(results[20]).toMatchObject({ status: 'rejected', reason: { code: 'InvalidArgument' } });
+    expect(events.filter((op) => op === 'commit')).toHaveLength(1);
+    for (const [i, key] of keys.entries()) {
+      const found = await own.remote.head('bucket-1', key, { inlineUpTo: 10 });
+      expect([...(found?.inlineBody ?? [])]).toEqual([i, i]);
+    }
+    await own.close();
   });
 
   it('fails with the caller abort reason', async () => {

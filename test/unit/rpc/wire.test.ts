@@ -2,10 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { ObjectRecord } from '../../../src/store/types.js';
 import { RingstoreError } from '../../../src/util/errors.js';
 import {
+  MAX_COMMIT_BATCH,
   MAX_HEAD_BATCH,
+  decodeCommitsRequest,
+  decodeCommitsResponse,
   decodeHeadsResponse,
   decodeJsonHeader,
   decodeReadQuery,
+  encodeCommitsRequest,
+  encodeCommitsResponse,
   encodeHeadsRequest,
   encodeHeadsResponse,
   encodeJsonHeader,
@@ -13,7 +18,6 @@ import {
   encodeReadQuery,
   parseListOptions,
   parseObjectRecord,
-  parseWireCommit,
   toWireRecord,
 } from '../../../src/rpc/wire.js';
 import { RPC_ERROR_STATUS, errorFromWire, errorToWire } from '../../../src/rpc/wire-errors.js';
@@ -80,12 +84,51 @@ describe('record codecs', () => {
     expect(code(() => decodeJsonHeader(['a', 'b'], 'x'))).toBe('RpcProtocol');
   });
 
-  it('validates commit headers', () => {
-    const meta = toWireRecord(record);
-    expect(parseWireCommit({ meta, body: { kind: 'staged', id: 'abc' } }).body).toEqual({ kind: 'staged', id: 'abc' });
-    expect(parseWireCommit({ meta, body: { kind: 'inline', size: 3 } }).body).toEqual({ kind: 'inline', size: 3 });
-    expect(code(() => parseWireCommit({ meta, body: { kind: 'other' } }))).toBe('RpcProtocol');
-    expect(code(() => parseWireCommit({ meta, body: { kind: 'inline', size: 2 ** 40 } }))).toBe('RpcProtocol');
+  it('round-trips a batch of commits with their inline bodies, byte for byte', () => {
+    const { crc32: _c, storage: _s, ...meta } = record;
+    const a = Buffer.from('first body');
+    const b = Buffer.alloc(0);
+    const c = Buffer.from([0, 255, 10, 13]);
+    const commits = [
+      { meta, body: { kind: 'inline' as const, data: a } },
+      { meta: { ...meta, key: 'staged one' }, body: { kind: 'staged' as const, id: 'blob-1' } },
+      { meta: { ...meta, key: 'tombstone', tombstone: true, size: 0 }, body: { kind: 'inline' as const, data: b } },
+      { meta, body: { kind: 'inline' as const, data: c } },
+    ];
+    const decoded = decodeCommitsRequest(encodeCommitsRequest(commits));
+    expect(decoded.map((d) => d.meta)).toEqual(commits.map((x) => x.meta));
+    expect(decoded[1]!.body).toEqual({ kind: 'staged', id: 'blob-1' });
+    const bytes = decoded.map((d) => (d.body.kind === 'inline' ? Buffer.from(d.body.data).toString('hex') : d.body.id));
+    expect(bytes).toEqual([a.toString('hex'), 'blob-1', '', c.toString('hex')]);
+  });
+
+  it('refuses malformed, truncated, padded or oversized commit batches', () => {
+    const { crc32: _c, storage: _s, ...meta } = record;
+    const one = encodeCommitsRequest([{ meta, body: { kind: 'inline', data: Buffer.from('abc') } }]);
+    expect(code(() => decodeCommitsRequest(one.subarray(0, one.length - 1)))).toBe('IncompleteBody');
+    expect(code(() => decodeCommitsRequest(Buffer.concat([one, Buffer.from('x')])))).toBe('RpcProtocol');
+    expect(code(() => decodeCommitsRequest(one.subarray(0, 3)))).toBe('RpcProtocol');
+    const frame = (json: unknown): Buffer => {
+      const text = Buffer.from(JSON.stringify(json));
+      const prefix = Buffer.alloc(4);
+      prefix.writeUInt32BE(text.length);
+      return Buffer.concat([prefix, text]);
+    };
+    expect(code(() => decodeCommitsRequest(frame({ commits: [] })))).toBe('RpcProtocol');
+    expect(code(() => decodeCommitsRequest(frame({ commits: [{ meta, body: { kind: 'other' } }] })))).toBe('RpcProtocol');
+    expect(code(() => decodeCommitsRequest(frame({ commits: [{ meta, body: { kind: 'inline', size: 2 ** 40 } }] })))).toBe('RpcProtocol');
+    const many = Array.from({ length: MAX_COMMIT_BATCH + 1 }, () => ({ meta, body: { kind: 'staged', id: 'x' } }));
+    expect(code(() => decodeCommitsRequest(frame({ commits: many })))).toBe('RpcProtocol');
+  });
+
+  it('round-trips commit answers, each result or error on its own', () => {
+    const err = errorToWire(new RingstoreError('StoreClosed', 'closing'));
+    const text = encodeCommitsResponse([{ applied: true, current: { hlc: 5, node: 'n1' } }, { status: err.status, error: err.body }]);
+    const answers = decodeCommitsResponse(JSON.parse(text), 2, 'n3');
+    expect(answers[0]).toEqual({ applied: true, current: { hlc: 5, node: 'n1' } });
+    expect(answers[1]).toBeInstanceOf(RingstoreError);
+    expect((answers[1] as RingstoreError).code).toBe('StoreClosed');
+    expect(code(() => decodeCommitsResponse(JSON.parse(text), 3, 'n3'))).toBe('RpcProtocol');
   });
 
   it('validates list options', () => {

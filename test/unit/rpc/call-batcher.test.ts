@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { HeadBatcher } from '../../../src/rpc/head-batcher.js';
+import { CallBatcher } from '../../../src/rpc/call-batcher.js';
 import type { HeadAnswer, HeadQuery } from '../../../src/rpc/wire.js';
-import type { ObjectRecord } from '../../../src/store/types.js';
+import type { HeadResult, ObjectRecord } from '../../../src/store/types.js';
 import { RingstoreError } from '../../../src/util/errors.js';
 
 function recordOf(key: string): ObjectRecord {
@@ -9,14 +9,14 @@ function recordOf(key: string): ObjectRecord {
 }
 
 /** A peer whose calls stay open until the test answers them, and an event loop the test turns. */
-function manualPeer(options: { maxInFlight: number; maxBatch: number }) {
+function manualPeer(options: { maxInFlight: number; maxBatch: number; maxWeight?: number; weight?: (q: HeadQuery) => number }) {
   const calls: Array<{ queries: readonly HeadQuery[]; answer: (a: readonly HeadAnswer[]) => void; fail: (err: unknown) => void }> = [];
   const send = (queries: readonly HeadQuery[]) =>
     new Promise<readonly HeadAnswer[]>((answer, fail) => {
       calls.push({ queries, answer, fail });
     });
   const endOfTurn: Array<() => void> = [];
-  const batcher = new HeadBatcher(send, { ...options, schedule: (fn) => endOfTurn.push(fn) });
+  const batcher = new CallBatcher<HeadQuery, HeadResult | undefined>(send, { ...options, schedule: (fn) => endOfTurn.push(fn) });
   return {
     batcher,
     calls,
@@ -30,9 +30,18 @@ function manualPeer(options: { maxInFlight: number; maxBatch: number }) {
   };
 }
 
-const head = (peer: ReturnType<typeof manualPeer>, key: string, signal?: AbortSignal) => peer.batcher.head({ bucket: 'b', key }, signal);
+const head = (peer: ReturnType<typeof manualPeer>, key: string, signal?: AbortSignal) => peer.batcher.call({ bucket: 'b', key }, signal);
 
-describe('HeadBatcher', () => {
+describe('CallBatcher', () => {
+  it('cuts batches by weight, and sends a query heavier than the limit alone', async () => {
+    const peer = manualPeer({ maxInFlight: 4, maxBatch: 10, maxWeight: 10, weight: (q) => Number(q.key.slice(1)) });
+    const all = ['w4', 'w5', 'w2', 'w30', 'w1'].map((k) => head(peer, k));
+    await peer.turn();
+    expect(peer.calls.map((_, i) => peer.keys(i))).toEqual([['w4', 'w5'], ['w2'], ['w30'], ['w1']]);
+    for (let i = 0; i < 4; i++) peer.found(i);
+    expect((await Promise.all(all)).map((r) => r?.record.key)).toEqual(['w4', 'w5', 'w2', 'w30', 'w1']);
+  });
+
   it('sends the queries of one turn together, and queues later ones while the calls are busy', async () => {
     const peer = manualPeer({ maxInFlight: 2, maxBatch: 3 });
     const first = ['a', 'b', 'c', 'd'].map((k) => head(peer, k));
