@@ -165,13 +165,18 @@ async function idleProbe(systems, seconds = 5) {
   return out;
 }
 
-/** Peak resident set (VmHWM, MiB) of each process, by PID; exited ones are left out. */
+/**
+ * Memory of each process, by PID, in MiB: peak resident set (VmHWM), and the resident set now
+ * split into anonymous memory and file-backed pages (the node binary, LevelDB's mmapped tables:
+ * page cache the kernel can take back). Exited processes are left out.
+ */
 function peakRss(pids) {
   const out = {};
   for (const pid of pids) {
     try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) out[pid] = Math.round(Number(m[1]) / 1024);
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kib = (name) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
+      out[pid] = { peak: Math.round(kib('VmHWM') / 1024), anon: Math.round(kib('RssAnon') / 1024), file: Math.round(kib('RssFile') / 1024) };
     } catch { /* exited */ }
   }
   return out;
@@ -380,8 +385,8 @@ function markdown(rep) {
   L.push('', 'LIST: one operation is one ListObjectsV2 page of up to 1,000 keys, walking the whole prefix again and again; MiB/s is XML received. MULTIPART: one operation is a whole upload (create, 8 MiB parts in sequence, complete); each uploaded object is read back and checked afterwards.');
   if (rep.peak_rss) {
     const nodes = Object.values(rep.peak_rss.ringstore ?? {});
-    const sw = Object.values(rep.peak_rss.swift ?? {});
-    L.push('', `Peak RSS (VmHWM) after the side-by-side tests: ringstore nodes ${nodes.map((v) => `${v}`).join(' / ')} MiB${sw.length > 0 ? `; Swift's ${sw.length} processes: largest ${Math.max(...sw)} MiB, together ${sw.reduce((x, y) => x + y, 0)} MiB` : ''}.`);
+    const sw = Object.values(rep.peak_rss.swift ?? {}).map((m) => m.peak);
+    L.push('', `Memory after the side-by-side tests. Peak RSS (VmHWM) of the ringstore nodes: ${nodes.map((m) => m.peak).join(' / ')} MiB; their RSS at the end: ${nodes.map((m) => `${m.anon} anonymous + ${m.file} file-backed`).join(' / ')} MiB (file-backed: the node binary and LevelDB's mmapped tables, page cache the kernel can reclaim)${sw.length > 0 ? `. Swift's ${sw.length} processes: largest peak ${Math.max(...sw)} MiB, together ${sw.reduce((x, y) => x + y, 0)} MiB` : ''}.`);
   }
   L.push('', '## Scale: node count (ringstore, 4 KiB, c=16, fresh cluster per size)', '');
   L.push('| nodes | PUT ops/s | PUT p50 / p99 ms | GET ops/s | GET p50 / p99 ms | server CPU ms/op PUT / GET | errors PUT / GET |');
