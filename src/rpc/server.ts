@@ -40,7 +40,7 @@ import {
   requireParam,
   toWireRecord,
 } from './wire.js';
-import { errorToWire } from './wire-errors.js';
+import { errorToWire, type WireError } from './wire-errors.js';
 
 /** Options of the RPC app. */
 export interface RpcAppOptions {
@@ -145,6 +145,17 @@ function readSmallBody(req: IncomingMessage, limit: number, exact?: number): Pro
   });
 }
 
+/** One item of a batch answer: the value, or the error it failed with, as it goes on the wire. */
+function orWireError<T>(pending: Promise<T>): Promise<T | { status: number; error: WireError }> {
+  return pending.then(
+    (value) => value,
+    (err: unknown) => {
+      const wire = errorToWire(err);
+      return { status: wire.status, error: wire.body };
+    },
+  );
+}
+
 async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const raw = await readSmallBody(req, MAX_JSON_REQUEST_BYTES);
   try {
@@ -197,17 +208,7 @@ export function createRpcRouter(options: RpcAppOptions): Router {
     const commits = decodeCommitsRequest(await readSmallBody(ctx.req, 4 + MAX_JSON_REQUEST_BYTES + MAX_INLINE_COMMIT_BYTES));
     // Each commit is answered on its own (they share the store's group commit), so one
     // refused write does not fail its neighbours.
-    const answers = await Promise.all(
-      commits.map((c) =>
-        replica.commit(c.meta, c.body, signal).then(
-          (result) => result,
-          (err: unknown) => {
-            const wire = errorToWire(err);
-            return { status: wire.status, error: wire.body };
-          },
-        ),
-      ),
-    );
+    const answers = await Promise.all(commits.map((c) => orWireError(replica.commit(c.meta, c.body, signal))));
     ctx.type = 'application/json';
     ctx.body = encodeCommitsResponse(answers);
   });
@@ -223,15 +224,7 @@ export function createRpcRouter(options: RpcAppOptions): Router {
     // No cancellation signal: a head is one metadata lookup, cheaper than the signal itself.
     // Each query is answered on its own, so one failing key does not fail its neighbours.
     const answers = await Promise.all(
-      queries.map((q) =>
-        replica.head(q.bucket, q.key, q.inlineUpTo === undefined ? {} : { inlineUpTo: q.inlineUpTo }).then(
-          (found) => found,
-          (err: unknown) => {
-            const wire = errorToWire(err);
-            return { status: wire.status, error: wire.body };
-          },
-        ),
-      ),
+      queries.map((q) => orWireError(replica.head(q.bucket, q.key, q.inlineUpTo === undefined ? {} : { inlineUpTo: q.inlineUpTo }))),
     );
     ctx.type = 'application/octet-stream';
     ctx.body = encodeHeadsResponse(answers);
