@@ -11,7 +11,7 @@
 // Every step is bounded (each bench has --max-time, the clusters are stopped by PID) and the
 // suite stops by itself. Settings are environment variables; `node bench/suite.mjs --help` lists them.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -197,7 +197,7 @@ function diskProbe(dir) {
       if (m) rates.push(Math.round(1024 / Number(m[1])));
     }
   } finally {
-    spawnSync('rm', ['-f', file]);
+    rmSync(file, { force: true });
   }
   return rates.length === 0 ? null : { write_mib_s: rates, note: 'dd if=/dev/zero bs=1M count=1024 conv=fdatasync, twice' };
 }

@@ -174,8 +174,9 @@ export class BenchS3Client {
       let headers: IncomingHttpHeaders = {};
       let bytes = 0;
       let crc = 0;
+      // Set while the body still equals it; cleared (and the body hashed instead) once it differs.
       let reference: Buffer | undefined;
-      let hashing = sink === 'crc';
+      const hashes = sink === 'crc' || typeof sink === 'object';
       let chunks: Buffer[] | undefined;
       let done = false;
       const entry: InFlight = {
@@ -210,10 +211,7 @@ export class BenchS3Client {
             status = statusCode;
             headers = responseHeaders;
             if (status >= 300 || sink === 'text') chunks = [];
-            else if (typeof sink === 'object') {
-              reference = sink.reference(responseHeaders);
-              hashing = reference === undefined;
-            }
+            else if (typeof sink === 'object') reference = sink.reference(responseHeaders);
           },
           onResponseData: (_controller, chunk) => {
             const offset = bytes;
@@ -222,14 +220,13 @@ export class BenchS3Client {
               if (status < 300 || bytes <= ERROR_BODY_MAX) chunks.push(chunk);
               return;
             }
-            if (reference !== undefined && !hashing) {
+            if (reference !== undefined) {
               if (bytes <= reference.length && chunk.equals(reference.subarray(offset, bytes))) return;
               // Diverged: what came so far equals the reference's prefix, so hash from there on.
               crc = crc32(reference.subarray(0, offset));
               reference = undefined;
-              hashing = true;
             }
-            if (hashing) crc = crc32(chunk, crc);
+            if (hashes) crc = crc32(chunk, crc);
           },
           onResponseEnd: () => {
             if (status >= 200 && status < 300) return finish(undefined);

@@ -2,7 +2,7 @@
  * The workload: which key each operation touches (uniform or Zipf over `--objects` keys), how
  * big each key's object is (fixed or a deterministic mix), what it contains (a body variant
  * from `BodySource`), and the checks that make the figures honest — every GET's size and
- * CRC32 against what was acknowledged, HEAD sizes, complete list traversals' key counts.
+ * content against what was acknowledged, HEAD sizes, complete list traversals' key counts.
  */
 import { BodySource, TAG_HEADER, VARIANTS } from './bodies.js';
 import type { BenchOptions, OpKind, SizeSpec } from './options.js';
