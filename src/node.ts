@@ -28,6 +28,7 @@ import { createLogger, type Logger } from './util/logger.js';
 import { startHttpServer, type StartedHttpServer } from './util/http-server.js';
 import { startWorker, type WorkerHandle } from './util/worker.js';
 import { describeError } from './util/errors.js';
+import { Readiness } from './util/readiness.js';
 import { VERSION, COMMIT } from './version.js';
 
 /** The injectable seams of a node. */
@@ -92,8 +93,11 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const buckets = new Buckets(coordinator, clock);
   const multipart = new Multipart(coordinator, random);
 
-  let ready = false;
-  const health = { ready: () => ready, metrics };
+  let started = false;
+  let stopping: Promise<void> | undefined;
+  const readiness = new Readiness();
+  readiness.add('node', () => (stopping ? 'shutting down' : started ? undefined : 'starting'));
+  const health = { readiness: () => readiness.state(), metrics };
   const rpcApp = createRpcApp({ replica: store, secret: config.rpc.secret, nodeId: config.nodeId, logger: logger.child({ component: 'rpc-server' }), clock, extraRoutes: (router) => mountHealthRoutes(router, health) });
   const s3App = createS3App({ coordinator, buckets, multipart, config, clock, random, logger: logger.child({ component: 's3' }), metrics, health });
 
@@ -126,10 +130,9 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   };
   updateNodeGauge();
   workers.push(startWorker(detector, config.cluster.pingIntervalMs, (err) => logger.warn({ err: describeError(err) }, 'failure detector round failed')));
-  ready = true;
+  started = true;
   logger.info({ s3: servers[1]!.address, rpc: servers[0]!.address, members: membership.layout.members.length }, 'node started');
 
-  let stopping: Promise<void> | undefined;
   return {
     config,
     coordinator,
@@ -138,7 +141,6 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     rpcAddress: () => servers[0]!.address,
     stop() {
       stopping ??= (async () => {
-        ready = false;
         await Promise.all([...servers].reverse().map((s) => s.close()));
         await Promise.all(workers.map((w) => w.stop()));
         await transport.close();

@@ -4,10 +4,11 @@
  */
 import type Router from '@koa/router';
 import type { Metrics } from '../metrics/definitions.js';
+import type { ReadinessState } from '../util/readiness.js';
 
 /** What the health routes report on. */
 export interface HealthSource {
-  ready(): boolean;
+  readiness(): ReadinessState;
   readonly metrics: Metrics | null;
 }
 
@@ -18,10 +19,10 @@ export function mountHealthRoutes(router: Router, source: HealthSource): void {
     ctx.body = 'ok\n';
   });
   router.get('/ready', (ctx) => {
-    const ok = source.ready();
-    ctx.status = ok ? 200 : 503;
+    const state = source.readiness();
+    ctx.status = state.ready ? 200 : 503;
     ctx.type = 'text/plain';
-    ctx.body = ok ? 'ready\n' : 'not ready\n';
+    ctx.body = state.ready ? 'ready\n' : `not ready\n${state.reasons.map((r) => `${r}\n`).join('')}`;
   });
   router.get('/metrics', async (ctx) => {
     if (!source.metrics) {

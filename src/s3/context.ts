@@ -2,6 +2,7 @@
  * What every S3 handler receives: the request (koa context), its id and verified identity,
  * and the services of the node it runs on.
  */
+import type { ReadinessState } from '../util/readiness.js';
 import type { Context } from 'koa';
 import type { Config } from '../config/schema.js';
 import type { Coordinator } from '../replication/coordinator.js';
@@ -24,7 +25,7 @@ export interface S3Services {
   readonly logger: Logger;
   readonly metrics: Metrics | null;
   /** Readiness for `/ready`. */
-  readonly health: { ready(): boolean };
+  readonly health: { readiness(): ReadinessState };
 }
 
 /** One authenticated S3 request being served. */

@@ -93,10 +93,10 @@ export function createS3App(services: S3Services): Koa {
     const rawQuery = q < 0 ? '' : url.slice(q + 1);
 
     if (isHealthProbe(ctx, rawQuery)) {
-      const ok = ctx.path === '/health' || services.health.ready();
-      ctx.status = ok ? 200 : 503;
+      const state = ctx.path === '/health' ? { ready: true, reasons: [] } : services.health.readiness();
+      ctx.status = state.ready ? 200 : 503;
       ctx.type = 'text/plain';
-      ctx.body = ok ? 'ok\n' : 'not ready\n';
+      ctx.body = state.ready ? 'ok\n' : `not ready\n${state.reasons.map((r) => `${r}\n`).join('')}`;
       return;
     }
 
