@@ -25,6 +25,7 @@ export interface StageOutcome {
 }
 
 const STREAM_BUFFER = 1024 * 1024;
+const ignore = (): void => {};
 /** Bytes gathered from the source before they are written to the replicas. */
 const COALESCE_BYTES = 1024 * 1024;
 
@@ -45,6 +46,10 @@ export async function stageOnReplicas(
   const tracker = new QuorumTracker<StagedBody>(op, needed, targets.length);
   const lanes = targets.map((target) => {
     const stream = new PassThrough({ highWaterMark: STREAM_BUFFER });
+    // The lane may be destroyed (bad checksum, client gone) before its replica starts reading
+    // it, e.g. while the local stage still opens its file: an 'error' event nobody listens to
+    // would be an uncaught exception. The stage sees the error when it iterates.
+    stream.on('error', ignore);
     const lane = { target, stream, failed: false, done: undefined as unknown as Promise<void> };
     lane.done = target.api.stage(stream, signal).then(
       (staged) => void tracker.succeed(target.id, staged),

@@ -9,7 +9,7 @@ import type { S3Op } from '../router.js';
 import { completeMultipartUploadXml, initiateMultipartUploadXml, listMultipartUploadsXml, listPartsXml } from '../xml.js';
 import { parseCompleteMultipartUpload, MAX_XML_BODY_BYTES } from '../xml-parse.js';
 import { readSmallBody, sendXml } from './respond.js';
-import { answerStored, storedHeadersOf, userMetaOf, verifiedBodyOf } from './object-put.js';
+import { answerStored, contentTypeOf, storedHeadersOf, userMetaOf, verifiedBodyOf } from './object-put.js';
 
 type Op<N extends S3Op['op']> = Extract<S3Op, { op: N }>;
 /** The target of operations whose union member is shared with other op names. */
@@ -25,7 +25,7 @@ export async function createMultipartUpload(call: S3Call, op: ObjectTarget): Pro
   await services.buckets.assertExists(op.bucket);
   const headers = ctx.req.headers;
   const uploadId = await services.multipart.create(op.bucket, op.key, {
-    contentType: typeof headers['content-type'] === 'string' ? headers['content-type'] : 'binary/octet-stream',
+    contentType: contentTypeOf(headers),
     userMeta: userMetaOf(headers),
     headers: storedHeadersOf(headers),
   });
@@ -37,6 +37,7 @@ export async function uploadPart(call: S3Call, op: Op<'UploadPart'>): Promise<vo
   const { services } = call;
   await services.buckets.assertExists(op.bucket);
   const body = verifiedBodyOf(call, MAX_PART_SIZE);
+  // The body is piped only when the part's upload has been found and the stage reads it.
   const meta = await services.multipart.uploadPart(op.bucket, op.key, op.uploadId, op.partNumber, { body: body.body, seal: body.seal });
   answerStored(call, meta);
 }

@@ -24,7 +24,7 @@ export function userMetaOf(headers: Record<string, string | string[] | undefined
     bytes += name.length - 'x-amz-meta-'.length + v.length;
   }
   // AWS limits user-defined metadata to 2 KB.
-  if (bytes > 2048) throw new S3Error('InvalidArgument', 'Your metadata headers exceed the maximum allowed metadata size.');
+  if (bytes > 2048) throw new S3Error('MetadataTooLarge', undefined, { extra: { Size: String(bytes), MaxSizeAllowed: '2048' } });
   return meta;
 }
 
@@ -46,29 +46,46 @@ export async function putObject(call: S3Call, bucket: string, key: string): Prom
   const { ctx, services } = call;
   const headers = ctx.req.headers;
   await services.buckets.assertExists(bucket);
+  // Every header is validated before the body is touched: a refused request reads none of it.
+  const described = { contentType: contentTypeOf(headers), userMeta: userMetaOf(headers), headers: storedHeadersOf(headers) };
   const body = verifiedBodyOf(call, services.config.s3.maxObjectSize);
-  const meta = await services.coordinator.putObject({
-    bucket,
-    key,
-    contentType: typeof headers['content-type'] === 'string' ? headers['content-type'] : 'binary/octet-stream',
-    userMeta: userMetaOf(headers),
-    headers: storedHeadersOf(headers),
-    body: body.body,
-    seal: body.seal,
-  });
+  const meta = await services.coordinator.putObject({ bucket, key, ...described, body: body.body, seal: body.seal });
   answerStored(call, meta);
 }
 
+/** The Content-Type to store: as sent, or S3's default. */
+export function contentTypeOf(headers: Record<string, string | string[] | undefined>): string {
+  const value = headers['content-type'];
+  return typeof value === 'string' ? value : 'binary/octet-stream';
+}
+
+/** A request body that is verified as it is read, and the `seal` that yields its ETag and checksums at the end. */
+export interface VerifiedBody {
+  /**
+   * Iterating it pipes the request through the verifying transforms; nothing is piped before
+   * (a handler that fails first leaves the body unread). A verification failure or a client
+   * that goes away makes the iteration throw.
+   */
+  readonly body: AsyncIterable<Uint8Array>;
+  readonly seal: () => { etag: string; checksums: Record<string, string> };
+}
+
 /**
- * The request body, verified on the way, with the `seal` that yields its ETag and checksums at
- * the end. MissingContentLength (neither a length nor chunked framing) is refused before any of
- * the body is read.
+ * The request body, verified on the way. MissingContentLength (neither a length nor chunked
+ * framing) and every other header error are thrown here, before any of the body is read.
  */
-export function verifiedBodyOf(call: S3Call, maxLength: number): { body: Readable; seal: () => { etag: string; checksums: Record<string, string> } } {
+export function verifiedBodyOf(call: S3Call, maxLength: number): VerifiedBody {
   const pipeline = bodyPipelineOf(call, maxLength);
   if (pipeline.declaredLength === undefined && call.ctx.req.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
+  let started = false;
   return {
-    body: verifiedStream(call.ctx.req, pipeline.transforms),
+    body: {
+      [Symbol.asyncIterator]: () => {
+        if (started) throw new Error('a request body can be read only once');
+        started = true;
+        return verifiedStream(call.ctx.req, pipeline.transforms)[Symbol.asyncIterator]();
+      },
+    },
     seal: () => {
       const verified = pipeline.result();
       call.services.metrics?.s3BytesIn.inc(verified.size);
@@ -85,6 +102,8 @@ export function answerStored(call: S3Call, meta: Pick<ObjectMeta, 'etag' | 'chec
   call.ctx.body = '';
 }
 
+const ignore = (): void => {};
+
 /** The request piped through the verifying transforms; any failure on the way errors the returned stream. */
 export function verifiedStream(req: Readable, transforms: readonly NodeJS.ReadWriteStream[]): Readable {
   // pipe() plus explicit error forwarding rather than stream.pipeline(), which builds an
@@ -93,7 +112,7 @@ export function verifiedStream(req: Readable, transforms: readonly NodeJS.ReadWr
   for (const transform of transforms) {
     const next = transform as unknown as Readable & NodeJS.WritableStream;
     const from = source;
-    from.once('error', (err) => next.destroy(err));
+    from.on('error', (err) => next.destroy(err));
     // A client that goes away mid-body must fail the upload, not leave it waiting.
     from.once('close', () => {
       if (!from.readableEnded) next.destroy(new S3Error('IncompleteBody', 'The client closed the connection before sending the whole body.'));
@@ -101,5 +120,9 @@ export function verifiedStream(req: Readable, transforms: readonly NodeJS.ReadWr
     from.pipe(next);
     source = next;
   }
+  // The consumer may stop reading before the chain fails (a replica quorum lost, an answer
+  // already sent): the error then has no reader, and an unheard 'error' event would be an
+  // uncaught exception. A reader still iterating gets the error from its iterator.
+  source.on('error', ignore);
   return source;
 }
