@@ -5,6 +5,8 @@
  * Parts start in order and stop in reverse.
  */
 import { mkdir } from 'node:fs/promises';
+import type { RequestListener } from 'node:http';
+import type Koa from 'koa';
 import { Registry } from 'prom-client';
 import type { Config } from './config/schema.js';
 import type { Layout } from './ring/layout.js';
@@ -57,6 +59,12 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
+/** A koa app as a plain request listener; koa answers its own errors, so its promise needs no catch. */
+export function listenerOf(app: Koa): RequestListener {
+  const handle = app.callback();
+  return (req, res) => void handle(req, res);
+}
+
 /** The initial layout described by the config (version 1). */
 export function layoutFromConfig(config: Config): Layout {
   return { version: 1, members: config.cluster.members.map((m) => ({ ...m, state: 'active' as const })) };
@@ -104,8 +112,8 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const servers: StartedHttpServer[] = [];
   const workers: WorkerHandle[] = [];
   try {
-    servers.push(await startHttpServer(rpcApp.callback(), config.rpc.listen));
-    servers.push(await startHttpServer(s3App.callback(), config.s3.listen));
+    servers.push(await startHttpServer(listenerOf(rpcApp), config.rpc.listen));
+    servers.push(await startHttpServer(listenerOf(s3App), config.s3.listen));
   } catch (err) {
     await Promise.all(servers.map((s) => s.close(0)));
     await store.close();

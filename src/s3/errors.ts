@@ -152,7 +152,6 @@ export function toS3Error(err: unknown): S3Error {
 
 const XML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 // XML 1.0 forbids most C0 controls even as character references; they are dropped.
-// eslint-disable-next-line no-control-regex -- the point is to match control characters
 const XML_SPECIAL = /[&<>"'\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
 
 /** Escapes text for an XML element or attribute value (control characters XML 1.0 cannot carry are dropped). */

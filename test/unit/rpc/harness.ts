@@ -2,6 +2,7 @@
  * Shared setup of the rpc tests: a real RPC server (koa on 127.0.0.1, port 0) over a replica,
  * and an RpcClient pointed at it.
  */
+import { listenerOf } from '../../../src/node.js';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { RpcClient, type RpcCallEvent } from '../../../src/rpc/client.js';
@@ -25,7 +26,7 @@ export interface Harness {
 /** Starts an RPC server for `replica` (node "server") and a client (node "client"). */
 export async function startHarness(replica: ReplicaApi, timeoutMs = 2000, observe?: (event: RpcCallEvent) => void): Promise<Harness> {
   const app = createRpcApp({ replica, secret: SECRET, nodeId: 'server', logger: silentLogger });
-  const server = await startHttpServer(app.callback(), '127.0.0.1:0');
+  const server = await startHttpServer(listenerOf(app), '127.0.0.1:0');
   const client = new RpcClient({ nodeId: 'client', secret: SECRET, timeoutMs, logger: silentLogger, ...(observe && { observe }) });
   return {
     server,
