@@ -26,6 +26,12 @@ export interface AwsChunkedOptions {
 }
 
 const MAX_LINE = 4096;
+/**
+ * Trailing header lines accepted after the last chunk. A trailer carries a checksum and its
+ * signature; without a cap a client could stream trailer lines for ever into the decoder's
+ * memory (300,000 lines once grew a gateway by 108 MiB).
+ */
+const MAX_TRAILER_LINES = 16;
 const TRAILER_SIGNATURE = 'x-amz-trailer-signature';
 
 type State = 'header' | 'data' | 'data-crlf' | 'trailer' | 'done';
@@ -44,7 +50,9 @@ export class AwsChunkedDecoder extends Transform {
   #chunkHash: Hash | undefined;
   #previousSignature: string;
   #decoded = 0;
-  #trailers: Record<string, string> = {};
+  // No prototype: a trailer named `__proto__` is just a name.
+  #trailers: Record<string, string> = Object.create(null) as Record<string, string>;
+  #trailerLines = 0;
   #trailerOrder: string[] = [];
   #trailerSignature: string | undefined;
 
@@ -198,6 +206,10 @@ export class AwsChunkedDecoder extends Transform {
     if (colon <= 0) throw new S3Error('MalformedTrailerError');
     const name = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
+    if (++this.#trailerLines > MAX_TRAILER_LINES) throw new S3Error('MalformedTrailerError', `More than ${MAX_TRAILER_LINES} trailing header lines.`);
+    if (name === TRAILER_SIGNATURE ? this.#trailerSignature !== undefined : Object.hasOwn(this.#trailers, name)) {
+      throw new S3Error('MalformedTrailerError', `The trailing header ${name} was sent twice.`);
+    }
     if (name === TRAILER_SIGNATURE) {
       this.#trailerSignature = value;
     } else {

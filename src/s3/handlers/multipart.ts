@@ -9,7 +9,7 @@ import type { S3Op } from '../router.js';
 import { completeMultipartUploadXml, initiateMultipartUploadXml, listMultipartUploadsXml, listPartsXml } from '../xml.js';
 import { parseCompleteMultipartUpload, MAX_XML_BODY_BYTES } from '../xml-parse.js';
 import { readSmallBody, sendXml } from './respond.js';
-import { answerStored, contentTypeOf, storedHeadersOf, userMetaOf, verifiedBodyOf } from './object-put.js';
+import { answerStored, objectHeadersOf, verifiedBodyOf } from './object-put.js';
 
 type Op<N extends S3Op['op']> = Extract<S3Op, { op: N }>;
 /** The target of operations whose union member is shared with other op names. */
@@ -24,11 +24,7 @@ export async function createMultipartUpload(call: S3Call, op: ObjectTarget): Pro
   const { services, ctx } = call;
   await services.buckets.assertExists(op.bucket);
   const headers = ctx.req.headers;
-  const uploadId = await services.multipart.create(op.bucket, op.key, {
-    contentType: contentTypeOf(headers),
-    userMeta: userMetaOf(headers),
-    headers: storedHeadersOf(headers),
-  });
+  const uploadId = await services.multipart.create(op.bucket, op.key, objectHeadersOf(headers));
   sendXml(call, initiateMultipartUploadXml({ bucket: op.bucket, key: op.key, uploadId }));
 }
 

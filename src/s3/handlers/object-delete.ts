@@ -8,6 +8,7 @@ import { toS3Error } from '../errors.js';
 import { deleteResultXml, type DeleteOutcome } from '../xml.js';
 import { parseDeleteObjects, MAX_DELETE_OBJECTS } from '../xml-parse.js';
 import { readSmallBody, sendXml } from './respond.js';
+import { validateKey } from '../router.js';
 
 /** DELETE /bucket/key */
 export async function deleteObject(call: S3Call, bucket: string, key: string): Promise<void> {
@@ -29,6 +30,8 @@ export async function deleteObjects(call: S3Call, bucket: string): Promise<void>
       const i = next++;
       const { key } = request.objects[i]!;
       try {
+        // Each key is held to the same rule as a key in a URL; a bad one fails alone (S3 answers it per key).
+        validateKey(key);
         await call.services.coordinator.deleteObject(bucket, key);
         outcomes[i] = { key, deleted: true };
       } catch (err) {

@@ -8,7 +8,7 @@ import { S3Error } from '../errors.js';
 import { RingstoreError } from '../../util/errors.js';
 import { evaluateConditions } from '../conditions.js';
 import { resolveRange, contentRange } from '../range.js';
-import { applyResponseOverrides, lastModifiedOf, setObjectHeaders } from './respond.js';
+import { responseOverridesOf, lastModifiedOf, setObjectHeaders } from './respond.js';
 import { isRecycling, resumeAfter, sendBody } from '../../util/send-body.js';
 
 function header(call: S3Call, name: string): string | undefined {
@@ -20,11 +20,12 @@ function header(call: S3Call, name: string): string | undefined {
 export async function getObject(call: S3Call, bucket: string, key: string, headOnly: boolean): Promise<void> {
   const { ctx, services } = call;
   await services.buckets.assertExists(bucket);
+  const overrides = responseOverridesOf(call);
   const { found, outcome, range, body } = await locate(call, bucket, key, headOnly);
   const { record } = found;
   setObjectHeaders(call, record, range === undefined && header(call, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED');
   for (const [name, value] of Object.entries(record.headers ?? {})) ctx.set(name, value);
-  applyResponseOverrides(call);
+  for (const [name, value] of overrides) ctx.set(name, value);
   if (outcome === 'not-modified') {
     ctx.status = 304;
     ctx.remove('Content-Type');

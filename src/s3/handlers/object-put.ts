@@ -47,10 +47,35 @@ export async function putObject(call: S3Call, bucket: string, key: string): Prom
   const headers = ctx.req.headers;
   await services.buckets.assertExists(bucket);
   // Every header is validated before the body is touched: a refused request reads none of it.
-  const described = { contentType: contentTypeOf(headers), userMeta: userMetaOf(headers), headers: storedHeadersOf(headers) };
+  const described = objectHeadersOf(headers);
   const body = verifiedBodyOf(call, services.config.s3.maxObjectSize);
   const meta = await services.coordinator.putObject({ bucket, key, ...described, body: body.body, seal: body.seal });
   answerStored(call, meta);
+}
+
+/** Most bytes of headers kept with an object (names and values), as S3 limits a PUT's headers to 8 KB. */
+export const MAX_STORED_HEADER_BYTES = 8 * 1024;
+
+/** Everything a PUT or CreateMultipartUpload keeps from its headers, within S3's limits. */
+export interface ObjectHeaders {
+  readonly contentType: string;
+  readonly userMeta: Record<string, string>;
+  readonly headers: Record<string, string>;
+}
+
+/**
+ * The headers an object keeps: Content-Type, user metadata (≤ 2 KB → MetadataTooLarge) and
+ * the standard ones, ≤ 8 KiB in all (→ RequestHeaderSectionTooLarge). The cap matters beyond
+ * S3 fidelity: every replica's record, and every RPC answer carrying it, must stay small.
+ */
+export function objectHeadersOf(headers: Record<string, string | string[] | undefined>): ObjectHeaders {
+  const described = { contentType: contentTypeOf(headers), userMeta: userMetaOf(headers), headers: storedHeadersOf(headers) };
+  let bytes = Buffer.byteLength(described.contentType);
+  for (const map of [described.userMeta, described.headers]) {
+    for (const [name, value] of Object.entries(map)) bytes += name.length + Buffer.byteLength(value);
+  }
+  if (bytes > MAX_STORED_HEADER_BYTES) throw new S3Error('RequestHeaderSectionTooLarge', `The headers kept with an object may be at most ${MAX_STORED_HEADER_BYTES} bytes; these are ${bytes}.`);
+  return described;
 }
 
 /** The Content-Type to store: as sent, or S3's default. */

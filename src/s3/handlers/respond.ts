@@ -4,6 +4,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
+import { validateHeaderValue } from 'node:http';
 import type { ObjectRecord } from '../../store/types.js';
 import { hlcWallMs } from '../../util/clock.js';
 import type { S3Call } from '../context.js';
@@ -70,10 +71,22 @@ const RESPONSE_OVERRIDES: ReadonlyArray<[string, string]> = [
   ['response-content-encoding', 'Content-Encoding'],
 ];
 
-/** Applies response-* query overrides. */
-export function applyResponseOverrides(call: S3Call): void {
+/**
+ * The response-* query overrides of a GET, validated as HTTP header values: one that cannot be
+ * sent (`text/€`, a control character) is InvalidArgument before anything is opened.
+ */
+export function responseOverridesOf(call: S3Call): Array<[string, string]> {
+  const overrides: Array<[string, string]> = [];
   for (const [param, header] of RESPONSE_OVERRIDES) {
     const value = call.ctx.query[param];
-    if (typeof value === 'string') call.ctx.set(header, value);
+    if (value === undefined) continue;
+    if (typeof value !== 'string') throw new S3Error('InvalidArgument', `${param} may be given once.`, { extra: { ArgumentName: param } });
+    try {
+      validateHeaderValue(header, value);
+    } catch {
+      throw new S3Error('InvalidArgument', `${param} is not a valid HTTP header value.`, { extra: { ArgumentName: param } });
+    }
+    overrides.push([header, value]);
   }
+  return overrides;
 }

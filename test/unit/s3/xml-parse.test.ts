@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCompleteMultipartUpload, parseCreateBucketConfiguration, parseDeleteObjects, unquoteEtag } from '../../../src/s3/xml-parse.js';
+import { parseCompleteMultipartUpload, parseCreateBucketConfiguration, parseDeleteObjects, unquoteEtag, MAX_XML_REFERENCES } from '../../../src/s3/xml-parse.js';
 
 const NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
 
@@ -88,5 +88,38 @@ describe('unquoteEtag', () => {
     ['"', '"'],
   ])('%j → %j', (etag, out) => {
     expect(unquoteEtag(etag)).toBe(out);
+  });
+});
+
+// Regression (hardening finding 6): entity references and repeated elements were unbounded;
+// 400,000 `&amp;` kept one core busy for 3.2 s, and 50,000 <Object>s were parsed before being refused.
+describe('bounded XML bodies', () => {
+  const codeOf = (fn: () => unknown): string | undefined => {
+    try {
+      fn();
+    } catch (err) {
+      return (err as { code?: string }).code;
+    }
+    return undefined;
+  };
+
+  it('refuses more entity references than a legitimate body holds, before parsing', () => {
+    const xml = `<Delete><Object><Key>${'&amp;'.repeat(MAX_XML_REFERENCES + 1)}</Key></Object></Delete>`;
+    const started = performance.now();
+    expect(codeOf(() => parseDeleteObjects(xml))).toBe('MalformedXML');
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('accepts the largest legitimate body: 10,000 parts with quoted ETags', () => {
+    const parts = Array.from({ length: 10_000 }, (_, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>&quot;${'a'.repeat(32)}&quot;</ETag></Part>`).join('');
+    expect(parseCompleteMultipartUpload(`<CompleteMultipartUpload>${parts}</CompleteMultipartUpload>`)).toHaveLength(10_000);
+  });
+
+  it('refuses more than 10,000 parts and more than 1,000 objects', () => {
+    const parts = Array.from({ length: 10_001 }, () => '<Part><PartNumber>1</PartNumber><ETag>x</ETag></Part>').join('');
+    expect(codeOf(() => parseCompleteMultipartUpload(`<CompleteMultipartUpload>${parts}</CompleteMultipartUpload>`))).toBe('MalformedXML');
+    const objects = '<Object><Key>k</Key></Object>'.repeat(1001);
+    expect(codeOf(() => parseDeleteObjects(`<Delete>${objects}</Delete>`))).toBe('MalformedXML');
+    expect(parseDeleteObjects(`<Delete>${'<Object><Key>k</Key></Object>'.repeat(1000)}</Delete>`).objects).toHaveLength(1000);
   });
 });

@@ -153,6 +153,10 @@ describe('malformed aws-chunked bodies', () => {
     ['an undeclared trailer', unsignedBody('3\r\nabc\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n'), { trailer: false }, 'MalformedTrailerError'],
     ['a trailer line without a colon', unsignedBody('3\r\nabc\r\n0\r\nbogus\r\n\r\n'), { trailer: true }, 'MalformedTrailerError'],
     ['data after the final chunk', unsignedBody('3\r\nabc\r\n0\r\n\r\nextra'), { trailer: false }, 'InvalidRequest'],
+    // Regression (hardening finding 6): 300,000 trailer lines were accepted and kept in memory.
+    ['a flood of trailer lines', unsignedBody(`3\r\nabc\r\n0\r\n${'x-amz-meta-a:b\r\n'.repeat(17)}\r\n`), { trailer: true }, 'MalformedTrailerError'],
+    ['a flood of distinct trailer names', unsignedBody(`3\r\nabc\r\n0\r\n${Array.from({ length: 1000 }, (_, i) => `x-t${i}:v\r\n`).join('')}\r\n`), { trailer: true }, 'MalformedTrailerError'],
+    ['a trailer sent twice', unsignedBody('3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n'), { trailer: true }, 'MalformedTrailerError'],
   ])('%s → %s', async (_name, body, options, code) => {
     expect((await decodeError([body], options)).code).toBe(code);
   });
@@ -161,9 +165,11 @@ describe('malformed aws-chunked bodies', () => {
     ['without the final empty line', '3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\r\n'],
     ['with bare LF line ends', '3\nabc\r\n0\nx-amz-checksum-crc32:NSRBwg==\n\n'],
     ['with chunk extensions other than chunk-signature', '3;foo=bar\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\r\n\r\n'],
+    ['with a trailer named __proto__', '3\r\nabc\r\n0\r\n__proto__:x\r\nx-amz-checksum-crc32:NSRBwg==\r\n\r\n'],
   ])('tolerates a body %s', async (_name, text) => {
     const result = await decode([unsignedBody(text)], { trailer: true, decodedLength: 3 });
     expect(result.data.toString()).toBe('abc');
-    expect(result.trailers).toEqual({ 'x-amz-checksum-crc32': 'NSRBwg==' });
+    expect(result.trailers['x-amz-checksum-crc32']).toBe('NSRBwg==');
+    expect(Object.getPrototypeOf(result.trailers)).toBeNull();
   });
 });

@@ -1,12 +1,15 @@
 /**
- * Regression (hardening finding 1): a body that fails verification, or a client that goes away,
- * must be answered (or dropped) without taking the node down. Before the fix, a PUT above the
- * inline threshold with a wrong Content-MD5 killed the gateway with an uncaught exception,
- * because the fan-out destroyed a replica lane whose local stage was still opening its file.
+ * Regressions of hardening findings 1 and 6. (1) A body that fails verification, or a client that
+ * goes away, must be answered (or dropped) without taking the node down: before the fix, a PUT
+ * above the inline threshold with a wrong Content-MD5 killed the gateway with an uncaught
+ * exception, because the fan-out destroyed a replica lane whose local stage was still opening its
+ * file. (6) Everything a client sends is bounded: trailers, headers kept with an object, XML
+ * bodies, DeleteObjects keys, response overrides.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { connect } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import { request } from 'undici';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { TestCluster, ACCESS_KEY, SECRET_KEY } from '../helpers/cluster.js';
@@ -133,6 +136,65 @@ describe('a node survives bodies that fail verification', () => {
     const res = await send('PUT', `/${bucket}/meta`, randomBytes(200 * 1024), { 'x-amz-meta-big': 'x'.repeat(3000) });
     expect(res.status).toBe(400);
     expect(res.code).toBe('MetadataTooLarge');
+    await expectAllAlive();
+  });
+
+  it('an aws-chunked upload followed by 300,000 trailer lines → 400 MalformedTrailerError, gateway memory flat', async () => {
+    const gateway = cluster.nodes[0]!.id;
+    const before = await cluster.rss(gateway);
+    const data = Buffer.from('abc');
+    const trailer = 'x-amz-meta-flood:' + 'v'.repeat(20) + '\r\n';
+    const framed = Buffer.concat([Buffer.from(`3\r\nabc\r\n0\r\n`), Buffer.from(trailer.repeat(300_000)), Buffer.from('\r\n')]);
+    const signed = sign('PUT', `/${bucket}/trailer-flood`, { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(data.length), 'x-amz-trailer': 'x-amz-checksum-crc32', 'content-length': String(framed.length) }, 'STREAMING-UNSIGNED-PAYLOAD-TRAILER');
+    const res = await request(signed.url, { method: 'PUT', headers: signed.headers, body: framed }).catch((err: unknown) => err as Error);
+    // The server may answer and close before the whole flood is sent.
+    if (!(res instanceof Error)) expect([res.statusCode, codeOf(await res.body.text())]).toEqual([400, 'MalformedTrailerError']);
+    const after = await cluster.rss(gateway);
+    expect(after - before).toBeLessThan(32 * 1024 * 1024);
+    await expectAllAlive();
+  });
+
+  it('headers kept with an object are capped at 8 KiB (RequestHeaderSectionTooLarge); 7 KiB of them read back through every node', async () => {
+    const tooBig = await send('PUT', `/${bucket}/big-headers`, randomBytes(100), { 'content-disposition': `attachment; filename="${'x'.repeat(49 * 1024)}"` });
+    expect(tooBig).toEqual({ status: 400, code: 'RequestHeaderSectionTooLarge' });
+    const disposition = `attachment; filename="${'y'.repeat(7 * 1024)}"`;
+    const ok = await send('PUT', `/${bucket}/big-headers`, randomBytes(100 * 1024), { 'content-disposition': disposition });
+    expect(ok.status).toBe(200);
+    for (const node of cluster.nodes) {
+      const url = new URL(`/${bucket}/big-headers`, cluster.endpoint(node.id));
+      const req = signRequest({ method: 'GET', url: url.toString(), headers: {}, payloadHash: 'UNSIGNED-PAYLOAD' }, { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, region: 'us-east-1' });
+      const res = await request(url, { headers: req.headers });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-disposition']).toBe(disposition);
+      expect((await res.body.arrayBuffer()).byteLength).toBe(100 * 1024);
+    }
+  });
+
+  it('DeleteObjects answers a key over 1024 bytes with KeyTooLongError and deletes the others', async () => {
+    expect((await send('PUT', `/${bucket}/keep-out`, randomBytes(10), {})).status).toBe(200);
+    const long = 'k'.repeat(1025);
+    const xml = `<Delete><Object><Key>${long}</Key></Object><Object><Key>keep-out</Key></Object></Delete>`;
+    const body = Buffer.from(xml);
+    const res = await send('POST', `/${bucket}?delete`, body, { 'content-md5': md5b64(body) }, sha256hex(body));
+    expect(res.status).toBe(200);
+    const signed = sign('POST', `/${bucket}?delete`, { 'content-length': String(body.length), 'content-md5': md5b64(body) }, sha256hex(body));
+    const again = await request(signed.url, { method: 'POST', headers: signed.headers, body });
+    const text = await again.body.text();
+    expect(text).toContain('<Code>KeyTooLongError</Code>');
+    expect(text).toContain('<Deleted><Key>keep-out</Key></Deleted>');
+  });
+
+  it('a GET whose response-content-type cannot be sent → 400 InvalidArgument, and opens nothing', async () => {
+    expect((await send('PUT', `/${bucket}/override`, randomBytes(300 * 1024), {})).status).toBe(200);
+    const pid = cluster.nodes[0]!.process!.pid!;
+    const fds = async (): Promise<number> => (await readdir(`/proc/${pid}/fd`)).length;
+    const before = await fds();
+    for (let i = 0; i < 20; i++) {
+      const signed = sign('GET', `/${bucket}/override?response-content-type=${encodeURIComponent('text/€')}`, {}, 'UNSIGNED-PAYLOAD');
+      const res = await request(signed.url, { headers: signed.headers });
+      expect([res.statusCode, codeOf(await res.body.text())]).toEqual([400, 'InvalidArgument']);
+    }
+    expect(await fds()).toBeLessThanOrEqual(before + 2);
     await expectAllAlive();
   });
 
