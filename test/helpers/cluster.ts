@@ -23,7 +23,13 @@ export interface TestNode {
   process: ChildProcess | undefined;
   /** Recent output lines, for diagnosing a failed start. */
   readonly log: string[];
+  /** Every line that reported an uncaught exception or an unhandled rejection (kept whole, never trimmed). */
+  readonly crashes: string[];
+  /** True once the test itself killed or stopped this process: its exit is then expected. */
+  expectedExit: boolean;
 }
+
+const CRASH_LINE = /uncaught exception|unhandled promise rejection|unhandledRejection|uncaughtException/i;
 
 /** Options for a test cluster. */
 export interface ClusterOptions {
@@ -63,6 +69,8 @@ export class TestCluster {
       configFile: join(root, `n${i + 1}.json`),
       process: undefined,
       log: [],
+      crashes: [],
+      expectedExit: false,
     }));
     const members = nodes.map((n, i) => ({ id: n.id, address: `127.0.0.1:${n.rpcPort}`, zone: `z${(i % 3) + 1}`, capacity: 1 }));
     for (const node of nodes) {
@@ -118,8 +126,13 @@ export class TestCluster {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     node.process = child;
+    node.expectedExit = false;
     const keep = (chunk: Buffer): void => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) node.log.push(line);
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line) continue;
+        node.log.push(line);
+        if (CRASH_LINE.test(line)) node.crashes.push(line);
+      }
       if (node.log.length > 200) node.log.splice(0, node.log.length - 200);
     };
     child.stdout?.on('data', keep);
@@ -167,6 +180,7 @@ export class TestCluster {
   }
 
   async #signalAndWait(id: string, signal: NodeJS.Signals): Promise<void> {
+    this.node(id).expectedExit = true;
     const child = this.node(id).process;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -175,10 +189,31 @@ export class TestCluster {
     await exited;
   }
 
-  /** Stops every node this cluster started (SIGTERM, then SIGKILL after 10 s) and removes the data. */
+  /**
+   * Problems a test did not cause: nodes that exited although the test never killed them, and
+   * log lines reporting an uncaught exception or unhandled rejection. Empty on a healthy cluster.
+   */
+  problems(): string[] {
+    const found: string[] = [];
+    for (const node of this.nodes) {
+      const child = node.process;
+      if (child && !node.expectedExit && (child.exitCode !== null || child.signalCode !== null)) {
+        found.push(`${node.id} exited (${child.exitCode ?? child.signalCode}) without being stopped by the test:\n${node.log.slice(-10).join('\n')}`);
+      }
+      for (const line of node.crashes) found.push(`${node.id} logged: ${line}`);
+    }
+    return found;
+  }
+
+  /**
+   * Stops every node this cluster started (SIGTERM, then SIGKILL after 10 s) and removes the
+   * data. Throws when `problems()` found any: a crash after an answered request must fail the test.
+   */
   async stop(): Promise<void> {
+    const problems = this.problems();
     await Promise.all(
       this.nodes.map(async (node) => {
+        node.expectedExit = true;
         const child = node.process;
         if (!child || child.exitCode !== null || child.signalCode !== null) return;
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -190,5 +225,6 @@ export class TestCluster {
       }),
     );
     await rm(this.root, { recursive: true, force: true });
+    if (problems.length > 0) throw new Error(`the cluster was not healthy at the end of the test:\n${problems.join('\n')}`);
   }
 }

@@ -52,9 +52,8 @@ describe('a node survives bodies that fail verification', () => {
   async function expectAllAlive(): Promise<void> {
     // An uncaught exception is raised after the answer; give it a moment to show.
     await new Promise((r) => setTimeout(r, 300));
+    expect(cluster.problems()).toEqual([]);
     for (const node of cluster.nodes) {
-      expect({ node: node.id, exitCode: node.process?.exitCode, signal: node.process?.signalCode }).toEqual({ node: node.id, exitCode: null, signal: null });
-      expect(node.log.filter((l) => /uncaught|unhandled/i.test(l))).toEqual([]);
       const health = await request(`${cluster.endpoint(node.id)}/health`);
       expect(health.statusCode).toBe(200);
       await health.body.dump();
