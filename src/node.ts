@@ -26,7 +26,7 @@ import { Multipart } from './replication/multipart.js';
 import { createS3App } from './s3/server.js';
 import { mountHealthRoutes } from './admin/health-routes.js';
 import { createMetrics, type Metrics } from './metrics/definitions.js';
-import { HybridClock, hlcWallMs, systemClock, type Clock, type HighWaterMark } from './util/clock.js';
+import { HybridClock, hlcWallMs, systemClock, type Clock } from './util/clock.js';
 import { cryptoRandom, type Random } from './util/random.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { startHttpServer, type StartedHttpServer } from './util/http-server.js';
@@ -88,7 +88,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
 
   // The clock's high-water mark lives beside the store it versions (simulated stores have none).
   let floorMs: number | undefined;
-  let highWater: HighWaterMark | undefined;
+  let highWater: HighWaterFile | undefined;
   if (!deps.store) {
     const opened = await HighWaterFile.open(join(config.dataDir, CLOCK_HIGH_WATER_FILE), { windowMs: HIGH_WATER_WINDOW_MS, fsync: config.store.fsync });
     floorMs = opened.floorMs;
@@ -206,6 +206,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
         await Promise.all([...servers].reverse().map((s) => s.close()));
         await Promise.all(workers.map((w) => w.stop()));
         await transport.close();
+        await highWater?.close();
         await store.close();
         logger.info({}, 'node stopped');
       })();

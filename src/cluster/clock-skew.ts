@@ -97,7 +97,7 @@ export function judgeSkew(peerOffsets: ReadonlyMap<string, number | undefined>, 
   }
   const members = peerOffsets.size + 1;
   const majority = Math.floor(members / 2) + 1;
-  return { offsetMs: -median(measured), agreeing, unmeasured, members, skewed: agreeing + unmeasured < majority };
+  return { offsetMs: 0 - median(measured), agreeing, unmeasured, members, skewed: agreeing + unmeasured < majority };
 }
 
 /** Options of the skew monitor. */

@@ -70,6 +70,11 @@ export class HighWaterFile implements HighWaterMark {
     while (wallMs >= this.#durableMs) await this.#kick();
   }
 
+  /** Waits for a write in flight (a reservation made ahead), so the process can stop cleanly. */
+  async close(): Promise<void> {
+    await this.#writing?.catch(() => undefined);
+  }
+
   #kick(): Promise<void> {
     this.#writing ??= this.#flush();
     return this.#writing;
