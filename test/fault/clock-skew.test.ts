@@ -59,6 +59,7 @@ describe.skipIf(!existsSync(LIBFAKETIME))('one node with its clock 1 s ahead (li
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline && (await readyText(cluster, 'n1')).status === 200) await new Promise((r) => setTimeout(r, 200));
     await honest.send(new CreateBucketCommand({ Bucket: bucket }));
+    await honest.send(new CreateBucketCommand({ Bucket: 'skew-empty' }));
   });
   afterEach((ctx) => {
     if (ctx.task.result?.state === 'fail') for (const n of cluster.nodes) console.log(`--- ${n.id}\n${n.log.slice(-15).join('\n')}`);
@@ -82,7 +83,7 @@ describe.skipIf(!existsSync(LIBFAKETIME))('one node with its clock 1 s ahead (li
       DeleteObject: failure(skewed.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'refused' }))),
       CreateMultipartUpload: failure(skewed.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'refused' }))),
       CreateBucket: failure(skewed.send(new CreateBucketCommand({ Bucket: 'skew-new' }))),
-      DeleteBucket: failure(skewed.send(new DeleteBucketCommand({ Bucket: bucket }))),
+      DeleteBucket: failure(skewed.send(new DeleteBucketCommand({ Bucket: 'skew-empty' }))),
     };
     for (const [op, pending] of Object.entries(writes)) {
       const f = await pending;
