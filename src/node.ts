@@ -6,6 +6,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import type { RequestListener } from 'node:http';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Koa from 'koa';
 import { Registry } from 'prom-client';
 import type { Config } from './config/schema.js';
@@ -15,6 +17,8 @@ import type { LocalStore, ReplicaApi } from './store/types.js';
 import { LevelStore } from './store/level-store.js';
 import { Membership } from './cluster/membership.js';
 import { FailureDetector } from './cluster/failure-detector.js';
+import { ClockSkewMonitor } from './cluster/clock-skew.js';
+import { HighWaterFile } from './store/clock-high-water.js';
 import { RpcClient } from './rpc/client.js';
 import type { ReplicaResolver } from './rpc/transport.js';
 import { createRpcApp } from './rpc/server.js';
@@ -24,12 +28,12 @@ import { Multipart } from './replication/multipart.js';
 import { createS3App } from './s3/server.js';
 import { mountHealthRoutes } from './admin/health-routes.js';
 import { createMetrics, type Metrics } from './metrics/definitions.js';
-import { HybridClock, systemClock, type Clock } from './util/clock.js';
+import { HybridClock, hlcWallMs, systemClock, type Clock } from './util/clock.js';
 import { cryptoRandom, type Random } from './util/random.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { startHttpServer, type StartedHttpServer } from './util/http-server.js';
 import { startWorker, type WorkerHandle } from './util/worker.js';
-import { describeError } from './util/errors.js';
+import { RingstoreError, describeError } from './util/errors.js';
 import { Readiness } from './util/readiness.js';
 import { VERSION, COMMIT } from './version.js';
 
@@ -70,6 +74,15 @@ export function layoutFromConfig(config: Config): Layout {
   return { version: 1, members: config.cluster.members.map((m) => ({ ...m, state: 'active' as const })) };
 }
 
+/** Name of the clock's high-water mark file in the data dir. */
+export const CLOCK_HIGH_WATER_FILE = 'clock-high-water';
+
+/** How far ahead of its versions the clock reserves its high-water mark (one write per half of it). */
+const HIGH_WATER_WINDOW_MS = 1000;
+
+/** A restart this soon after the mark waits for the wall clock to pass it instead of refusing writes. */
+const HIGH_WATER_WAIT_MS = 5000;
+
 /** Builds and starts one node. */
 export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): Promise<RunningNode> {
   const logger = deps.logger ?? createLogger({ level: config.log.level, base: { node: config.nodeId } });
@@ -81,14 +94,59 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const store = deps.store ?? new LevelStore({ dir: config.dataDir, fsync: config.store.fsync, directIo: config.store.directIo, inlineThreshold: config.store.inlineThreshold, random, logger: logger.child({ component: 'store' }) });
   await store.open();
 
+  // The clock's high-water mark lives beside the store it versions (simulated stores have none).
+  let floorMs: number | undefined;
+  let highWater: HighWaterFile | undefined;
+  if (!deps.store) {
+    const opened = await HighWaterFile.open(join(config.dataDir, CLOCK_HIGH_WATER_FILE), { windowMs: HIGH_WATER_WINDOW_MS, fsync: config.store.fsync });
+    floorMs = opened.floorMs;
+    highWater = opened.file;
+    // A quick restart finds the mark up to a window ahead: wait it out rather than refuse writes.
+    const behindMs = floorMs - clock.now();
+    if (behindMs > 0 && behindMs <= HIGH_WATER_WAIT_MS) await sleep(behindMs + 1);
+  }
+  let futureLoggedAt = -Infinity;
+  let futureSuppressed = 0;
+  const hlc = new HybridClock(config.nodeId, clock, {
+    maxAheadMs: config.cluster.maxClockOffsetMs,
+    ...(floorMs !== undefined && { floorMs }),
+    ...(highWater !== undefined && { highWater }),
+    onRefused: (version, aheadMs) => {
+      metrics?.clockFutureVersions.inc();
+      // One line per 10 s at most: a skewed writer can make every read of a hot key see one.
+      const now = clock.now();
+      if (now - futureLoggedAt < 10_000) {
+        futureSuppressed++;
+        return;
+      }
+      logger.warn({ aheadMs, wallMs: hlcWallMs(version), boundMs: config.cluster.maxClockOffsetMs, suppressed: futureSuppressed }, 'saw a version further ahead of this clock than cluster.maxClockOffsetMs; not adopted (a skewed clock wrote it)');
+      futureLoggedAt = now;
+      futureSuppressed = 0;
+    },
+  });
+
   const membership = new Membership({ selfId: config.nodeId, layout: layoutFromConfig(config), hasher: await createHasher(), vnodesPerUnit: config.ring.vnodesPerUnit });
   const transport = deps.transport ?? new RpcClient({ nodeId: config.nodeId, secret: config.rpc.secret, timeoutMs: config.rpc.timeoutMs, logger: logger.child({ component: 'rpc' }) });
   const replicaFor = (member: { id: string; address: string }): ReplicaApi => (member.id === config.nodeId ? store : transport.replica(member.id, member.address));
+  const skew = new ClockSkewMonitor({ membership, boundMs: config.cluster.maxClockOffsetMs, logger: logger.child({ component: 'clock' }), metrics });
+  const behindFloor = (): string | undefined => {
+    const behindMs = hlc.behindFloorMs();
+    return behindMs > 0 ? `its clock is ${behindMs} ms behind the versions it issued before it restarted (${CLOCK_HIGH_WATER_FILE} in the data dir)` : undefined;
+  };
+  const writeRefusal = (): RingstoreError | undefined => {
+    const refusal = skew.writeRefusal();
+    if (refusal) return refusal;
+    const behind = behindFloor();
+    if (behind === undefined) return undefined;
+    metrics?.clockRefusedWrites.inc();
+    return new RingstoreError('ClockSkew', `This node's clock is behind: ${behind}. Writes are refused until it catches up; send them to another node.`, { behindMs: hlc.behindFloorMs() });
+  };
 
   const coordinator = new Coordinator({
     membership,
     replicaFor,
-    clock: new HybridClock(config.nodeId, clock),
+    clock: hlc,
+    writeRefusal,
     logger: logger.child({ component: 'coordinator' }),
     metrics,
     n: config.replication.factor,
@@ -105,6 +163,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   let stopping: Promise<void> | undefined;
   const readiness = new Readiness();
   readiness.add('node', () => (stopping ? 'shutting down' : started ? undefined : 'starting'));
+  readiness.add('clock', () => skew.readinessReason() ?? (behindFloor() === undefined ? undefined : `${behindFloor()!}; refusing writes`));
   const health = { readiness: () => readiness.state(), metrics };
   const rpcApp = createRpcApp({ replica: store, secret: config.rpc.secret, nodeId: config.nodeId, logger: logger.child({ component: 'rpc-server' }), clock, extraRoutes: (router) => mountHealthRoutes(router, health) });
   const s3App = createS3App({ coordinator, buckets, multipart, config, clock, random, logger: logger.child({ component: 's3' }), metrics, health });
@@ -123,7 +182,10 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const detector = new FailureDetector({
     membership,
     ping: async (peerId, address, signal) => {
-      await transport.ping(peerId, address, signal);
+      // Every ping is also a clock sample: the peer's time against the midpoint of the round trip.
+      const sentMs = clock.now();
+      const answer = await transport.ping(peerId, address, signal);
+      skew.record(peerId, sentMs, answer.time, clock.now());
     },
     pingTimeoutMs: Math.min(config.cluster.pingIntervalMs * 2, config.rpc.timeoutMs),
     downAfterMisses: config.cluster.downAfterMisses,
@@ -152,6 +214,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
         await Promise.all([...servers].reverse().map((s) => s.close()));
         await Promise.all(workers.map((w) => w.stop()));
         await transport.close();
+        await highWater?.close();
         await store.close();
         logger.info({}, 'node stopped');
       })();

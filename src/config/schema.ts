@@ -67,6 +67,8 @@ export interface Config {
     pingIntervalMs: number;
     /** Missed pings in a row after which a peer is marked down. */
     downAfterMisses: number;
+    /** Largest offset (ms) of a node's clock from the cluster majority at which it accepts writes. */
+    maxClockOffsetMs: number;
   };
   log: {
     /** pino level: trace, debug, info, warn, error, fatal, silent. */
@@ -151,6 +153,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
   key({ path: 'cluster.members', kind: 'members', default: [], doc: 'The initial layout (version 1), used when the node has no layout stored yet: every member\'s id, RPC address, zone and capacity.' }),
   key({ path: 'cluster.pingIntervalMs', kind: 'int', default: 1000, min: 10, max: 600_000, doc: 'Milliseconds between liveness pings to each peer.' }),
   key({ path: 'cluster.downAfterMisses', kind: 'int', default: 3, min: 1, max: 1000, doc: 'Missed pings in a row after which a peer is marked down.' }),
+  key({ path: 'cluster.maxClockOffsetMs', kind: 'int', default: 250, min: 1, max: 3_600_000, doc: "Largest offset in milliseconds between this node's clock and the majority of the cluster's (measured from ping round trips) at which it accepts writes; beyond it the node answers writes with 503 and says why in /ready. Also the most a version seen from another node may be ahead of this node's clock." }),
   key({ path: 'log.level', kind: 'enum', default: 'info', values: LOG_LEVELS, doc: 'Log level of the JSON-lines log on stdout.' }),
 ];
 

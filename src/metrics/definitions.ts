@@ -18,6 +18,11 @@ export interface Metrics {
   readonly quorumFailures: Counter<'op'>;
   readonly readRepairs: Counter<never>;
   readonly clusterNodes: Gauge<'state'>;
+  readonly clockOffset: Gauge<never>;
+  readonly clockPeerOffset: Gauge<'peer'>;
+  readonly clockSkewed: Gauge<never>;
+  readonly clockRefusedWrites: Counter<never>;
+  readonly clockFutureVersions: Counter<never>;
 }
 
 /** Creates every metric on `registry` (plus Node's default process metrics). */
@@ -35,5 +40,10 @@ export function createMetrics(registry: Registry, build: { version: string; comm
     quorumFailures: new Counter({ name: 'ringstore_quorum_failures_total', help: 'Operations that could not reach their read or write quorum.', labelNames: ['op'], registers: [registry] }),
     readRepairs: new Counter({ name: 'ringstore_read_repairs_total', help: 'Stale replicas updated in the background after a read.', registers: [registry] }),
     clusterNodes: new Gauge({ name: 'ringstore_cluster_nodes', help: 'Members of the layout by liveness as this node sees them.', labelNames: ['state'], registers: [registry] }),
+    clockOffset: new Gauge({ name: 'ringstore_clock_offset_seconds', help: "This node's clock minus the median of the cluster's clocks (itself included), from ping round trips; positive when ahead.", registers: [registry] }),
+    clockPeerOffset: new Gauge({ name: 'ringstore_clock_peer_offset_seconds', help: "A peer's clock minus this node's: the median of its recent ping samples.", labelNames: ['peer'], registers: [registry] }),
+    clockSkewed: new Gauge({ name: 'ringstore_clock_skewed', help: '1 while this node refuses writes because its clock disagrees with the majority by more than cluster.maxClockOffsetMs, else 0.', registers: [registry] }),
+    clockRefusedWrites: new Counter({ name: 'ringstore_clock_refused_writes_total', help: "Writes refused with 503 because of this node's clock (skewed, or behind its high-water mark after a restart).", registers: [registry] }),
+    clockFutureVersions: new Counter({ name: 'ringstore_clock_future_versions_total', help: 'Versions seen from other nodes further ahead of this clock than cluster.maxClockOffsetMs: not adopted by the hybrid clock.', registers: [registry] }),
   };
 }

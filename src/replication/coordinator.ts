@@ -8,8 +8,8 @@ import type { Member } from '../ring/layout.js';
 import { coveringMembers } from '../ring/coverage.js';
 import type { Membership } from '../cluster/membership.js';
 import type { ByteRange, HeadResult, ObjectMeta, ObjectRecord, PartRef, ReplicaApi } from '../store/types.js';
-import type { HybridClock } from '../util/clock.js';
-import { compareVersions } from '../util/clock.js';
+import type { HybridClock, Version } from '../util/clock.js';
+import { compareVersions, hlcWallMs } from '../util/clock.js';
 import { RingstoreError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { Random } from '../util/random.js';
@@ -36,6 +36,8 @@ export interface CoordinatorOptions {
   readonly readRepairChance: number;
   /** Bodies up to this size are sent inline with the commit (one round trip per replica). */
   readonly inlineThreshold: number;
+  /** Why this node may not coordinate writes right now (its clock), or undefined when it may. */
+  readonly writeRefusal?: () => RingstoreError | undefined;
 }
 
 /** What a PUT carries besides the key. */
@@ -88,7 +90,7 @@ export class Coordinator {
   async putObject(input: PutObjectInput): Promise<ObjectMeta> {
     const { bucket, key, signal } = input;
     const targets = this.#writeTargets(bucket, key, 'PutObject');
-    const version = this.#o.clock.next();
+    const version = await this.#o.clock.issue();
     const iterator = input.body[Symbol.asyncIterator]();
     const { head, size, ended } = await readHead(iterator, this.#o.inlineThreshold);
     if (ended) {
@@ -126,14 +128,15 @@ export class Coordinator {
   /** Writes a tombstone for a key; resolves after W acks. Deleting a missing key succeeds (S3). */
   async deleteObject(bucket: string, key: string): Promise<void> {
     const targets = this.#writeTargets(bucket, key, 'DeleteObject');
-    const meta: ObjectMeta = { bucket, key, version: this.#o.clock.next(), tombstone: true, size: 0, etag: '', contentType: '', userMeta: {} };
+    const meta: ObjectMeta = { bucket, key, version: await this.#o.clock.issue(), tombstone: true, size: 0, etag: '', contentType: '', userMeta: {} };
     await this.#commitEverywhere('DeleteObject', targets, meta, () => ({ kind: 'inline', data: EMPTY }));
   }
 
   /** Writes a complete record (used for small system records such as buckets). */
   async putSmall(meta: Omit<ObjectMeta, 'version'>, data: Uint8Array): Promise<ObjectMeta> {
-    const full: ObjectMeta = { ...meta, version: this.#o.clock.next() };
-    await this.#commitEverywhere('PutObject', this.#writeTargets(meta.bucket, meta.key, 'PutObject'), full, () => ({ kind: 'inline', data }));
+    const targets = this.#writeTargets(meta.bucket, meta.key, 'PutObject');
+    const full: ObjectMeta = { ...meta, version: await this.#o.clock.issue() };
+    await this.#commitEverywhere('PutObject', targets, full, () => ({ kind: 'inline', data }));
     return full;
   }
 
@@ -258,7 +261,10 @@ export class Coordinator {
     return ids.map((id) => ring.member(id)!);
   }
 
+  /** The replicas of a write, after checking that this node may coordinate writes at all. */
   #writeTargets(bucket: string, key: string, op: string): FanoutTarget[] {
+    const refusal = this.#o.writeRefusal?.();
+    if (refusal) throw refusal;
     const { replicas } = this.#o.membership.ring.preferenceList(bucket, key, this.#o.n);
     const candidates = this.#o.membership.candidates(replicas, this.#o.w);
     if (candidates.length < this.#o.w) {
@@ -289,19 +295,32 @@ export class Coordinator {
     };
   }
 
-  /** Commits on every target; resolves at W acks while the others finish in the background. */
+  /**
+   * Commits on every target; resolves at W acks while the others finish in the background.
+   * Each answer carries the version the replica holds, which the clock observes, so this node's
+   * next versions are above it. A replica that kept a newer version is still an ack (the write
+   * lost a race to a concurrent one, last writer wins) unless that version is further ahead of
+   * this clock than the bound allows: it came from a skewed clock and would hide this write
+   * although it may be older, so that answer counts as a failure (ClockSkew, 503) rather than
+   * acknowledging a write nobody will ever read.
+   */
   async #commitEverywhere(op: string, targets: readonly FanoutTarget[], meta: ObjectMeta, body: (t: FanoutTarget) => Parameters<ReplicaApi['commit']>[1]): Promise<void> {
     const tracker = new QuorumTracker<true>(op, this.#o.w, targets.length);
+    let skew: RingstoreError | undefined;
     await new Promise<void>((resolve, reject) => {
+      const failed = (target: FanoutTarget, err: unknown): void => {
+        this.#o.logger.warn({ peer: target.id, op, err: describeError(err) }, 'replica commit failed');
+        if (tracker.fail(target.id, err) === 'failed') reject(skew ?? tracker.error());
+      };
       for (const target of targets) {
         target.api.commit(meta, body(target)).then(
-          () => {
-            if (tracker.succeed(target.id, true) === 'reached') resolve();
+          (result) => {
+            if (!this.#o.clock.observe(result.current.hlc) && compareVersions(result.current, meta.version) > 0) {
+              skew = futureVersionError(op, target.id, meta, result.current);
+              failed(target, skew);
+            } else if (tracker.succeed(target.id, true) === 'reached') resolve();
           },
-          (err: unknown) => {
-            this.#o.logger.warn({ peer: target.id, op, err: describeError(err) }, 'replica commit failed');
-            if (tracker.fail(target.id, err) === 'failed') reject(tracker.error());
-          },
+          (err: unknown) => failed(target, err),
         );
       }
     }).catch((err: unknown) => {
@@ -372,6 +391,16 @@ export class Coordinator {
     const withBody = [...tracker.successes.values()].find((r) => r?.inlineBody && compareVersions(r.record.version, newest.record.version) === 0);
     return { record: newest.record, ...(withBody?.inlineBody && { inlineBody: withBody.inlineBody }), holders };
   }
+}
+
+/** Why a commit hidden by a version from a skewed clock is not acknowledged. */
+function futureVersionError(op: string, peer: string, meta: ObjectMeta, current: Version): RingstoreError {
+  const aheadMs = hlcWallMs(current.hlc) - hlcWallMs(meta.version.hlc);
+  return new RingstoreError(
+    'ClockSkew',
+    `${op}: replica ${peer} holds a version of this key written by ${current.node} ${aheadMs} ms ahead of this write's, further than cluster.maxClockOffsetMs allows: that node's clock is skewed. The write was not acknowledged; retry it later or fix that clock.`,
+    { bucket: meta.bucket, key: meta.key, peer, writer: current.node, aheadMs },
+  );
 }
 
 /** Reads from `iterator` until more than `limit` bytes or the end, whichever comes first. */

@@ -26,6 +26,7 @@ export const RPC_ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   EntityTooSmall: 400,
   QuorumNotReached: 503,
   ServiceUnavailable: 503,
+  ClockSkew: 503,
   ChecksumMismatch: 400,
   BadDigest: 400,
   IncompleteBody: 400,

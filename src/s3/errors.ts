@@ -115,6 +115,9 @@ const DOMAIN_TO_S3: Readonly<Record<ErrorCode, { code: S3ErrorCode; internal: bo
   EntityTooSmall: { code: 'EntityTooSmall', internal: false, keepMessage: true },
   QuorumNotReached: { code: 'ServiceUnavailable', internal: true, keepMessage: false },
   ServiceUnavailable: { code: 'ServiceUnavailable', internal: true, keepMessage: false },
+  // The message says why (the offset and the bound), so the client knows to write elsewhere; the
+  // node logs the skew itself once, not once per refused request.
+  ClockSkew: { code: 'ServiceUnavailable', internal: false, keepMessage: true },
   PeerUnavailable: { code: 'ServiceUnavailable', internal: true, keepMessage: false },
   RpcTimeout: { code: 'ServiceUnavailable', internal: true, keepMessage: false },
   StoreClosed: { code: 'ServiceUnavailable', internal: true, keepMessage: false },

@@ -31,17 +31,44 @@ export function hlcWallMs(hlc: number): number {
 }
 
 /**
+ * Durable upper bound of the versions a clock has issued (persisted in the data dir), so that
+ * after a restart the clock begins above everything it issued before, even when the wall
+ * clock went back meanwhile.
+ */
+export interface HighWaterMark {
+  /** Resolves once the persisted bound is above `wallMs`; cheap when it already is. */
+  cover(wallMs: number): Promise<void>;
+}
+
+/** Options of a hybrid clock. */
+export interface HybridClockOptions {
+  /** `observe` refuses versions whose wall part is further than this ahead of the local wall clock. */
+  readonly maxAheadMs?: number;
+  /** Called when `observe` refuses a version (log and metric). */
+  readonly onRefused?: (hlc: number, aheadMs: number) => void;
+  /** Wall ms every version issued before this process started lies below (the loaded high-water mark). */
+  readonly floorMs?: number;
+  /** Where `issue` makes its versions durable before they leave the node. */
+  readonly highWater?: HighWaterMark;
+}
+
+/**
  * Hybrid logical clock: monotonic even when the wall clock steps back, and pulled forward by
- * versions seen from other nodes so that a later write always gets a higher version.
+ * versions seen from other nodes so that a later write always gets a higher version. A version
+ * from a clock further ahead than `maxAheadMs` is not adopted: it would carry this node's
+ * versions into the skewed future too.
  */
 export class HybridClock {
   readonly #clock: Clock;
   readonly #node: string;
+  readonly #options: HybridClockOptions;
   #last = 0;
 
-  constructor(node: string, clock: Clock = systemClock) {
+  constructor(node: string, clock: Clock = systemClock, options: HybridClockOptions = {}) {
     this.#node = node;
     this.#clock = clock;
+    this.#options = options;
+    if (options.floorMs !== undefined) this.#last = options.floorMs * LOGICAL_BITS;
   }
 
   /** A fresh version, greater than every version this clock has issued or observed. */
@@ -51,8 +78,33 @@ export class HybridClock {
     return { hlc: this.#last, node: this.#node };
   }
 
-  /** Moves the clock past a version seen elsewhere. */
-  observe(hlc: number): void {
+  /** Like `next`, once the high-water mark covers the version (so it may leave the node). */
+  async issue(): Promise<Version> {
+    const version = this.next();
+    await this.#options.highWater?.cover(hlcWallMs(version.hlc));
+    return version;
+  }
+
+  /**
+   * Moves the clock past a version seen elsewhere, unless it lies further than `maxAheadMs`
+   * ahead of the local wall clock. Returns whether the version is acceptable (adopted or older).
+   */
+  observe(hlc: number): boolean {
+    const { maxAheadMs } = this.#options;
+    if (maxAheadMs !== undefined) {
+      const aheadMs = hlcWallMs(hlc) - this.#clock.now();
+      if (aheadMs > maxAheadMs) {
+        this.#options.onRefused?.(hlc, aheadMs);
+        return false;
+      }
+    }
     if (hlc > this.#last) this.#last = hlc;
+    return true;
+  }
+
+  /** How far (ms) the wall clock is behind the floor this clock started from; 0 once past it. */
+  behindFloorMs(): number {
+    const floor = this.#options.floorMs;
+    return floor === undefined ? 0 : Math.max(0, floor - this.#clock.now());
   }
 }

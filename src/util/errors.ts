@@ -18,6 +18,8 @@ export type ErrorCode =
   // quorum / availability: surfaced as 503 so that SDKs retry
   | 'QuorumNotReached'
   | 'ServiceUnavailable'
+  // this node's clock disagrees with the cluster's (or a replica holds a version from a skewed clock)
+  | 'ClockSkew'
   // data integrity
   | 'ChecksumMismatch'
   | 'BadDigest'

@@ -38,6 +38,8 @@ export interface ClusterOptions {
   config?: Record<string, unknown>;
   /** Environment added to every node process. */
   env?: Record<string, string>;
+  /** Environment added to one node's process, by node id (e.g. a faked clock for `n1`). */
+  nodeEnv?: Record<string, Record<string, string>>;
 }
 
 export const ACCESS_KEY = 'RSTESTACCESSKEY00001';
@@ -49,11 +51,13 @@ export class TestCluster {
   readonly root: string;
   readonly nodes: TestNode[];
   readonly #env: Record<string, string>;
+  readonly #nodeEnv: Record<string, Record<string, string>>;
 
-  private constructor(root: string, nodes: TestNode[], env: Record<string, string>) {
+  private constructor(root: string, nodes: TestNode[], env: Record<string, string>, nodeEnv: Record<string, Record<string, string>>) {
     this.root = root;
     this.nodes = nodes;
     this.#env = env;
+    this.#nodeEnv = nodeEnv;
   }
 
   /** Writes configs and starts every node; resolves when all answer /health. */
@@ -86,7 +90,7 @@ export class TestCluster {
       };
       await writeFile(node.configFile, JSON.stringify(config, null, 2));
     }
-    const cluster = new TestCluster(root, nodes, options.env ?? {});
+    const cluster = new TestCluster(root, nodes, options.env ?? {}, options.nodeEnv ?? {});
     try {
       await Promise.all(nodes.map((n) => cluster.startNode(n.id)));
     } catch (err) {
@@ -122,7 +126,7 @@ export class TestCluster {
     const node = this.node(id);
     if (node.process && node.process.exitCode === null && node.process.signalCode === null) throw new Error(`${id} is running`);
     const child = spawn(process.execPath, [MAIN, 'server', '--config', node.configFile], {
-      env: { ...process.env, ...this.#env },
+      env: { ...process.env, ...this.#env, ...this.#nodeEnv[id] },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     node.process = child;

@@ -27,7 +27,7 @@ function configFor(id: string): Config {
     replication: { factor: 3, readQuorum: 2, writeQuorum: 2, readRepairPercent: 100 },
     ring: { vnodesPerUnit: 64 },
     store: { inlineThreshold: 1024, fsync: false, directIo: false },
-    cluster: { members: ['n1', 'n2', 'n3'].map((m, i) => ({ id: m, address: `sim:${i}`, zone: `z${i}`, capacity: 1 })), pingIntervalMs: 60_000, downAfterMisses: 3 },
+    cluster: { members: ['n1', 'n2', 'n3'].map((m, i) => ({ id: m, address: `sim:${i}`, zone: `z${i}`, capacity: 1 })), pingIntervalMs: 60_000, downAfterMisses: 3, maxClockOffsetMs: 250 },
     log: { level: 'silent' },
   };
 }
@@ -46,7 +46,8 @@ describe('three nodes in one process', () => {
   });
 
   it('replicates through the in-memory transport and survives a node marked down', async () => {
-    const transport = new MemoryTransport();
+    // Pings answer on the nodes' simulated time base, or every node would see its peers' clocks 40 days off.
+    const transport = new MemoryTransport({ clock: { now: () => 1_800_000_000_000 } });
     const stores = new Map<string, MemoryStore>();
     for (const [i, id] of ['n1', 'n2', 'n3'].entries()) {
       const store = new MemoryStore({ inlineThreshold: 1024 });
@@ -83,7 +84,8 @@ describe('three nodes in one process', () => {
   });
 
   it('still asks peers its failure detector has marked down when the others cannot make a quorum', async () => {
-    const transport = new MemoryTransport();
+    // Pings answer on the nodes' simulated time base, or every node would see its peers' clocks 40 days off.
+    const transport = new MemoryTransport({ clock: { now: () => 1_800_000_000_000 } });
     for (const [i, id] of ['n1', 'n2', 'n3'].entries()) {
       const store = new MemoryStore({ inlineThreshold: 1024 });
       transport.register(id, store);
