@@ -207,14 +207,21 @@ describe('crash consistency', () => {
     console.log(`crash-consistency: ${ROUNDS} rounds in ${(roundsMs / 1000).toFixed(1)} s; ops ${JSON.stringify(ops)}`);
     expect(ops.acked).toBeGreaterThan(ROUNDS);
 
+    const fsck = (dir: string): Promise<{ code: number; stdout: string; stderr: string }> =>
+      run(process.execPath, [MAIN, 'fsck', '--data', dir, '--json']).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      );
+    // A running node's store is refused, not checked half-written.
+    const busy = await fsck(cluster.node('n1').dataDir);
+    expect(busy.code).toBe(2);
+    expect(busy.stderr).toContain('a node is running on it');
+
     // Give read repair a moment to finish, then crash every node once more and check each disk.
     await new Promise((r) => setTimeout(r, 500));
     for (const id of ids) await cluster.kill(id);
     for (const node of cluster.nodes) {
-      const result = await run(process.execPath, [MAIN, 'fsck', '--data', node.dataDir, '--json']).then(
-        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-      );
+      const result = await fsck(node.dataDir);
       const report = JSON.parse(result.stdout || '{}') as { records?: number; blobs?: number; problems?: unknown[]; leftovers?: unknown[] };
       console.log(`fsck ${node.id}: exit ${result.code}, ${report.records} records, ${report.blobs} blobs, ${report.problems?.length} problems, ${report.leftovers?.length} collectable ${result.stderr}`);
       expect(report.problems, `seed ${SEED}: fsck ${node.id}`).toEqual([]);
