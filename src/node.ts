@@ -222,3 +222,6 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     },
   };
 }
+
+// The offline store check runs without a node; the CLI reaches the store layer only through here.
+export { checkStore, type FsckReport, type FsckProblem, type FsckLeftover } from './store/fsck.js';

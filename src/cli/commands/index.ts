@@ -6,8 +6,9 @@ import type { Command } from '../command.js';
 import { benchCommand } from './bench.js';
 import { configCommand } from './config.js';
 import { devCommand } from './dev.js';
+import { fsckCommand } from './fsck.js';
 import { healthCommand } from './health.js';
 import { serverCommand } from './server.js';
 
 /** The command table. */
-export const COMMANDS: readonly Command[] = [serverCommand, devCommand, configCommand, healthCommand, benchCommand];
+export const COMMANDS: readonly Command[] = [serverCommand, devCommand, configCommand, healthCommand, fsckCommand, benchCommand];
