@@ -16,7 +16,7 @@
  * Still not covered: the response, and confidentiality. Run the RPC port behind TLS (or a
  * WireGuard/IPsec link) on untrusted networks.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual, type Hmac } from 'node:crypto';
+import { createHash, createHmac, randomUUID, timingSafeEqual, type Hmac } from 'node:crypto';
 import { RingstoreError } from '../util/errors.js';
 
 /** The request header carrying the credentials. */
@@ -111,7 +111,8 @@ export function signRpcRequest(secret: string, input: RpcSignInput): RpcSignatur
     });
   }
   if (!DIGEST_RE.test(input.bodyDigest)) throw new RingstoreError('InvalidArgument', 'rpc body digest must be 64 hex digits or STREAMED_BODY');
-  const nonce = input.nonce ?? randomBytes(16).toString('base64url');
+  // Unique, not secret: randomUUID draws from a cached entropy pool, ~10× cheaper than randomBytes.
+  const nonce = input.nonce ?? randomUUID();
   if (!NONCE_RE.test(nonce)) throw new RingstoreError('InvalidArgument', 'rpc nonce must be 16-64 characters of [A-Za-z0-9_-]');
   const signature = hmacHex(secret, { ...input, nonce });
   return { header: `${AUTH_SCHEME} ${input.nodeId} ${input.timestampMs} ${nonce} ${signature}`, signature };
