@@ -206,16 +206,20 @@ export interface ReplayCacheOptions {
 }
 
 /**
- * The signatures admitted within the freshness window, so that each is accepted once. Bounded:
- * when full, the oldest entry is dropped and from then on every request at or before its
- * timestamp is refused (the window shrinks under load instead of letting an evicted one replay).
+ * The signatures admitted within the freshness window, so that each is accepted once. Kept in
+ * one bucket per second of their timestamp; a bucket is dropped once no request of that second
+ * can be fresh. Bounded: when full, the bucket of the earliest second is dropped and from then on
+ * every request up to the end of that second is refused (the window shrinks under load instead of
+ * letting an evicted signature replay; a sender whose clock runs ahead does not push that floor up).
  */
 export class ReplayCache {
   readonly #windowMs: number;
   readonly #maxEntries: number;
-  // Insertion order is arrival order, close to timestamp order; keys are half the signature.
-  readonly #seen = new Map<string, number>();
+  // Keys are the first half of the signature (128 bits), to keep entries small.
+  readonly #buckets = new Map<number, Set<string>>();
+  #size = 0;
   #floorMs = -1;
+  #prunedSecond = -1;
 
   constructor(options: ReplayCacheOptions = {}) {
     this.#windowMs = options.windowMs ?? MAX_CLOCK_SKEW_MS;
@@ -224,7 +228,7 @@ export class ReplayCache {
 
   /** Entries held. */
   get size(): number {
-    return this.#seen.size;
+    return this.#size;
   }
 
   /** Throws RpcUnauthorized if a request with this signature and timestamp cannot be admitted. */
@@ -232,27 +236,42 @@ export class ReplayCache {
     if (timestampMs <= this.#floorMs) {
       throw unauthorized('request timestamp is older than the replay window (this node is under heavy rpc load)', { floorMs: this.#floorMs });
     }
-    if (this.#seen.has(signature.slice(0, 32))) throw unauthorized('replayed request (this signature was already used)');
+    if (this.#buckets.get(Math.floor(timestampMs / 1000))?.has(signature.slice(0, 32)) === true) {
+      throw unauthorized('replayed request (this signature was already used)');
+    }
   }
 
   /** Records an admitted request; throws RpcUnauthorized if it is a replay. */
   admit(signature: string, timestampMs: number, nowMs: number): void {
     this.check(signature, timestampMs);
     this.#prune(nowMs);
-    while (this.#seen.size >= this.#maxEntries) {
-      const oldest = this.#seen.entries().next().value;
-      if (oldest === undefined) break;
-      this.#seen.delete(oldest[0]);
-      this.#floorMs = Math.max(this.#floorMs, oldest[1]);
+    while (this.#size >= this.#maxEntries) {
+      const earliest = Math.min(...this.#buckets.keys());
+      this.#size -= this.#buckets.get(earliest)?.size ?? 0;
+      this.#buckets.delete(earliest);
+      this.#floorMs = Math.max(this.#floorMs, earliest * 1000 + 999);
+      if (timestampMs <= this.#floorMs) throw unauthorized('request timestamp is older than the replay window (this node is under heavy rpc load)', { floorMs: this.#floorMs });
     }
-    this.#seen.set(signature.slice(0, 32), timestampMs);
+    const second = Math.floor(timestampMs / 1000);
+    let bucket = this.#buckets.get(second);
+    if (bucket === undefined) {
+      bucket = new Set();
+      this.#buckets.set(second, bucket);
+    }
+    bucket.add(signature.slice(0, 32));
+    this.#size++;
   }
 
   #prune(nowMs: number): void {
-    const expiredAt = nowMs - this.#windowMs;
-    for (const [key, ts] of this.#seen) {
-      if (ts >= expiredAt) break;
-      this.#seen.delete(key);
+    const second = Math.floor(nowMs / 1000);
+    if (second === this.#prunedSecond) return;
+    this.#prunedSecond = second;
+    // A bucket whose whole second is older than the window holds only stale timestamps.
+    const expired = Math.floor((nowMs - this.#windowMs) / 1000);
+    for (const [s, bucket] of this.#buckets) {
+      if (s >= expired) continue;
+      this.#size -= bucket.size;
+      this.#buckets.delete(s);
     }
   }
 }

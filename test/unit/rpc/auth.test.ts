@@ -157,17 +157,26 @@ describe('ReplayCache', () => {
   it('forgets entries once their timestamp is out of the window', () => {
     const cache = new ReplayCache({ windowMs: 1000 });
     cache.admit(sig(1), NOW, NOW);
-    cache.admit(sig(2), NOW + 1500, NOW + 1500);
+    cache.admit(sig(2), NOW + 2500, NOW + 2500);
     expect(cache.size).toBe(1);
   });
 
-  it('stays bounded: past its size it refuses everything at or before the evicted timestamps', () => {
+  it('stays bounded: past its size it refuses everything up to the evicted second, replays included', () => {
     const cache = new ReplayCache({ windowMs: 60_000, maxEntries: 3 });
-    for (let i = 0; i < 5; i++) cache.admit(sig(i), NOW + i, NOW + i);
+    for (let i = 0; i < 5; i++) cache.admit(sig(i), NOW + i * 1000, NOW + i * 1000);
     expect(cache.size).toBe(3);
     // sig(0) and sig(1) were evicted; replaying them must still fail.
     expect(rejection(() => cache.check(sig(0), NOW)).code).toBe('RpcUnauthorized');
-    expect(rejection(() => cache.check(sig(1), NOW + 1)).code).toBe('RpcUnauthorized');
-    cache.admit(sig(9), NOW + 10, NOW + 10);
+    expect(rejection(() => cache.check(sig(1), NOW + 1000)).code).toBe('RpcUnauthorized');
+    cache.admit(sig(9), NOW + 10_000, NOW + 10_000);
+  });
+
+  it('a sender whose clock runs ahead does not raise the floor for the others', () => {
+    const cache = new ReplayCache({ windowMs: 60_000, maxEntries: 3 });
+    cache.admit(sig(100), NOW + 59_000, NOW);
+    for (let i = 0; i < 4; i++) cache.admit(sig(i), NOW + i * 1000, NOW + i * 1000);
+    // The evicted buckets are the earliest seconds, not the ahead-of-time entry that arrived first.
+    cache.admit(sig(50), NOW + 5000, NOW + 5000);
+    expect(rejection(() => cache.check(sig(100), NOW + 59_000)).message).toMatch(/replayed/);
   });
 });
