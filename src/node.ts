@@ -164,7 +164,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const readiness = new Readiness();
   readiness.add('node', () => (stopping ? 'shutting down' : started ? undefined : 'starting'));
   readiness.add('clock', () => skew.readinessReason() ?? (behindFloor() === undefined ? undefined : `${behindFloor()!}; refusing writes`));
-  const health = { readiness: () => readiness.state(), metrics };
+  const health = { readiness: () => readiness.state(), metrics, metricsToken: config.metrics.token };
   const rpcApp = createRpcApp({ replica: store, secret: config.rpc.secret, nodeId: config.nodeId, logger: logger.child({ component: 'rpc-server' }), clock, extraRoutes: (router) => mountHealthRoutes(router, health) });
   const s3App = createS3App({ coordinator, buckets, multipart, config, clock, random, logger: logger.child({ component: 's3' }), metrics, health });
 

@@ -74,6 +74,10 @@ export interface Config {
     /** pino level: trace, debug, info, warn, error, fatal, silent. */
     level: string;
   };
+  metrics: {
+    /** When non-empty, GET /metrics on the RPC port requires `Authorization: Bearer <token>`. Secret. */
+    token: string;
+  };
 }
 
 /** The pino log levels accepted by `log.level`. */
@@ -137,7 +141,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
   key({ path: 's3.listen', kind: 'hostport', default: '127.0.0.1:9000', anyPort: true, doc: 'Address "host:port" the S3 API listens on; use 0.0.0.0:9000 to accept connections from other machines.' }),
   key({ path: 's3.region', kind: 'string', default: 'us-east-1', doc: 'Region name clients sign requests for (the SigV4 scope).', pattern: /^[A-Za-z0-9_.-]{1,64}$/, form: 'a region name of 1–64 characters from A–Z a–z 0–9 _ . -' }),
   key({ path: 's3.accessKey', kind: 'string', env: 'RINGSTORE_ACCESS_KEY', defaultText: '(required)', doc: 'Access key id of the root S3 credentials.', pattern: /^[^\s/]{1,128}$/, form: "a non-empty access key id of at most 128 characters, without spaces or '/'" }),
-  key({ path: 's3.secretKey', kind: 'string', env: 'RINGSTORE_SECRET_KEY', fileEnv: 'RINGSTORE_SECRET_KEY_FILE', secret: true, defaultText: '(required)', doc: 'Secret key of the root S3 credentials.', pattern: /^[^\s]{1,128}$/, form: 'a non-empty secret key of at most 128 characters, without spaces' }),
+  key({ path: 's3.secretKey', kind: 'string', env: 'RINGSTORE_SECRET_KEY', fileEnv: 'RINGSTORE_SECRET_KEY_FILE', secret: true, defaultText: '(required)', doc: 'Secret key of the root S3 credentials.', pattern: /^[^\s]{16,128}$/, form: 'a secret key of 16 to 128 characters, without spaces (e.g. `openssl rand -base64 30`)' }),
   key({ path: 's3.maxObjectSize', kind: 'size', default: 5 * GiB, min: 1, max: 5 * 1024 * GiB, doc: 'Largest body a single PUT may send, in bytes or with a unit (S3 allows 5 GiB).' }),
   key({ path: 'rpc.listen', kind: 'hostport', default: '127.0.0.1:9100', anyPort: true, doc: 'Address "host:port" the node-to-node RPC and admin API listens on; peers reach it at this node\'s cluster.members address.' }),
   key({ path: 'rpc.secret', kind: 'string', env: 'RINGSTORE_CLUSTER_SECRET', fileEnv: 'RINGSTORE_CLUSTER_SECRET_FILE', secret: true, defaultText: '(required)', doc: 'Shared cluster secret that authenticates node-to-node calls; the same on every node.', pattern: /^.{16,}$/s, form: 'a secret of at least 16 characters (e.g. `openssl rand -hex 16`)' }),
@@ -155,6 +159,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
   key({ path: 'cluster.downAfterMisses', kind: 'int', default: 3, min: 1, max: 1000, doc: 'Missed pings in a row after which a peer is marked down.' }),
   key({ path: 'cluster.maxClockOffsetMs', kind: 'int', default: 250, min: 1, max: 3_600_000, doc: "Largest offset in milliseconds between this node's clock and the majority of the cluster's (measured from ping round trips) at which it accepts writes; beyond it the node answers writes with 503 and says why in /ready. Also the most a version seen from another node may be ahead of this node's clock." }),
   key({ path: 'log.level', kind: 'enum', default: 'info', values: LOG_LEVELS, doc: 'Log level of the JSON-lines log on stdout.' }),
+  key({ path: 'metrics.token', kind: 'string', env: 'RINGSTORE_METRICS_TOKEN', fileEnv: 'RINGSTORE_METRICS_TOKEN_FILE', secret: true, default: '', doc: 'When set, GET /metrics on the RPC port requires `Authorization: Bearer <token>`; /health and /ready stay open. Empty: /metrics is open.', pattern: /^(?:|[\x21-\x7e]{16,256})$/, form: 'empty (no token) or 16 to 256 printable characters without spaces' }),
 ];
 
 /** The spec of one key path, or undefined. */

@@ -27,7 +27,7 @@ import { systemClock, type Clock, type Version } from '../util/clock.js';
 import { RingstoreError } from '../util/errors.js';
 import { formatHostPort, parseHostPort } from '../util/http-server.js';
 import type { Logger } from '../util/logger.js';
-import { signRpc } from './auth.js';
+import { bodyDigest, signRpc } from './auth.js';
 import { checkedBody, watchedUpload } from './call.js';
 import {
   PeerLink,
@@ -119,8 +119,7 @@ export class HttpReplica implements ReplicaApi {
     return this.#link.call('stage', signal, async (scope) => {
       const res = await this.#link.send(scope, 'POST', RPC_PATHS.stage, {
         headers: { 'content-type': 'application/octet-stream' },
-        // undici streams any async iterable body (chunked); its typings only list Readable.
-        body: watchedUpload(body, scope) as unknown as Readable,
+        stream: watchedUpload(body, scope),
       });
       scope.arm();
       if (res.statusCode !== 200) throw await this.#link.failure(res);
@@ -218,7 +217,7 @@ export class RpcClient implements ReplicaResolver {
       });
     }
     // Fail at construction, not on the first call, on a bad node id or an empty secret.
-    signRpc(options.secret, { method: 'GET', pathWithQuery: '/', timestampMs: 0, nodeId: options.nodeId });
+    signRpc(options.secret, { method: 'GET', pathWithQuery: '/', timestampMs: 0, nodeId: options.nodeId, bodyDigest: bodyDigest(undefined) });
     this.timeoutMs = options.timeoutMs;
     this.#connections = options.connectionsPerPeer ?? 32;
     this.#shared = {

@@ -8,7 +8,7 @@ import type { Pool } from 'undici';
 import type { Clock } from '../util/clock.js';
 import { RingstoreError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { AUTH_HEADER, signRpc } from './auth.js';
+import { AUTH_HEADER, STREAMED_BODY, bodyDigest, signRpcRequest, streamMac } from './auth.js';
 import { CallScope } from './call.js';
 import { errorFromWire } from './wire-errors.js';
 
@@ -80,27 +80,34 @@ export class PeerLink {
     return new CallScope(this.peer, this.address, op, this.#shared.timeoutMs, signal);
   }
 
-  /** Sends one signed request under `scope`; the response body is attached to the scope. */
+  /**
+   * Sends one signed request under `scope`; the response body is attached to the scope. A small
+   * `body` is covered by the signature; a `stream` is sent followed by its trailing MAC.
+   */
   async send(
     scope: CallScope,
     method: 'GET' | 'POST',
     path: string,
-    extra: { headers?: Record<string, string>; body?: string | Buffer | Readable } = {},
+    extra: { headers?: Record<string, string>; body?: string | Buffer; stream?: AsyncIterable<Buffer> } = {},
   ): Promise<RpcResponse> {
     if (this.#shared.isClosed()) {
       throw new RingstoreError('PeerUnavailable', 'rpc client is closed', { peer: this.peer });
     }
-    const auth = signRpc(this.#shared.secret, {
+    const secret = this.#shared.secret;
+    const signed = signRpcRequest(secret, {
       method,
       pathWithQuery: path,
       timestampMs: this.#shared.clock.now(),
       nodeId: this.#shared.nodeId,
+      bodyDigest: extra.stream === undefined ? bodyDigest(extra.body) : STREAMED_BODY,
     });
+    const body = extra.stream === undefined ? extra.body : withTrailingMac(extra.stream, secret, signed.signature);
     const res = await this.#pool.request({
       method,
       path,
-      headers: { ...extra.headers, [AUTH_HEADER]: auth },
-      ...(extra.body === undefined ? {} : { body: extra.body }),
+      headers: { ...extra.headers, [AUTH_HEADER]: signed.header },
+      // undici streams any async iterable body (chunked); its typings only list Readable.
+      ...(body === undefined ? {} : { body: body as string | Buffer | Readable }),
       signal: scope.signal,
     });
     scope.attachBody(res.body);
@@ -146,4 +153,14 @@ export class PeerLink {
     if (err !== undefined) this.#shared.log.debug({ peer: this.peer, op, outcome, seconds }, 'rpc call failed');
     this.#shared.observe?.({ peer: this.peer, op, seconds, outcome });
   }
+}
+
+/** `source`, then the HMAC of its bytes under the request's signature (see auth.ts `streamMac`). */
+async function* withTrailingMac(source: AsyncIterable<Buffer>, secret: string, signature: string): AsyncGenerator<Buffer> {
+  const mac = streamMac(secret, signature);
+  for await (const chunk of source) {
+    mac.update(chunk);
+    yield chunk;
+  }
+  yield mac.digest();
 }

@@ -1,8 +1,10 @@
 /**
  * The RPC server: a koa app exposing one node's `ReplicaApi` under `/rpc/v1/…`.
  *
- * Routes (all authenticated with `x-ringstore-auth`, see auth.ts):
- * - `POST /rpc/v1/stage`   raw body streamed into `replica.stage` → 200 JSON StagedBody
+ * Routes (all authenticated with `x-ringstore-auth`, see auth.ts; the signature covers the body,
+ * and each signature is admitted once):
+ * - `POST /rpc/v1/stage`   raw body streamed into `replica.stage`, ending with a 32-byte MAC that
+ *                          must match before the stage id is handed out → 200 JSON StagedBody
  * - `POST /rpc/v1/commits` framed: JSON `{commits: [WireCommit]}` (up to 64), then the inline bodies
  *                          → 200 JSON `{answers}`, one per commit (its CommitResult or its error); see wire.ts
  * - `POST /rpc/v1/discard?id=` → 204
@@ -23,7 +25,18 @@ import { compareVersions, systemClock, type Clock } from '../util/clock.js';
 import { RingstoreError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { isRecycling, resumeAfter, sendBody } from '../util/send-body.js';
-import { AUTH_HEADER, verifyRpc } from './auth.js';
+import {
+  AUTH_HEADER,
+  ReplayCache,
+  STREAMED_BODY,
+  STREAM_MAC_BYTES,
+  bodyDigest,
+  parseRpcHeader,
+  streamMac,
+  streamMacMatches,
+  verifyRpc,
+  type RpcCaller,
+} from './auth.js';
 import {
   MAX_JSON_REQUEST_BYTES,
   RPC_HEADERS,
@@ -53,7 +66,7 @@ export interface RpcAppOptions {
   readonly logger: Logger;
   /** Wall clock for auth skew checks and ping; the system clock by default. */
   readonly clock?: Clock;
-  /** Accepted clock skew of signed requests; 5 min by default. */
+  /** Accepted clock skew of signed requests; 60 s by default. */
   readonly maxSkewMs?: number;
   /**
    * Mounts more routes (admin, cluster) on a router of their own, behind the same JSON error
@@ -67,26 +80,94 @@ export interface RpcAuthOptions {
   readonly secret: string;
   readonly clock?: Clock;
   readonly maxSkewMs?: number;
+  /** The signatures already admitted; share one between all routes of a port. A fresh one by default. */
+  readonly replay?: ReplayCache;
+  /** Largest request body read and checked against the signature. Default 4 KiB. */
+  readonly bodyLimit?: number;
+  /**
+   * The body is streamed to the route (stage): the signature covers `STREAMED_BODY` and the route
+   * itself checks the trailing MAC (`verifiedStream`) and then calls `ctx.state['rpcAdmit']()`.
+   */
+  readonly streamed?: boolean;
 }
 
 /**
- * Middleware that admits only requests signed with the cluster secret (RpcUnauthorized → 401
- * otherwise) and records the caller (`RpcCaller`) in `ctx.state['rpcCaller']`.
+ * Middleware that admits only requests signed with the cluster secret, over the body received,
+ * and not seen before (RpcUnauthorized → 401 otherwise). It records the caller (`RpcCaller`) in
+ * `ctx.state['rpcCaller']` and, unless `streamed`, the body it read in `ctx.state['rpcBody']`.
  */
 export function createRpcAuth(options: RpcAuthOptions): Koa.Middleware {
   if (options.secret.length === 0) throw new RingstoreError('InvalidArgument', 'rpc secret is empty');
   const clock = options.clock ?? systemClock;
+  const replay = options.replay ?? new ReplayCache(options.maxSkewMs === undefined ? {} : { windowMs: options.maxSkewMs });
+  const limit = options.bodyLimit ?? 4096;
   return async (ctx, next) => {
-    const header = ctx.req.headers[AUTH_HEADER];
-    ctx.state['rpcCaller'] = verifyRpc(options.secret, typeof header === 'string' ? header : undefined, {
+    const raw = ctx.req.headers[AUTH_HEADER];
+    const header = typeof raw === 'string' ? raw : undefined;
+    // Cheap refusals (malformed, stale, already seen) before reading any body.
+    const parsed = parseRpcHeader(header, clock.now(), options.maxSkewMs);
+    replay.check(parsed.signature, parsed.timestampMs);
+    const body = options.streamed === true ? undefined : await readSmallBody(ctx.req, limit);
+    const caller = verifyRpc(options.secret, header, {
       method: ctx.method,
       // The raw request target, exactly as the client signed it.
       pathWithQuery: ctx.originalUrl,
+      bodyDigest: body === undefined ? STREAMED_BODY : bodyDigest(body),
       nowMs: clock.now(),
       ...(options.maxSkewMs === undefined ? {} : { maxSkewMs: options.maxSkewMs }),
     });
+    ctx.state['rpcCaller'] = caller;
+    const admit = (): void => replay.admit(caller.signature, caller.timestampMs, clock.now());
+    if (body === undefined) {
+      ctx.state['rpcAdmit'] = admit;
+    } else {
+      admit();
+      ctx.state['rpcBody'] = body;
+    }
     await next();
   };
+}
+
+/** The outcome of a `verifiedStream`, known once it ended. */
+export interface StreamCheck {
+  /** True once the whole body was read and its trailing MAC matched. */
+  verified: boolean;
+}
+
+/**
+ * The body of a streamed request without its trailing MAC, checked as it passes: it fails with
+ * RpcUnauthorized at its end (so the consumer never completes) unless the MAC matches.
+ */
+export async function* verifiedStream(
+  source: AsyncIterable<Uint8Array>,
+  secret: string,
+  caller: RpcCaller,
+  check: StreamCheck,
+): AsyncGenerator<Uint8Array> {
+  const mac = streamMac(secret, caller.signature);
+  // The last STREAM_MAC_BYTES seen so far: they may be the MAC, so they are held back.
+  let tail = Buffer.alloc(0);
+  const pass = (bytes: Uint8Array): Uint8Array => {
+    mac.update(bytes);
+    return bytes;
+  };
+  for await (const chunk of source) {
+    if (chunk.byteLength >= STREAM_MAC_BYTES) {
+      if (tail.length > 0) yield pass(tail);
+      const cut = chunk.byteLength - STREAM_MAC_BYTES;
+      tail = Buffer.from(chunk.subarray(cut));
+      if (cut > 0) yield pass(chunk.subarray(0, cut));
+    } else {
+      const joined = Buffer.concat([tail, chunk]);
+      const cut = Math.max(0, joined.length - STREAM_MAC_BYTES);
+      tail = joined.subarray(cut);
+      if (cut > 0) yield pass(joined.subarray(0, cut));
+    }
+  }
+  if (!streamMacMatches(mac.digest(), tail)) {
+    throw new RingstoreError('RpcUnauthorized', 'streamed body does not match its trailing MAC', { nodeId: caller.nodeId });
+  }
+  check.verified = true;
 }
 
 /** An AbortSignal that fires when the caller goes away before the response is complete. */
@@ -156,15 +237,6 @@ function orWireError<T>(pending: Promise<T>): Promise<T | { status: number; erro
   );
 }
 
-async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const raw = await readSmallBody(req, MAX_JSON_REQUEST_BYTES);
-  try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
-  } catch {
-    throw new RingstoreError('RpcProtocol', 'request body is not valid JSON');
-  }
-}
-
 /** Passes chunks through, failing when the total differs from `expected` (so the response is aborted). */
 function enforceLength(expected: number | undefined) {
   return async function* (source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -190,22 +262,46 @@ export function createRpcRouter(options: RpcAppOptions): Router {
   const { replica } = options;
   const log = options.logger;
   const clock = options.clock ?? systemClock;
-  const auth = createRpcAuth(options);
+  // One cache for every route: a signature admitted on one path is refused on all of them.
+  const replay = new ReplayCache(options.maxSkewMs === undefined ? {} : { windowMs: options.maxSkewMs });
+  const authOptions = { secret: options.secret, replay, ...(options.clock === undefined ? {} : { clock: options.clock }), ...(options.maxSkewMs === undefined ? {} : { maxSkewMs: options.maxSkewMs }) };
+  const auth = createRpcAuth(authOptions);
+  const authJson = createRpcAuth({ ...authOptions, bodyLimit: MAX_JSON_REQUEST_BYTES });
+  const authCommits = createRpcAuth({ ...authOptions, bodyLimit: 4 + MAX_JSON_REQUEST_BYTES + MAX_INLINE_COMMIT_BYTES });
+  const authStreamed = createRpcAuth({ ...authOptions, streamed: true });
+  const bodyOf = (ctx: Koa.Context): Buffer => ctx.state['rpcBody'] as Buffer;
+  const jsonOf = (ctx: Koa.Context): unknown => {
+    try {
+      return JSON.parse(bodyOf(ctx).toString('utf8')) as unknown;
+    } catch {
+      throw new RingstoreError('RpcProtocol', 'request body is not valid JSON');
+    }
+  };
   // Case-sensitive and strict, so that no spelling of a path can reach a handler another way.
   const router = new Router({ sensitive: true, strict: true });
 
-  router.post(RPC_PATHS.stage, auth, async (ctx) => {
+  router.post(RPC_PATHS.stage, authStreamed, async (ctx) => {
     const signal = requestSignal(ctx.res);
+    const caller = ctx.state['rpcCaller'] as RpcCaller;
     // A store that stops reading early (it failed) must not destroy the socket with the request
     // stream: the caller still needs the error answer. jsonErrors drains what is left.
-    const body = ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Uint8Array>;
-    const staged = await replica.stage(body, signal);
+    const raw = ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Uint8Array>;
+    const check: StreamCheck = { verified: false };
+    const staged = await replica.stage(verifiedStream(raw, options.secret, caller, check), signal);
+    // Belt and braces: a store that stopped reading before the end never saw the MAC either.
+    try {
+      if (!check.verified) throw new RingstoreError('RpcUnauthorized', 'streamed body ended before its trailing MAC was checked');
+      (ctx.state['rpcAdmit'] as () => void)();
+    } catch (err) {
+      await replica.discard(staged.id, signal);
+      throw err;
+    }
     ctx.body = { id: staged.id, size: staged.size, crc32: staged.crc32 };
   });
 
-  router.post(RPC_PATHS.commits, auth, async (ctx) => {
+  router.post(RPC_PATHS.commits, authCommits, async (ctx) => {
     const signal = requestSignal(ctx.res);
-    const commits = decodeCommitsRequest(await readSmallBody(ctx.req, 4 + MAX_JSON_REQUEST_BYTES + MAX_INLINE_COMMIT_BYTES));
+    const commits = decodeCommitsRequest(bodyOf(ctx));
     // Each commit is answered on its own (they share the store's group commit), so one
     // refused write does not fail its neighbours.
     const answers = await Promise.all(commits.map((c) => orWireError(replica.commit(c.meta, c.body, signal))));
@@ -219,8 +315,8 @@ export function createRpcRouter(options: RpcAppOptions): Router {
     ctx.status = 204;
   });
 
-  router.post(RPC_PATHS.heads, auth, async (ctx) => {
-    const queries = parseHeadsRequest(await readJsonBody(ctx.req));
+  router.post(RPC_PATHS.heads, authJson, async (ctx) => {
+    const queries = parseHeadsRequest(jsonOf(ctx));
     // No cancellation signal: a head is one metadata lookup, cheaper than the signal itself.
     // Each query is answered on its own, so one failing key does not fail its neighbours.
     const answers = await Promise.all(
@@ -273,9 +369,9 @@ export function createRpcRouter(options: RpcAppOptions): Router {
     }
   });
 
-  router.post(RPC_PATHS.list, auth, async (ctx) => {
+  router.post(RPC_PATHS.list, authJson, async (ctx) => {
     const bucket = requireParam(queryOf(ctx.querystring), 'bucket');
-    const listOptions = parseListOptions(await readJsonBody(ctx.req));
+    const listOptions = parseListOptions(jsonOf(ctx));
     const records = await replica.list(bucket, listOptions, requestSignal(ctx.res));
     ctx.body = { records: records.map(toWireRecord) };
   });

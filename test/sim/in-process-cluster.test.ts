@@ -22,13 +22,14 @@ function configFor(id: string): Config {
   return {
     nodeId: id,
     dataDir: `/nonexistent/${id}`,
-    s3: { listen: '127.0.0.1:0', region: 'us-east-1', accessKey: 'SIMKEY', secretKey: 'sim-secret-key', maxObjectSize: 1024 ** 3 },
+    s3: { listen: '127.0.0.1:0', region: 'us-east-1', accessKey: 'SIMKEY', secretKey: 'sim-secret-key-0123', maxObjectSize: 1024 ** 3 },
     rpc: { listen: '127.0.0.1:0', secret: 'sim-cluster-secret-0123', timeoutMs: 1000 },
     replication: { factor: 3, readQuorum: 2, writeQuorum: 2, readRepairPercent: 100 },
     ring: { vnodesPerUnit: 64 },
     store: { inlineThreshold: 1024, fsync: false, directIo: false },
     cluster: { members: ['n1', 'n2', 'n3'].map((m, i) => ({ id: m, address: `sim:${i}`, zone: `z${i}`, capacity: 1 })), pingIntervalMs: 60_000, downAfterMisses: 3, maxClockOffsetMs: 250 },
     log: { level: 'silent' },
+    metrics: { token: '' },
   };
 }
 

@@ -42,7 +42,7 @@ function isCredentials(value: unknown): value is DevCredentials {
     typeof v['accessKey'] === 'string' &&
     /^[^\s/]{1,128}$/.test(v['accessKey']) &&
     typeof v['secretKey'] === 'string' &&
-    /^\S{1,128}$/.test(v['secretKey']) &&
+    /^\S{16,128}$/.test(v['secretKey']) &&
     typeof v['clusterSecret'] === 'string' &&
     v['clusterSecret'].length >= 16
   );
@@ -70,7 +70,7 @@ export async function loadOrCreateDevCredentials(file: string): Promise<{ creden
       parsed = undefined;
     }
     if (!isCredentials(parsed)) {
-      throw new RingstoreError('InvalidConfig', `dev credentials ${file} are not valid ({accessKey, secretKey, clusterSecret ≥ 16 characters}); fix or delete the file`);
+      throw new RingstoreError('InvalidConfig', `dev credentials ${file} are not valid ({accessKey, secretKey and clusterSecret ≥ 16 characters}); fix or delete the file`);
     }
     return { credentials: { accessKey: parsed.accessKey, secretKey: parsed.secretKey, clusterSecret: parsed.clusterSecret }, created: false };
   }

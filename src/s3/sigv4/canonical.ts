@@ -45,7 +45,12 @@ export function canonicalUri(rawPath: string): string {
   return decoded === undefined ? rawPath : uriEncode(decoded, true);
 }
 
-/** Splits a raw query string into decoded `[name, value]` pairs in order (no `+` → space: SigV4 clients send `%20`). */
+/**
+ * Splits a raw query string into decoded `[name, value]` pairs in order. A raw `+` is a space
+ * (form encoding, as S3 reads query strings and as the router's URLSearchParams does), so the
+ * signature covers exactly the parameters the request is served with; SigV4 signers send a
+ * literal plus as `%2B` and a space as `%20`, which mean the same either way.
+ */
 export function parseRawQuery(rawQuery: string): Array<[string, string]> {
   const q = rawQuery.startsWith('?') ? rawQuery.slice(1) : rawQuery;
   const pairs: Array<[string, string]> = [];
@@ -55,7 +60,9 @@ export function parseRawQuery(rawQuery: string): Array<[string, string]> {
     const eq = part.indexOf('=');
     const name = eq < 0 ? part : part.slice(0, eq);
     const value = eq < 0 ? '' : part.slice(eq + 1);
-    pairs.push([tryDecode(name) ?? name, tryDecode(value) ?? value]);
+    const n = name.replaceAll('+', ' ');
+    const v = value.replaceAll('+', ' ');
+    pairs.push([tryDecode(n) ?? n, tryDecode(v) ?? v]);
   }
   return pairs;
 }

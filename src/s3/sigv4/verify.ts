@@ -147,15 +147,14 @@ function verify(req: RequestToVerify, creds: CredentialLookup, region: string, v
       extra: { AWSAccessKeyId: p.accessKeyId, StringToSign: toSign, SignatureProvided: p.signature, CanonicalRequest: canonical },
     });
   }
-  // AWS refuses x-amz-* headers the client did not sign: they change the request's meaning.
-  if (via === 'header') {
-    const unsigned = Object.entries(req.headers)
-      .filter(([, v]) => v !== undefined)
-      .map(([h]) => h.toLowerCase())
-      .filter((h) => h.startsWith('x-amz-') && !p.signedHeaders.includes(h));
-    if (unsigned.length > 0) {
-      throw new S3Error('AccessDenied', 'There were headers present in the request which were not signed', { extra: { HeadersNotSigned: unsigned.join(', ') } });
-    }
+  // AWS refuses x-amz-* headers the client did not sign: they change the request's meaning
+  // (a presigned URL must not become a PUT with another x-amz-acl or copy source either).
+  const unsigned = Object.entries(req.headers)
+    .filter(([, v]) => v !== undefined)
+    .map(([h]) => h.toLowerCase())
+    .filter((h) => h.startsWith('x-amz-') && !p.signedHeaders.includes(h));
+  if (unsigned.length > 0) {
+    throw new S3Error('AccessDenied', 'There were headers present in the request which were not signed', { extra: { HeadersNotSigned: unsigned.join(', ') } });
   }
   return {
     accessKeyId: p.accessKeyId,

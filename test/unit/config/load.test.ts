@@ -138,7 +138,7 @@ describe('secrets from *_FILE', () => {
 
   it('refuses a world-readable (0644) secret file with a message naming the file', () => {
     const cluster = file('cluster-secret-from-file-0001\n', 0o644);
-    const err = loadError(() => loadConfig({ env: { ...env, RINGSTORE_SECRET_KEY: 'sk', RINGSTORE_CLUSTER_SECRET_FILE: cluster }, flags: {} }));
+    const err = loadError(() => loadConfig({ env: { ...env, RINGSTORE_SECRET_KEY: 'sk-0123456789abcdef', RINGSTORE_CLUSTER_SECRET_FILE: cluster }, flags: {} }));
     expect(err.message).toContain(`config: rpc.secret: secret file ${cluster} (from RINGSTORE_CLUSTER_SECRET_FILE) is readable by every user (mode 0644)`);
     expect(err.message).toContain(`chmod 600 ${cluster}`);
     // The file problem is reported once, not again as "rpc.secret not set".
@@ -147,13 +147,13 @@ describe('secrets from *_FILE', () => {
 
   it('accepts a world-readable secret file when RINGSTORE_ALLOW_WORLD_READABLE_SECRETS=true', () => {
     const cluster = file('cluster-secret-from-file-0001', 0o644);
-    const config = loadConfig({ env: { ...env, RINGSTORE_SECRET_KEY: 'sk', RINGSTORE_CLUSTER_SECRET_FILE: cluster, RINGSTORE_ALLOW_WORLD_READABLE_SECRETS: 'true' }, flags: {} });
+    const config = loadConfig({ env: { ...env, RINGSTORE_SECRET_KEY: 'sk-0123456789abcdef', RINGSTORE_CLUSTER_SECRET_FILE: cluster, RINGSTORE_ALLOW_WORLD_READABLE_SECRETS: 'true' }, flags: {} });
     expect(config.rpc.secret).toBe('cluster-secret-from-file-0001');
   });
 
   it('reports a missing secret file and refuses both X and X_FILE', () => {
     const missing = join(dir, 'missing-secret');
-    expect(loadError(() => loadConfig({ env: { ...env, RINGSTORE_SECRET_KEY: 'sk', RINGSTORE_CLUSTER_SECRET_FILE: missing }, flags: {} })).message).toContain(
+    expect(loadError(() => loadConfig({ env: { ...env, RINGSTORE_SECRET_KEY: 'sk-0123456789abcdef', RINGSTORE_CLUSTER_SECRET_FILE: missing }, flags: {} })).message).toContain(
       `config: rpc.secret: cannot read secret file ${missing} (from RINGSTORE_CLUSTER_SECRET_FILE): ENOENT`,
     );
     const both = loadError(() => loadConfig({ env: { ...BASE_ENV, RINGSTORE_SECRET_KEY_FILE: file('x') }, flags: {} }));
@@ -168,7 +168,7 @@ describe('flags and warnings', () => {
 
   it('warns about unknown RINGSTORE_* variables and secrets given as flags', () => {
     const warnings: string[] = [];
-    loadConfig({ env: { ...BASE_ENV, RINGSTORE_REPLICATON_FACTOR: '2' }, flags: { 's3.secretKey': 'from-a-flag' }, onWarning: (w) => warnings.push(w) });
+    loadConfig({ env: { ...BASE_ENV, RINGSTORE_REPLICATON_FACTOR: '2' }, flags: { 's3.secretKey': 'from-a-flag-0123456789' }, onWarning: (w) => warnings.push(w) });
     expect(warnings).toContain('environment variable RINGSTORE_REPLICATON_FACTOR is not a ringstore setting and is ignored (did you mean RINGSTORE_REPLICATION_FACTOR?)');
     expect(warnings.some((w) => w.startsWith('--s3.secretKey puts a secret on the command line'))).toBe(true);
   });

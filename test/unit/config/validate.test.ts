@@ -34,7 +34,9 @@ describe('validateConfig', () => {
     ['s3.region', 'us/east', 'config: s3.region = "us/east"; expected a region name of 1–64 characters'],
     ['s3.accessKey', '', 'config: s3.accessKey = ""; expected a non-empty access key id'],
     ['s3.accessKey', 'has space', 'config: s3.accessKey = "has space"; expected a non-empty access key id'],
-    ['s3.secretKey', '', 'config: s3.secretKey = [redacted, 0 characters]; expected a non-empty secret key'],
+    ['s3.secretKey', '', 'config: s3.secretKey = [redacted, 0 characters]; expected a secret key of 16 to 128 characters'],
+    ['s3.secretKey', 'fifteen-chars!!', 'config: s3.secretKey = [redacted, 15 characters]; expected a secret key of 16 to 128 characters'],
+    ['metrics.token', 'short', 'config: metrics.token = [redacted, 5 characters]; expected empty (no token) or 16 to 256 printable characters'],
     ['s3.maxObjectSize', 0, 'config: s3.maxObjectSize = 0; expected a size between 1 B and 5 TiB'],
     ['s3.maxObjectSize', '5 PiB', 'config: s3.maxObjectSize = "5 PiB"; expected a size between 1 B and 5 TiB'],
     ['rpc.secret', 'tinysecret', 'config: rpc.secret = [redacted, 10 characters]; expected a secret of at least 16 characters'],
@@ -169,6 +171,7 @@ describe('key table', () => {
     expect(CONFIG_KEYS.filter((k) => k.secret).map((k) => [k.path, k.env, k.fileEnv])).toEqual([
       ['s3.secretKey', 'RINGSTORE_SECRET_KEY', 'RINGSTORE_SECRET_KEY_FILE'],
       ['rpc.secret', 'RINGSTORE_CLUSTER_SECRET', 'RINGSTORE_CLUSTER_SECRET_FILE'],
+      ['metrics.token', 'RINGSTORE_METRICS_TOKEN', 'RINGSTORE_METRICS_TOKEN_FILE'],
     ]);
   });
 });

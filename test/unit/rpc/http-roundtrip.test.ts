@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { RPC_PATHS } from '../../../src/rpc/wire.js';
-import { signRpc } from '../../../src/rpc/auth.js';
+import { bodyDigest, signRpc } from '../../../src/rpc/auth.js';
 import { RpcClient } from '../../../src/rpc/client.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import { RingstoreError } from '../../../src/util/errors.js';
@@ -63,11 +63,12 @@ describe('rpc over http: authentication', () => {
   });
 
   it('rejects a signature made for another request target', async () => {
-    const auth = signRpc(SECRET, { method: 'GET', pathWithQuery: RPC_PATHS.ping, timestampMs: Date.now(), nodeId: 'x' });
+    const body = JSON.stringify({ queries: [{ bucket: 'b', key: 'k' }] });
+    const auth = signRpc(SECRET, { method: 'GET', pathWithQuery: RPC_PATHS.ping, timestampMs: Date.now(), nodeId: 'x', bodyDigest: bodyDigest(body) });
     const res = await request(`http://${h.server.address}${RPC_PATHS.heads}`, {
       method: 'POST',
       headers: { 'x-ringstore-auth': auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ queries: [{ bucket: 'b', key: 'k' }] }),
+      body,
     });
     expect(res.statusCode).toBe(401);
     await res.body.dump();
@@ -223,11 +224,12 @@ describe('rpc over http: replica calls', () => {
       const json = Buffer.from(JSON.stringify({ commits: [{ meta: metaFor('exact', announced), body: { kind: 'inline', size: announced } }] }));
       const prefix = Buffer.alloc(4);
       prefix.writeUInt32BE(json.length);
-      const auth = signRpc(SECRET, { method: 'POST', pathWithQuery: RPC_PATHS.commits, timestampMs: Date.now(), nodeId: 'x' });
+      const body = Buffer.concat([prefix, json, Buffer.alloc(actual)]);
+      const auth = signRpc(SECRET, { method: 'POST', pathWithQuery: RPC_PATHS.commits, timestampMs: Date.now(), nodeId: 'x', bodyDigest: bodyDigest(body) });
       const res = await request(`http://${h.server.address}${RPC_PATHS.commits}`, {
         method: 'POST',
         headers: { 'x-ringstore-auth': auth },
-        body: Buffer.concat([prefix, json, Buffer.alloc(actual)]),
+        body,
       });
       return { status: res.statusCode, code: ((await res.body.json()) as { code: string }).code };
     };
@@ -237,7 +239,7 @@ describe('rpc over http: replica calls', () => {
   });
 
   it('rejects a commits call without a body as RpcProtocol', async () => {
-    const auth = signRpc(SECRET, { method: 'POST', pathWithQuery: RPC_PATHS.commits, timestampMs: Date.now(), nodeId: 'x' });
+    const auth = signRpc(SECRET, { method: 'POST', pathWithQuery: RPC_PATHS.commits, timestampMs: Date.now(), nodeId: 'x', bodyDigest: bodyDigest(undefined) });
     const res = await request(`http://${h.server.address}${RPC_PATHS.commits}`, { method: 'POST', headers: { 'x-ringstore-auth': auth } });
     expect(res.statusCode).toBe(400);
     expect(((await res.body.json()) as { code: string }).code).toBe('RpcProtocol');

@@ -87,6 +87,47 @@ describe('verifyRequest: the AWS presigned URL example', () => {
   });
 });
 
+describe('verifyRequest: presigned URLs refuse unsigned x-amz-* headers, as header auth does', () => {
+  const creds = { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, region: REGION };
+  const now = Date.UTC(2025, 0, 2, 3, 4, 5);
+  const presigned = new URL(presignUrl({ method: 'PUT', url: 'http://127.0.0.1:9000/bkt/k', expiresIn: 60, now }, creds));
+  const req = (headers: Record<string, string>): RequestToVerify => ({ method: 'PUT', path: presigned.pathname, query: presigned.search.slice(1), headers: { host: presigned.host, ...headers } });
+
+  it('accepts the URL with only its signed headers (and ordinary unsigned ones)', () => {
+    expect(verifyRequest(req({ 'content-type': 'text/plain' }), exampleCreds, now, REGION).via).toBe('presigned');
+  });
+
+  it.each([['x-amz-copy-source', '/bkt/other'], ['x-amz-meta-owner', 'mallory'], ['X-Amz-Acl', 'public-read']])('is AccessDenied with an unsigned %s header', (name, value) => {
+    const err = s3ErrorOf(() => verifyRequest(req({ [name]: value }), exampleCreds, now, REGION));
+    expect(err.code).toBe('AccessDenied');
+    expect(err.message).toBe('There were headers present in the request which were not signed');
+  });
+
+  it('accepts an x-amz-* header the URL signed', () => {
+    const signed = new URL(presignUrl({ method: 'PUT', url: 'http://127.0.0.1:9000/bkt/k', headers: { 'x-amz-meta-owner': 'alice' }, expiresIn: 60, now }, creds));
+    const request = { method: 'PUT', path: signed.pathname, query: signed.search.slice(1), headers: { host: signed.host, 'x-amz-meta-owner': 'alice' } };
+    expect(verifyRequest(request, exampleCreds, now, REGION).via).toBe('presigned');
+  });
+});
+
+describe('verifyRequest: a raw + in the query means a space, as it does to the router', () => {
+  const creds = { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, region: REGION };
+  const now = Date.UTC(2025, 0, 2, 3, 4, 5);
+
+  it('verifies a request signed for prefix "a b" when it arrives as prefix=a+b, and serves "a b"', () => {
+    const signed = signRequest({ method: 'GET', url: 'http://127.0.0.1:9000/bkt?list-type=2&prefix=a%20b', now }, creds);
+    const query = 'list-type=2&prefix=a+b';
+    expect(verifyRequest({ method: 'GET', path: '/bkt', query, headers: signed.headers }, exampleCreds, now, REGION).via).toBe('header');
+    expect(new URLSearchParams(query).get('prefix')).toBe('a b');
+  });
+
+  it('does not let a signature for a literal plus (%2B) pass for a raw + (a space)', () => {
+    const signed = signRequest({ method: 'GET', url: 'http://127.0.0.1:9000/bkt?list-type=2&prefix=a%2Bb', now }, creds);
+    expect(verifyRequest({ method: 'GET', path: '/bkt', query: 'list-type=2&prefix=a%2Bb', headers: signed.headers }, exampleCreds, now, REGION).via).toBe('header');
+    expect(s3ErrorOf(() => verifyRequest({ method: 'GET', path: '/bkt', query: 'list-type=2&prefix=a+b', headers: signed.headers }, exampleCreds, now, REGION)).code).toBe('SignatureDoesNotMatch');
+  });
+});
+
 const cred = (scope: string): string => `AWS4-HMAC-SHA256 Credential=${scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${'a'.repeat(64)}`;
 const base = { host: 'examplebucket.s3.amazonaws.com', 'x-amz-date': '20130524T000000Z', 'x-amz-content-sha256': EMPTY_HASH };
 
