@@ -17,13 +17,14 @@ function configFor(dataDir: string): Config {
   return {
     nodeId: 'n1',
     dataDir,
-    s3: { listen: '127.0.0.1:0', region: 'us-east-1', accessKey: 'SIMKEY', secretKey: 'sim-secret-key', maxObjectSize: 1024 ** 3 },
+    s3: { listen: '127.0.0.1:0', region: 'us-east-1', accessKey: 'SIMKEY', secretKey: 'sim-secret-key-0123456789', maxObjectSize: 1024 ** 3 },
     rpc: { listen: '127.0.0.1:0', secret: 'sim-cluster-secret-0123', timeoutMs: 1000 },
     replication: { factor: 1, readQuorum: 1, writeQuorum: 1, readRepairPercent: 0 },
     ring: { vnodesPerUnit: 16 },
     store: { inlineThreshold: 1024, fsync: false, directIo: false },
     cluster: { members: [{ id: 'n1', address: '127.0.0.1:1', zone: 'z1', capacity: 1 }], pingIntervalMs: 60_000, downAfterMisses: 3, maxClockOffsetMs: 250 },
     log: { level: 'silent' },
+    metrics: { token: '' },
   };
 }
 
