@@ -98,16 +98,11 @@ export async function startHttpServer(
       connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(headersTimeout / 4))),
       maxHeaderSize: options.maxHeaderSize ?? 64 * 1024,
     },
-    idle > 0
-      ? (req, res) => {
-          // Per request: Node's own `server.timeout` covers only a connection's first request
-          // (it sets keepAliveTimeout between requests and 0 when the next one starts).
-          req.socket.setTimeout(idle);
-          handler(req, res);
-        }
-      : handler,
+    handler,
   );
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000;
+  // Node applies this while a request is in progress and keepAliveTimeout between requests.
+  if (idle > 0) server.timeout = idle;
   if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
 
   await new Promise<void>((resolve, reject) => {
