@@ -126,7 +126,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   });
 
   const membership = new Membership({ selfId: config.nodeId, layout: layoutFromConfig(config), hasher: await createHasher(), vnodesPerUnit: config.ring.vnodesPerUnit });
-  const transport = deps.transport ?? new RpcClient({ nodeId: config.nodeId, secret: config.rpc.secret, timeoutMs: config.rpc.timeoutMs, logger: logger.child({ component: 'rpc' }) });
+  const transport = deps.transport ?? new RpcClient({ nodeId: config.nodeId, secret: config.rpc.secret, timeoutMs: config.rpc.timeoutMs, streamsPerPeer: config.rpc.streamsPerPeer, logger: logger.child({ component: 'rpc' }) });
   const replicaFor = (member: { id: string; address: string }): ReplicaApi => (member.id === config.nodeId ? store : transport.replica(member.id, member.address));
   const skew = new ClockSkewMonitor({ membership, boundMs: config.cluster.maxClockOffsetMs, logger: logger.child({ component: 'clock' }), metrics });
   const behindFloor = (): string | undefined => {
@@ -165,14 +165,24 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   readiness.add('node', () => (stopping ? 'shutting down' : started ? undefined : 'starting'));
   readiness.add('clock', () => skew.readinessReason() ?? (behindFloor() === undefined ? undefined : `${behindFloor()!}; refusing writes`));
   const health = { readiness: () => readiness.state(), metrics, metricsToken: config.metrics.token };
-  const rpcApp = createRpcApp({ replica: store, secret: config.rpc.secret, nodeId: config.nodeId, logger: logger.child({ component: 'rpc-server' }), clock, extraRoutes: (router) => mountHealthRoutes(router, health) });
+  // A peer's stage may legitimately pause while its S3 client does (up to s3.idleTimeoutMs);
+  // only a connection silent for longer than that, plus an RPC timeout, is given up.
+  const rpcIdleMs = config.s3.idleTimeoutMs + config.rpc.timeoutMs;
+  const rpcApp = createRpcApp({ replica: store, secret: config.rpc.secret, nodeId: config.nodeId, logger: logger.child({ component: 'rpc-server' }), clock, idleTimeoutMs: rpcIdleMs, extraRoutes: (router) => mountHealthRoutes(router, health) });
   const s3App = createS3App({ coordinator, buckets, multipart, config, clock, random, logger: logger.child({ component: 's3' }), metrics, health });
 
   const servers: StartedHttpServer[] = [];
   const workers: WorkerHandle[] = [];
   try {
-    servers.push(await startHttpServer(listenerOf(rpcApp), config.rpc.listen));
-    servers.push(await startHttpServer(listenerOf(s3App), config.s3.listen));
+    servers.push(await startHttpServer(listenerOf(rpcApp), config.rpc.listen, { maxConnections: config.rpc.maxConnections, socketIdleTimeoutMs: rpcIdleMs }));
+    // The S3 socket backstop is twice the idle timeout: request bodies and streamed responses
+    // time out first, with a proper answer; this catches whatever else stops (a buffered
+    // response nobody reads) without cutting a handler that is briefly busy on its own.
+    servers.push(await startHttpServer(listenerOf(s3App), config.s3.listen, {
+      headersTimeoutMs: config.s3.headersTimeoutMs,
+      maxConnections: config.s3.maxConnections,
+      socketIdleTimeoutMs: 2 * config.s3.idleTimeoutMs,
+    }));
   } catch (err) {
     await Promise.all(servers.map((s) => s.close(0)));
     await store.close();

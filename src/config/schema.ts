@@ -29,6 +29,14 @@ export interface Config {
     secretKey: string;
     /** Largest accepted single PUT body in bytes (S3: 5 GiB). */
     maxObjectSize: number;
+    /** A request body or response that makes no progress this long (ms) is ended (RequestTimeout). */
+    idleTimeoutMs: number;
+    /** Time a client has to send a request's complete headers (ms). */
+    headersTimeoutMs: number;
+    /** Open connections accepted on the S3 port; more are closed at once. */
+    maxConnections: number;
+    /** S3 requests served at once by this node; more are answered 503 SlowDown. */
+    maxConcurrentRequests: number;
   };
   rpc: {
     /** "host:port" the node-to-node RPC (and admin) API listens on. */
@@ -37,6 +45,10 @@ export interface Config {
     secret: string;
     /** Per-replica request timeout in ms: a dead or hung peer never holds a request longer. */
     timeoutMs: number;
+    /** Open connections accepted on the RPC port; more are closed at once. */
+    maxConnections: number;
+    /** Connections to each peer for streaming calls (stage, read); small calls have a pool of their own. */
+    streamsPerPeer: number;
   };
   replication: {
     /** N: replicas per object. */
@@ -143,9 +155,15 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
   key({ path: 's3.accessKey', kind: 'string', env: 'RINGSTORE_ACCESS_KEY', defaultText: '(required)', doc: 'Access key id of the root S3 credentials.', pattern: /^[^\s/]{1,128}$/, form: "a non-empty access key id of at most 128 characters, without spaces or '/'" }),
   key({ path: 's3.secretKey', kind: 'string', env: 'RINGSTORE_SECRET_KEY', fileEnv: 'RINGSTORE_SECRET_KEY_FILE', secret: true, defaultText: '(required)', doc: 'Secret key of the root S3 credentials.', pattern: /^[^\s]{16,128}$/, form: 'a secret key of 16 to 128 characters, without spaces (e.g. `openssl rand -base64 30`)' }),
   key({ path: 's3.maxObjectSize', kind: 'size', default: 5 * GiB, min: 1, max: 5 * 1024 * GiB, doc: 'Largest body a single PUT may send, in bytes or with a unit (S3 allows 5 GiB).' }),
+  key({ path: 's3.idleTimeoutMs', kind: 'int', default: 20_000, min: 100, max: 3_600_000, doc: 'A request body that stops arriving, or a streamed response the client stops reading, for this many milliseconds is ended: an upload gets 400 RequestTimeout, a download is cut. Waiting on this node (e.g. slow replicas) does not count.' }),
+  key({ path: 's3.headersTimeoutMs', kind: 'int', default: 30_000, min: 100, max: 600_000, doc: 'Milliseconds a client has to send the complete headers of a request; a connection that takes longer is closed.' }),
+  key({ path: 's3.maxConnections', kind: 'int', default: 2048, min: 1, max: 1_000_000, doc: 'Open connections the S3 port accepts; further ones are closed at once. Each costs a file descriptor (and uploads two more, to peers).' }),
+  key({ path: 's3.maxConcurrentRequests', kind: 'int', default: 256, min: 1, max: 100_000, doc: 'S3 requests this node serves at once (a request counts until its response is sent); further ones get 503 SlowDown, which SDKs retry with backoff. Health probes are not counted.' }),
   key({ path: 'rpc.listen', kind: 'hostport', default: '127.0.0.1:9100', anyPort: true, doc: 'Address "host:port" the node-to-node RPC and admin API listens on; peers reach it at this node\'s cluster.members address.' }),
   key({ path: 'rpc.secret', kind: 'string', env: 'RINGSTORE_CLUSTER_SECRET', fileEnv: 'RINGSTORE_CLUSTER_SECRET_FILE', secret: true, defaultText: '(required)', doc: 'Shared cluster secret that authenticates node-to-node calls; the same on every node.', pattern: /^.{16,}$/s, form: 'a secret of at least 16 characters (e.g. `openssl rand -hex 16`)' }),
   key({ path: 'rpc.timeoutMs', kind: 'int', default: 5000, min: 1, max: 600_000, doc: 'Per-replica request timeout in milliseconds: a dead or hung peer never holds a request longer.' }),
+  key({ path: 'rpc.maxConnections', kind: 'int', default: 4096, min: 1, max: 1_000_000, doc: 'Open connections the RPC port accepts; further ones are closed at once. Allow for every peer opening rpc.streamsPerPeer + 32 connections.' }),
+  key({ path: 'rpc.streamsPerPeer', kind: 'int', default: 64, min: 1, max: 10_000, doc: 'Connections this node opens to each peer for streaming calls (stage, read); heads, commits and pings have 32 of their own, so that stalled streams never hold them up. A stream beyond this waits up to rpc.timeoutMs for a connection.' }),
   key({ path: 'replication.factor', kind: 'int', default: 3, min: 1, doc: 'N: how many replicas each object has.' }),
   key({ path: 'replication.readQuorum', kind: 'int', default: 2, min: 1, doc: 'R: replica answers a read waits for (1 ≤ R ≤ N).' }),
   key({ path: 'replication.writeQuorum', kind: 'int', default: 2, min: 1, doc: 'W: durable replica acknowledgements a write waits for (1 ≤ W ≤ N).' }),

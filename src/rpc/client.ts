@@ -31,6 +31,7 @@ import { bodyDigest, signRpc } from './auth.js';
 import { checkedBody, watchedUpload } from './call.js';
 import {
   PeerLink,
+  type PeerPools,
   responseHeader,
   responseJson,
   type PeerLinkShared,
@@ -89,8 +90,10 @@ export interface RpcClientOptions {
   readonly logger: Logger;
   /** Wall clock for request timestamps; the system clock by default. */
   readonly clock?: Clock;
-  /** Connections per peer. Default 32. */
+  /** Connections per peer for small calls (heads, commits, discard, list, ping). Default 32. */
   readonly connectionsPerPeer?: number;
+  /** Connections per peer for streaming calls (stage, read), a pool of their own. Default 64. */
+  readonly streamsPerPeer?: number;
   /** Called once per finished call (for metrics such as `ringstore_rpc_request_duration_seconds`). */
   readonly observe?: (event: RpcCallEvent) => void;
 }
@@ -198,15 +201,18 @@ export class HttpReplica implements ReplicaApi {
 }
 
 /**
- * The HTTP `ReplicaResolver`: one connection pool per peer address (32 connections, no
- * pipelining, keep-alive), every request signed with the cluster secret.
+ * The HTTP `ReplicaResolver`: two connection pools per peer address (no pipelining,
+ * keep-alive), every request signed with the cluster secret. Streams (stage, read) hold a
+ * connection as long as their body flows, paced by an S3 client that may stall; they get a
+ * pool of their own so that heads, commits and pings always find a connection.
  */
 export class RpcClient implements ReplicaResolver {
   /** Per-call timeout in ms. */
   readonly timeoutMs: number;
   readonly #connections: number;
+  readonly #streams: number;
   readonly #shared: PeerLinkShared;
-  readonly #pools = new Map<string, Pool>();
+  readonly #pools = new Map<string, PeerPools>();
   readonly #batchers = new Map<string, PeerBatchers>();
   #closed = false;
 
@@ -220,6 +226,7 @@ export class RpcClient implements ReplicaResolver {
     signRpc(options.secret, { method: 'GET', pathWithQuery: '/', timestampMs: 0, nodeId: options.nodeId, bodyDigest: bodyDigest(undefined) });
     this.timeoutMs = options.timeoutMs;
     this.#connections = options.connectionsPerPeer ?? 32;
+    this.#streams = options.streamsPerPeer ?? 64;
     this.#shared = {
       nodeId: options.nodeId,
       secret: options.secret,
@@ -275,7 +282,7 @@ export class RpcClient implements ReplicaResolver {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    const pools = [...this.#pools.values()];
+    const pools = [...this.#pools.values()].flatMap((p) => [p.small, p.stream]);
     this.#pools.clear();
     await Promise.all(
       pools.map(async (pool) => {
@@ -296,23 +303,28 @@ export class RpcClient implements ReplicaResolver {
 
   #link(peerId: string, address: string): PeerLink {
     if (this.#closed) throw new RingstoreError('PeerUnavailable', 'rpc client is closed', { peer: peerId });
-    let pool = this.#pools.get(address);
-    if (pool === undefined) {
+    let pools = this.#pools.get(address);
+    if (pools === undefined) {
       const { host, port } = parseHostPort(address);
-      pool = new Pool(`http://${formatHostPort(host, port)}`, {
-        connections: this.#connections,
-        pipelining: 1,
-        // Below the server's 65 s, so the client retires idle sockets before the server does.
-        keepAliveTimeout: 30_000,
-        keepAliveMaxTimeout: 60_000,
-        connectTimeout: this.timeoutMs,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        maxHeaderSize: 64 * 1024,
-      });
-      this.#pools.set(address, pool);
+      const origin = `http://${formatHostPort(host, port)}`;
+      pools = { small: this.#pool(origin, this.#connections), stream: this.#pool(origin, this.#streams) };
+      this.#pools.set(address, pools);
     }
-    return new PeerLink(peerId, address, pool, this.#shared);
+    return new PeerLink(peerId, address, pools, this.#shared);
+  }
+
+  #pool(origin: string, connections: number): Pool {
+    return new Pool(origin, {
+      connections,
+      pipelining: 1,
+      // Below the server's 65 s, so the client retires idle sockets before the server does.
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 60_000,
+      connectTimeout: this.timeoutMs,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+      maxHeaderSize: 64 * 1024,
+    });
   }
 }
 

@@ -24,6 +24,18 @@ export interface RpcCallEvent {
 /** The RPC operations, as named in metrics and errors. */
 export type RpcOp = 'stage' | 'commit' | 'discard' | 'head' | 'read' | 'list' | 'ping';
 
+/**
+ * Calls that hold their connection for as long as a body streams. They get a pool of their own,
+ * so that stalled or slow streams never leave heads, commits and pings without a connection.
+ */
+const STREAM_OPS: ReadonlySet<RpcOp> = new Set(['stage', 'read']);
+
+/** The two connection pools to one peer: streams (stage, read) and small calls (everything else). */
+export interface PeerPools {
+  readonly small: Pool;
+  readonly stream: Pool;
+}
+
 /** An undici response. */
 export type RpcResponse = Awaited<ReturnType<Pool['request']>>;
 
@@ -60,13 +72,13 @@ export async function responseJson(res: RpcResponse): Promise<unknown> {
 export class PeerLink {
   readonly peer: string;
   readonly address: string;
-  readonly #pool: Pool;
+  readonly #pools: PeerPools;
   readonly #shared: PeerLinkShared;
 
-  constructor(peer: string, address: string, pool: Pool, shared: PeerLinkShared) {
+  constructor(peer: string, address: string, pools: PeerPools, shared: PeerLinkShared) {
     this.peer = peer;
     this.address = address;
-    this.#pool = pool;
+    this.#pools = pools;
     this.#shared = shared;
   }
 
@@ -81,8 +93,11 @@ export class PeerLink {
   }
 
   /**
-   * Sends one signed request under `scope`; the response body is attached to the scope. A small
-   * `body` is covered by the signature; a `stream` is sent followed by its trailing MAC.
+   * Sends one signed request under `scope` on the pool its operation belongs to; the response
+   * body is attached to the scope. A small `body` is covered by the signature; a `stream` is
+   * sent followed by its trailing MAC. Fails as soon as the scope aborts, even while the request
+   * still waits for a free connection: undici keeps an aborted request queued until a
+   * connection takes it (and only then fails it), which could be never.
    */
   async send(
     scope: CallScope,
@@ -102,7 +117,8 @@ export class PeerLink {
       bodyDigest: extra.stream === undefined ? bodyDigest(extra.body) : STREAMED_BODY,
     });
     const body = extra.stream === undefined ? extra.body : withTrailingMac(extra.stream, secret, signed.signature);
-    const res = await this.#pool.request({
+    const pool = STREAM_OPS.has(scope.op as RpcOp) ? this.#pools.stream : this.#pools.small;
+    const pending = pool.request({
       method,
       path,
       headers: { ...extra.headers, [AUTH_HEADER]: signed.header },
@@ -110,6 +126,7 @@ export class PeerLink {
       ...(body === undefined ? {} : { body: body as string | Buffer | Readable }),
       signal: scope.signal,
     });
+    const res = await untilAborted(pending, scope.signal);
     scope.attachBody(res.body);
     return res;
   }
@@ -163,4 +180,32 @@ async function* withTrailingMac(source: AsyncIterable<Buffer>, secret: string, s
     yield chunk;
   }
   yield mac.digest();
+}
+
+/**
+ * `pending`, or a rejection with the signal's reason as soon as it aborts. A response that
+ * arrives after the abort is released, so its connection is not left holding an unread body.
+ */
+function untilAborted(pending: Promise<RpcResponse>, signal: AbortSignal): Promise<RpcResponse> {
+  if (signal.aborted) {
+    pending.then((res) => res.body.destroy(), () => undefined);
+    return Promise.reject(signal.reason as Error);
+  }
+  return new Promise<RpcResponse>((resolve, reject) => {
+    const onAbort = (): void => {
+      pending.then((res) => res.body.destroy(), () => undefined);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (res) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(res);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
+  });
 }

@@ -68,6 +68,8 @@ export interface RpcAppOptions {
   readonly clock?: Clock;
   /** Accepted clock skew of signed requests; 60 s by default. */
   readonly maxSkewMs?: number;
+  /** A read stream the caller takes nothing of for this long (ms) is cut. Default: never. */
+  readonly idleTimeoutMs?: number;
   /**
    * Mounts more routes (admin, cluster) on a router of their own, behind the same JSON error
    * handling. They are NOT covered by the RPC auth; use `createRpcAuth` on routes that need it.
@@ -359,7 +361,7 @@ export function createRpcRouter(options: RpcAppOptions): Router {
     // No content-length: with chunked framing the final terminator is only sent after the source
     // ended cleanly, so even an error after the last byte (a failed checksum) reaches the client.
     try {
-      await sendBody(res, enforceLength(expected)(resumeAfter(first, chunks)), isRecycling(source) ? (chunk) => source.recycle(chunk) : undefined);
+      await sendBody(res, enforceLength(expected)(resumeAfter(first, chunks)), isRecycling(source) ? (chunk) => source.recycle(chunk) : undefined, options.idleTimeoutMs);
     } catch (err) {
       // A caller that hangs up mid-read is routine (its own client went away); a failing source is not.
       if (signal.aborted) log.debug({ err: describeError(err) }, 'rpc read abandoned by the caller');

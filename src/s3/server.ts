@@ -78,6 +78,14 @@ export function createS3App(services: S3Services): Koa {
   let idCounter = 0;
   const nextRequestId = (): string => idPrefix + (idCounter++).toString(16).toUpperCase().padStart(8, '0');
   const credentials: CredentialLookup = { lookup: (id) => (id === config.s3.accessKey ? config.s3.secretKey : undefined) };
+  // Requests being served (until their response is done). Beyond the cap a request is answered
+  // 503 SlowDown at once, before any work: queueing it would only hold its connection and
+  // memory, and SDKs retry SlowDown with backoff.
+  const maxInFlight = config.s3.maxConcurrentRequests;
+  let inFlight = 0;
+  const release = (): void => {
+    inFlight--;
+  };
   // Errors are answered by the middleware below; this only keeps koa from printing to stderr.
   app.on('error', (err: unknown) => logger.debug({ err: describeError(err) }, 'response stream error'));
 
@@ -104,7 +112,13 @@ export function createS3App(services: S3Services): Koa {
     const log = logger.child({ reqId: requestId });
     // Registered first: a streamed body is sent inside the handler, and may be done before it returns.
     ctx.res.once('close', () => metrics?.s3RequestDuration.observe({ op: opName }, Number(process.hrtime.bigint() - started) / 1e9));
+    const admitted = inFlight < maxInFlight;
+    if (admitted) {
+      inFlight++;
+      ctx.res.once('close', release);
+    }
     try {
+      if (!admitted) throw new S3Error('SlowDown', `This node is serving its limit of ${maxInFlight} concurrent requests; please retry.`);
       const auth = verifyRequest({ method: ctx.method, path: rawPath, query: rawQuery, headers: ctx.req.headers }, credentials, clock.now(), config.s3.region);
       const op = routeS3({ method: ctx.method, path: rawPath, query: new URLSearchParams(rawQuery), headers: ctx.req.headers as Record<string, string | undefined> });
       opName = op.op === 'Unsupported' ? op.operation : op.op;

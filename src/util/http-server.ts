@@ -45,6 +45,13 @@ export interface HttpServerOptions {
   readonly keepAliveTimeoutMs?: number;
   /** Time allowed to receive a request's complete headers (ms). Default 30 s. */
   readonly headersTimeoutMs?: number;
+  /**
+   * A connection on which nothing is read or written for this long (ms) while a request is in
+   * progress is destroyed: the backstop for a peer that stops mid-request. 0 (default) = none.
+   */
+  readonly socketIdleTimeoutMs?: number;
+  /** Open connections accepted; further ones are closed at once. Default: no limit. */
+  readonly maxConnections?: number;
   /** Largest accepted request header block in bytes. Default 64 KiB (record metadata travels in headers). */
   readonly maxHeaderSize?: number;
   /** How long `close()` waits for in-flight requests before cutting connections (ms). Default 10 s. */
@@ -71,7 +78,8 @@ const IDLE_SWEEP_MS = 100;
 /**
  * Creates an HTTP server for `handler` and listens on `listen` (`"host:port"`, port 0 for any).
  * `requestTimeout` is 0 because a 5 GiB body may legitimately take minutes; stalls are caught
- * by the application's own progress timeouts, and slow header senders by `headersTimeout`.
+ * by the application's own progress timeouts (and `socketIdleTimeoutMs`), and slow header
+ * senders by `headersTimeout`.
  */
 export async function startHttpServer(
   handler: RequestListener,
@@ -79,15 +87,23 @@ export async function startHttpServer(
   options: HttpServerOptions = {},
 ): Promise<StartedHttpServer> {
   const { host, port } = parseHostPort(listen);
+  const headersTimeout = options.headersTimeoutMs ?? 30_000;
+  const idle = options.socketIdleTimeoutMs ?? 0;
   const server = createServer(
     {
       requestTimeout: 0,
-      headersTimeout: options.headersTimeoutMs ?? 30_000,
+      headersTimeout,
+      // Node checks headersTimeout only this often (30 s by default), which would stretch a
+      // short timeout to 30 s.
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(headersTimeout / 4))),
       maxHeaderSize: options.maxHeaderSize ?? 64 * 1024,
     },
     handler,
   );
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000;
+  // Node applies this while a request is in progress and keepAliveTimeout between requests.
+  if (idle > 0) server.timeout = idle;
+  if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => reject(err);

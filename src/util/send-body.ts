@@ -17,36 +17,67 @@ export function isRecycling(body: unknown): body is RecyclingBody {
   return typeof (body as Partial<RecyclingBody> | null)?.recycle === 'function';
 }
 
-function drained(res: ServerResponse): Promise<void> {
+/**
+ * Resolves once `event` (or 'close') is emitted by `res`; or, once the socket has taken
+ * nothing (no write completed) for `idleMs`, destroys the response and resolves: a reader
+ * that stopped is let go like one that hung up, instead of holding the response, its buffers
+ * and its source open.
+ */
+function progressOr(res: ServerResponse, event: 'drain' | 'finish', idleMs: number, lastProgress: () => number): Promise<void> {
   return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
     const done = (): void => {
-      res.off('drain', done);
+      clearTimeout(timer);
+      res.off(event, done);
       res.off('close', done);
       resolve();
     };
-    res.on('drain', done);
+    const check = (): void => {
+      const idleFor = Date.now() - lastProgress();
+      if (idleFor < idleMs) {
+        timer = setTimeout(check, idleMs - idleFor);
+        return;
+      }
+      res.destroy();
+      done();
+    };
+    res.on(event, done);
     res.on('close', done);
+    if (Number.isFinite(idleMs)) timer = setTimeout(check, idleMs);
   });
 }
 
 /**
  * Writes `chunks` to `res` (status and headers already set), ends it and resolves once it is
  * finished. Each chunk goes to `recycle` once the socket is done with it. Stops early when the
- * client goes away. When the source fails, the response is destroyed and the error rethrown.
+ * client goes away, or stops reading: the response is cut once the socket has taken no data
+ * for `idleTimeoutMs` (default: never). When the source fails, the response is destroyed and
+ * the error rethrown.
  */
-export async function sendBody(res: ServerResponse, chunks: AsyncIterable<Uint8Array>, recycle?: (chunk: Uint8Array) => void): Promise<void> {
+export async function sendBody(res: ServerResponse, chunks: AsyncIterable<Uint8Array>, recycle?: (chunk: Uint8Array) => void, idleTimeoutMs?: number): Promise<void> {
+  const idleMs = idleTimeoutMs ?? Infinity;
+  // Progress is a write the socket completed (one per chunk: coarse, but it costs nothing).
+  let progressAt = Date.now();
+  const lastProgress = (): number => progressAt;
   try {
     for await (const chunk of chunks) {
       if (res.destroyed) return;
       // Node calls back once the bytes are in the kernel, or with an error once they never will be.
-      const more = recycle === undefined ? res.write(chunk) : res.write(chunk, () => recycle(chunk));
-      if (!more) await drained(res);
+      const more = res.write(chunk, () => {
+        progressAt = Date.now();
+        recycle?.(chunk);
+      });
+      // The socket's clock starts when it has something to take, not while the source is slow.
+      progressAt = Date.now();
+      if (!more) await progressOr(res, 'drain', idleMs, lastProgress);
     }
-    // Resolves once the last bytes are with the kernel (every chunk recycled by then), or the client left.
-    if (!res.destroyed) await new Promise<void>((resolve) => {
-      res.once('close', resolve);
-      res.end(resolve);
-    });
+    // Resolves once the last bytes are with the kernel (every chunk recycled by then), the
+    // client left, or it stopped reading.
+    if (!res.destroyed) {
+      const finished = progressOr(res, 'finish', idleMs, lastProgress);
+      res.end();
+      await finished;
+    }
   } catch (err) {
     res.destroy();
     throw err;

@@ -12,20 +12,20 @@ import { CLOCK_HIGH_WATER_FILE, startNode, type RunningNode } from '../../src/no
 import { silentLogger } from '../../src/util/logger.js';
 import { RingstoreError } from '../../src/util/errors.js';
 import type { Config } from '../../src/config/schema.js';
+import { testConfig } from '../helpers/config.js';
 
 function configFor(dataDir: string): Config {
-  return {
+  return testConfig({
     nodeId: 'n1',
     dataDir,
-    s3: { listen: '127.0.0.1:0', region: 'us-east-1', accessKey: 'SIMKEY', secretKey: 'sim-secret-key-0123456789', maxObjectSize: 1024 ** 3 },
+    s3: { listen: '127.0.0.1:0', accessKey: 'SIMKEY', secretKey: 'sim-secret-key-0123456789' },
     rpc: { listen: '127.0.0.1:0', secret: 'sim-cluster-secret-0123', timeoutMs: 1000 },
     replication: { factor: 1, readQuorum: 1, writeQuorum: 1, readRepairPercent: 0 },
     ring: { vnodesPerUnit: 16 },
     store: { inlineThreshold: 1024, fsync: false, directIo: false },
     cluster: { members: [{ id: 'n1', address: '127.0.0.1:1', zone: 'z1', capacity: 1 }], pingIntervalMs: 60_000, downAfterMisses: 3, maxClockOffsetMs: 250 },
     log: { level: 'silent' },
-    metrics: { token: '' },
-  };
+  });
 }
 
 const record = { bucket: 'b', key: 'k', tombstone: false, size: 0, etag: '', contentType: '', userMeta: {} };

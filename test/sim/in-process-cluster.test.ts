@@ -22,8 +22,8 @@ function configFor(id: string): Config {
   return {
     nodeId: id,
     dataDir: `/nonexistent/${id}`,
-    s3: { listen: '127.0.0.1:0', region: 'us-east-1', accessKey: 'SIMKEY', secretKey: 'sim-secret-key-0123', maxObjectSize: 1024 ** 3 },
-    rpc: { listen: '127.0.0.1:0', secret: 'sim-cluster-secret-0123', timeoutMs: 1000 },
+    s3: { listen: '127.0.0.1:0', region: 'us-east-1', accessKey: 'SIMKEY', secretKey: 'sim-secret-key-0123', maxObjectSize: 1024 ** 3, idleTimeoutMs: 20_000, headersTimeoutMs: 30_000, maxConnections: 2048, maxConcurrentRequests: 256 },
+    rpc: { listen: '127.0.0.1:0', secret: 'sim-cluster-secret-0123', timeoutMs: 1000, maxConnections: 4096, streamsPerPeer: 64 },
     replication: { factor: 3, readQuorum: 2, writeQuorum: 2, readRepairPercent: 100 },
     ring: { vnodesPerUnit: 64 },
     store: { inlineThreshold: 1024, fsync: false, directIo: false },

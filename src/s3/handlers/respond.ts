@@ -2,14 +2,13 @@
  * Small helpers shared by the handlers: XML answers, reading a small verified request body,
  * and the object headers of GET/HEAD/PUT answers.
  */
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
 import { validateHeaderValue } from 'node:http';
 import type { ObjectRecord } from '../../store/types.js';
 import { hlcWallMs } from '../../util/clock.js';
 import type { S3Call } from '../context.js';
 import { S3Error } from '../errors.js';
 import { buildBodyPipeline, type BodyPipeline } from '../body/pipeline.js';
+import { verifiedStream } from '../body/request-stream.js';
 import { quoteEtag } from '../xml.js';
 
 /** Answers 200 with an S3 XML document. */
@@ -24,18 +23,16 @@ export function bodyPipelineOf(call: S3Call, maxLength: number): BodyPipeline {
   return buildBodyPipeline(call.ctx.req.headers, call.auth, { maxLength });
 }
 
-/** Reads and verifies a small request body (XML documents), refusing more than `limit` bytes. */
+/**
+ * Reads and verifies a small request body (XML documents), refusing more than `limit` bytes.
+ * A failure leaves the request itself alone (stream.pipeline would destroy it, and with it the
+ * socket), so the error is still answered.
+ */
 export async function readSmallBody(call: S3Call, limit: number): Promise<Buffer> {
   const body = bodyPipelineOf(call, limit);
   const chunks: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(chunk);
-      cb();
-    },
-  });
   try {
-    await pipeline([call.ctx.req, ...body.transforms, sink]);
+    for await (const chunk of verifiedStream(call.ctx.req, body.transforms, call.services.config.s3.idleTimeoutMs)) chunks.push(chunk as Buffer);
   } catch (err) {
     if (err instanceof S3Error && err.code === 'EntityTooLarge') throw new S3Error('MalformedXML', 'The request body is too large.');
     throw err;

@@ -1,0 +1,25 @@
+/**
+ * A validated Config for in-process tests: the built-in defaults with the given values laid over
+ * them, so a test names only what it cares about and never drifts when a key is added.
+ */
+import { defaultTree } from '../../src/config/load.js';
+import { checkConfig } from '../../src/config/validate.js';
+import type { Config } from '../../src/config/schema.js';
+import { isPlainObject } from '../../src/config/values.js';
+
+/** Recursively optional, for config overrides. */
+export type ConfigOverrides = { [K in keyof Config]?: Config[K] extends readonly unknown[] ? Config[K] : Config[K] extends object ? Partial<Config[K]> : Config[K] };
+
+function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = isPlainObject(v) && isPlainObject(out[k]) ? merge(out[k], v) : v;
+  return out;
+}
+
+/** Defaults < `overrides`, validated like a node's own config; throws naming every bad key. */
+export function testConfig(overrides: ConfigOverrides): Config {
+  const tree = merge(defaultTree() as Record<string, unknown>, overrides as Record<string, unknown>);
+  const check = checkConfig(tree as ReturnType<typeof defaultTree>, {});
+  if (check.config === undefined || check.problems.length > 0) throw new Error(`testConfig: ${check.problems.join('; ')}`);
+  return check.config;
+}
