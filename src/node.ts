@@ -70,7 +70,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const metrics = deps.metrics !== undefined ? deps.metrics : createMetrics(new Registry(), { version: VERSION, commit: COMMIT });
 
   if (!deps.store) await mkdir(config.dataDir, { recursive: true });
-  const store = deps.store ?? new LevelStore({ dir: config.dataDir, fsync: config.store.fsync, directIo: config.store.directIo, inlineThreshold: config.store.inlineThreshold, random, logger: logger.child({ component: 'store' }) });
+  const store = deps.store ?? new LevelStore({ dir: config.dataDir, fsync: config.store.fsync, directIo: config.store.directIo, inlineThreshold: config.store.inlineThreshold, random, logger: logger.child({ component: 'store' }), onQuarantine: (q) => metrics?.corruptBodies.inc({ storage: q.storage }) });
   await store.open();
 
   const membership = new Membership({ selfId: config.nodeId, layout: layoutFromConfig(config), hasher: await createHasher(), vnodesPerUnit: config.ring.vnodesPerUnit });
