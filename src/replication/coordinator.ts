@@ -178,7 +178,7 @@ export class Coordinator {
     let offset = range?.start ?? 0;
     let delivered = false;
     const errors: string[] = [];
-    let superseded = true;
+    let superseded = found.holders.length > 0;
     for (const holder of found.holders) {
       const startedAt = offset;
       try {
@@ -400,12 +400,16 @@ export class Coordinator {
 
     let newest: HeadResult | undefined;
     for (const result of tracker.successes.values()) {
-      if (result && (!newest || compareVersions(result.record.version, newest.record.version) > 0)) newest = result;
+      if (!result) continue;
+      const order = newest === undefined ? 1 : compareVersions(result.record.version, newest.record.version);
+      // Of equal versions, prefer a copy with a body: its record is the one a holder has.
+      if (order > 0 || (order === 0 && newest?.record.storage === 'quarantined')) newest = result;
     }
     if (newest) this.#o.clock.observe(newest.record.version.hlc);
+    // A replica that quarantined its corrupt copy knows the version but cannot serve its body.
     const holders = usable.filter((t) => {
       const r = tracker.successes.get(t.id);
-      return r !== undefined && newest !== undefined && compareVersions(r.record.version, newest.record.version) === 0;
+      return r !== undefined && newest !== undefined && r.record.storage !== 'quarantined' && compareVersions(r.record.version, newest.record.version) === 0;
     });
     // Repair runs once every replica asked has answered, so late answers are compared too.
     void this.#repair.afterRead(calls, newest);

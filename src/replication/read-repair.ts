@@ -33,13 +33,17 @@ export class ReadRepairer {
     }
     if (!newest) return;
     const target = newest;
-    const holders = ok.filter((a) => a.result && compareVersions(a.result.record.version, target.record.version) === 0).map((a) => a.target);
-    const stale = ok.filter((a) => !a.result || compareVersions(a.result.record.version, target.record.version) < 0).map((a) => a.target);
+    const same = (a: (typeof ok)[number]): boolean => a.result !== undefined && compareVersions(a.result.record.version, target.record.version) === 0;
+    // A quarantined copy (corrupt, set aside) is stale too: it gets the body back under the same version.
+    const holders = ok.filter((a) => same(a) && a.result?.record.storage !== 'quarantined').map((a) => a.target);
+    const stale = ok
+      .filter((a) => !a.result || compareVersions(a.result.record.version, target.record.version) < 0 || (same(a) && a.result.record.storage === 'quarantined'))
+      .map((a) => a.target);
     await Promise.all(stale.map((replica) => this.#repair(replica, target, holders)));
   }
 
   /**
-   * Gives `replica`, which found its copy of `record` corrupt (and dropped it), the body again
+   * Gives `replica`, which found its copy of `record` corrupt (and quarantined it), the body again
    * from one of `sources`, under the same version. The staged copy must match the record's size
    * and CRC32 before it is committed, so the re-fetched copy is byte-identical. One repair per
    * replica and key at a time; failures are logged (the next read of that copy tries again).

@@ -209,7 +209,9 @@ export class LevelStore implements LocalStore {
     const dbKey = objectKey(meta.bucket, meta.key);
     const held = this.#db.getSync(dbKey);
     const previous = held === undefined ? undefined : decodeValue(meta.bucket, meta.key, held);
-    if (previous !== undefined && compareVersions(meta.version, previous.record.version) <= 0) {
+    // A quarantined copy of the same version takes its body back (read repair of a corrupt copy).
+    const order = previous === undefined ? 1 : compareVersions(meta.version, previous.record.version);
+    if (previous !== undefined && (order < 0 || (order === 0 && previous.record.storage !== 'quarantined'))) {
       if (body.kind === 'staged' && staged !== undefined) await this.#dropStaged(body.id);
       return { applied: false, current: previous.record.version };
     }
@@ -290,6 +292,7 @@ export class LevelStore implements LocalStore {
       }
       if (range !== undefined) checkRange(range, record.size);
       const details = { bucket, key, version: record.version };
+      if (record.storage === 'quarantined') throw new RingstoreError('CorruptBody', 'this replica quarantined its corrupt copy', details);
       const verify = range === undefined ? { crc32: record.crc32, details } : undefined;
       if (stored.inline !== undefined) {
         // An inline body is small: check all of it, ranged reads included.
@@ -361,9 +364,10 @@ export class LevelStore implements LocalStore {
   }
 
   /**
-   * Takes a corrupt copy out of service: the record is dropped (so heads stop offering this
-   * version and read repair brings a good copy back under the same version) and the bytes are
-   * moved to `<dir>/quarantine` as evidence. Nothing happens when the key has moved on meanwhile
+   * Takes a corrupt copy out of service: the record is marked `quarantined` (it keeps the
+   * version, so newest-wins is unchanged, but heads no longer offer a body and read repair
+   * brings a good copy back under the same version) and the bytes are moved to
+   * `<dir>/quarantine` as evidence. Nothing happens when the key has moved on meanwhile
    * (another version, another blob, or an inline body that is whole again).
    */
   async #quarantine(stored: StoredValue, reason: string): Promise<void> {
@@ -372,15 +376,13 @@ export class LevelStore implements LocalStore {
     try {
       await this.#locks.run(`${bucket}\0${key}`, async () => {
         const now = await this.#get(bucket, key);
-        if (now === undefined || compareVersions(now.record.version, version) !== 0 || now.blobId !== stored.blobId) return;
+        if (now === undefined || now.record.storage === 'quarantined' || compareVersions(now.record.version, version) !== 0 || now.blobId !== stored.blobId) return;
         if (now.inline !== undefined && now.inline.byteLength === now.record.size && crc32(now.inline) === now.record.crc32) return;
-        await this.#db.batch(
-          [
-            { type: 'del', key: objectKey(bucket, key) },
-            { type: 'del', key: listingKey(bucket, key) },
-          ],
-          { sync: this.#fsync },
-        );
+        const marked = encodeValue({ ...now.record, storage: 'quarantined' }, undefined, undefined);
+        await this.#writer.put([
+          [objectKey(bucket, key), marked],
+          [listingKey(bucket, key), marked],
+        ]);
         let evidence: string | undefined;
         if (now.blobId !== undefined) {
           if (await this.#blobs.quarantine(now.blobId, this.#quarantineDir)) evidence = join(this.#quarantineDir, now.blobId);
@@ -389,7 +391,7 @@ export class LevelStore implements LocalStore {
           evidence = join(this.#quarantineDir, `inline-${Date.now()}-${crc32(Buffer.from(`${bucket}\0${key}`)).toString(16)}`);
           await writeFile(evidence, now.inline);
         }
-        this.#logger.error({ bucket, key, version, blobId: now.blobId, reason, evidence }, 'corrupt copy quarantined; its record is dropped until read repair restores it');
+        this.#logger.error({ bucket, key, version, blobId: now.blobId, reason, evidence }, 'corrupt copy quarantined until read repair restores it');
         this.#onQuarantine?.({ bucket, key, storage: now.record.storage, reason });
       });
     } catch (err) {

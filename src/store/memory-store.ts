@@ -124,7 +124,8 @@ export class MemoryStore implements LocalStore {
     // Everything below is synchronous, so the read-compare-write cannot interleave.
     const bucket = this.#buckets.get(meta.bucket);
     const previous = bucket?.entries.get(meta.key);
-    if (previous !== undefined && compareVersions(meta.version, previous.record.version) <= 0) {
+    const order = previous === undefined ? 1 : compareVersions(meta.version, previous.record.version);
+    if (previous !== undefined && (order < 0 || (order === 0 && previous.record.storage !== 'quarantined'))) {
       if (body.kind === 'staged') this.#staged.delete(body.id);
       return { applied: false, current: previous.record.version };
     }
@@ -176,6 +177,7 @@ export class MemoryStore implements LocalStore {
     const { record, body, blockCrcs } = entry;
     if (range !== undefined) checkRange(range, record.size);
     const details = { bucket, key, version };
+    if (record.storage === 'quarantined') throw new RingstoreError('CorruptBody', 'this replica quarantined its corrupt copy', details);
     // As LevelStore: a range of a blob is checked by its covering blocks, anything else whole.
     const want = range ?? { start: 0, end: record.size - 1 };
     const span = blockCrcs === undefined || record.size === 0 ? { start: 0, end: record.size - 1 } : coveringSpan(want, record.size, blockCrcs.blockBytes);
@@ -193,13 +195,12 @@ export class MemoryStore implements LocalStore {
     return bufferReadable(range === undefined ? body : body.subarray(range.start, range.end + 1));
   }
 
-  /** Drops the record of a corrupt copy, as LevelStore does, so that read repair can restore it. */
+  /** Marks a corrupt copy quarantined (no body, same version), as LevelStore does, so that read repair can restore it. */
   #quarantine(bucket: string, key: string, entry: Entry): void {
-    const b = this.#buckets.get(bucket);
-    if (b?.entries.get(key) !== entry) return;
-    b.entries.delete(key);
-    const at = lowerBound(b.keys, key, true);
-    if (b.keys[at] === key) b.keys.splice(at, 1);
+    if (this.#buckets.get(bucket)?.entries.get(key) !== entry) return;
+    entry.record = { ...entry.record, storage: 'quarantined' };
+    entry.body = new Uint8Array(0);
+    delete entry.blockCrcs;
     this.quarantined++;
   }
 

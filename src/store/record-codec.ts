@@ -48,7 +48,8 @@ type Header = [
   blobId: string | 0,
   headers?: Record<string, string> | 0,
   parts?: PartRef[] | 0,
-  blockCrcs?: [blockBytes: number, crcs: string],
+  blockCrcs?: [blockBytes: number, crcs: string] | 0,
+  quarantined?: 1,
 ];
 
 /** The bytes every key of `bucket` starts with (records, or with `listing` the listing index). */
@@ -107,9 +108,13 @@ export function encodeValue(record: ObjectRecord, blobId: string | undefined, in
     record.crc32,
     blobId ?? 0,
   ];
-  if (record.headers !== undefined || record.parts !== undefined || blockCrcs !== undefined) header.push((record.headers as Record<string, string> | undefined) ?? 0);
-  if (record.parts !== undefined || blockCrcs !== undefined) header.push((record.parts as PartRef[] | undefined) ?? 0);
-  if (blockCrcs !== undefined) header.push(encodeBlockCrcs(blockCrcs));
+  // Optional trailing fields, each with placeholders for the ones before it.
+  const quarantined = record.storage === 'quarantined';
+  const last = quarantined ? 13 : blockCrcs !== undefined ? 12 : record.parts !== undefined ? 11 : record.headers !== undefined ? 10 : 9;
+  if (last >= 10) header.push((record.headers as Record<string, string> | undefined) ?? 0);
+  if (last >= 11) header.push((record.parts as PartRef[] | undefined) ?? 0);
+  if (last >= 12) header.push(blockCrcs === undefined ? 0 : encodeBlockCrcs(blockCrcs));
+  if (quarantined) header.push(1);
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const bodyLength = inline?.byteLength ?? 0;
   const out = Buffer.allocUnsafe(HEADER_AT + json.length + bodyLength);
@@ -139,13 +144,14 @@ export function decodeValue(bucket: string, key: string, value: Uint8Array): Sto
     contentType: h[5],
     userMeta: h[6],
     crc32: h[8],
-    storage: blobId === 0 ? 'inline' : 'blob',
+    storage: h[13] === 1 ? 'quarantined' : blobId === 0 ? 'inline' : 'blob',
   };
   const withChecksums: ObjectRecord = h[7] === 0 ? base : { ...base, checksums: h[7] };
   const withHeaders: ObjectRecord = h[10] === undefined || h[10] === 0 ? withChecksums : { ...withChecksums, headers: h[10] };
   const record: ObjectRecord = h[11] === undefined || h[11] === 0 ? withHeaders : { ...withHeaders, parts: h[11] };
+  if (h[13] === 1) return { record };
   if (blobId !== 0) {
-    const blockCrcs = h[12] === undefined ? undefined : decodeBlockCrcs(h[12]);
+    const blockCrcs = h[12] === undefined || h[12] === 0 ? undefined : decodeBlockCrcs(h[12]);
     return blockCrcs === undefined ? { record, blobId } : { record, blobId, blockCrcs };
   }
   return { record, inline: buf.subarray(headerEnd) };

@@ -309,7 +309,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         }
       });
 
-      it('serves ranges of a corrupt blob only from good blocks, drops the copy, and takes the same version back', async () => {
+      it('serves ranges of a corrupt blob only from good blocks, quarantines the copy, and takes the same version back', async () => {
         if (fixture.corrupt === undefined) return;
         const data = randomBytes(3 * MiB + 500_000);
         await putStaged('rot', v(7), data);
@@ -318,9 +318,12 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         expect((await body('rot', v(7), { start: MiB - 10, end: 2 * MiB - 1 })).equals(data.subarray(MiB - 10, 2 * MiB))).toBe(true);
         expect((await body('rot', v(7), { start: 3 * MiB, end: data.length - 1 })).equals(data.subarray(3 * MiB))).toBe(true);
         await expect(body('rot', v(7), { start: 2 * MiB + 299_990, end: 2 * MiB + 300_001 })).rejects.toMatchObject({ code: 'CorruptBody' });
-        // Dropped: no longer offered by head, so a coordinator does not pick it and read repair restores it.
-        expect(await store.head(BUCKET, 'rot')).toBeUndefined();
-        await expect(store.read(BUCKET, 'rot', v(7))).rejects.toMatchObject({ code: 'NoSuchKey' });
+        // Quarantined: head still knows the version but offers no body, so a coordinator does
+        // not pick this replica to read from, and read repair restores it under the same version.
+        expect((await store.head(BUCKET, 'rot'))?.record).toMatchObject({ version: v(7), storage: 'quarantined', size: data.length });
+        expect((await store.list(BUCKET, { limit: 10 })).map((r) => [r.key, r.storage])).toEqual([['rot', 'quarantined']]);
+        await expect(store.read(BUCKET, 'rot', v(7), { start: 0, end: 9 })).rejects.toMatchObject({ code: 'CorruptBody' });
+        expect(await store.commit(meta('rot', v(6), 1), { kind: 'inline', data: Buffer.from('x') })).toEqual({ applied: false, current: v(7) });
         expect(await putStaged('rot', v(7), data)).toEqual({ applied: true, current: v(7) });
         expect((await body('rot', v(7))).equals(data)).toBe(true);
         expect((await body('rot', v(7), { start: 2 * MiB, end: 3 * MiB })).equals(data.subarray(2 * MiB, 3 * MiB + 1))).toBe(true);
@@ -340,7 +343,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         const served = Buffer.concat(got);
         expect(served.length).toBeLessThanOrEqual(2 * MiB);
         expect(served.equals(data.subarray(0, served.length))).toBe(true);
-        expect(await store.head(BUCKET, 'full')).toBeUndefined();
+        expect((await store.head(BUCKET, 'full'))?.record.storage).toBe('quarantined');
       });
 
       it('checks a whole inline body on ranged reads too', async () => {
@@ -349,7 +352,9 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         await put('small', v(1), data);
         await fixture.corrupt('small', data.length - 16, 16);
         await expect(body('small', v(1), { start: 0, end: 9 })).rejects.toMatchObject({ code: 'CorruptBody' });
-        expect((await store.head(BUCKET, 'small', { inlineUpTo: 1_000_000 }))?.inlineBody).toBeUndefined();
+        const held = await store.head(BUCKET, 'small', { inlineUpTo: 1_000_000 });
+        expect(held?.record.storage).toBe('quarantined');
+        expect(held?.inlineBody).toBeUndefined();
         expect(await put('small', v(1), data)).toEqual({ applied: true, current: v(1) });
         expect((await body('small', v(1), { start: 0, end: 9 })).equals(data.subarray(0, 10))).toBe(true);
       });

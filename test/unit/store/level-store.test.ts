@@ -121,8 +121,8 @@ describe('LevelStore', () => {
       // A range in other blocks is checked and served; one in the flipped block is refused.
       expect(await readAll(await store.read('b', 'k', v(1), { start: 10, end: 20 }))).toEqual(data.subarray(10, 21));
       await expect(readAll(await store.read('b', 'k', v(1), { start: 1_999_990, end: 2_000_010 }))).rejects.toMatchObject({ code: 'CorruptBody' });
-      // The copy is quarantined: the record is gone, so a read-repaired copy can take its place.
-      expect(await store.head('b', 'k')).toBeUndefined();
+      // The copy is quarantined: the record keeps its version but no body, until read repair.
+      expect((await store.head('b', 'k'))?.record.storage).toBe('quarantined');
       expect((await walk(dir)).filter((f) => f.startsWith('quarantine/'))).toHaveLength(1);
     });
 
@@ -161,7 +161,7 @@ describe('LevelStore', () => {
       expect((await readAll(await store.read('b', 'k', v(1), { start: 10, end: 20 }))).equals(data.subarray(10, 21))).toBe(true);
       expect((await readAll(await store.read('b', 'k', v(1), { start: 1_999_999, end: 2_000_000 })))[1]).toBe(0xee);
       await expect(readAll(await store.read('b', 'k', v(1)))).rejects.toMatchObject({ code: 'CorruptBody' });
-      expect(await store.head('b', 'k')).toBeUndefined();
+      expect((await store.head('b', 'k'))?.record.storage).toBe('quarantined');
     });
 
     it.each([
