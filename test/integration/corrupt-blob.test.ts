@@ -150,10 +150,8 @@ describe('corrupt blob copies', () => {
     for (const range of [undefined, `bytes=${FLIP_AT - 8}-${FLIP_AT + 8}`]) {
       try {
         const got = await get('all-bad.bin', range);
-        // Anything that does arrive must be the original bytes.
         const want = range === undefined ? body : body.subarray(FLIP_AT - 8, FLIP_AT + 9);
-        expect(got.equals(want)).toBe(true);
-        outcomes.push('ok');
+        outcomes.push(got.equals(want) ? 'ok' : 'wrong bytes');
       } catch (err) {
         const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         outcomes.push(status === undefined ? 'cut' : String(status));
