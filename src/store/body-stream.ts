@@ -92,6 +92,8 @@ export class FileRangeReadable extends Readable implements RecyclingBody {
   #remaining: number;
   #crc = 0;
   #busy = false;
+  #again = false;
+  #ended = false;
 
   constructor(fh: FileHandle, options: FileRangeOptions) {
     // Read ahead a few chunks, so the next file read overlaps with sending the previous one.
@@ -113,11 +115,17 @@ export class FileRangeReadable extends Readable implements RecyclingBody {
 
   override _read(): void {
     if (this.#blocks !== undefined) {
-      if (this.#busy) return;
+      // A block takes several reads; a call meanwhile is remembered and served once it is done.
+      if (this.#busy) {
+        this.#again = true;
+        return;
+      }
       this.#busy = true;
+      this.#again = false;
       this.#readBlock(this.#blocks).then(
         () => {
           this.#busy = false;
+          if (this.#again && !this.destroyed && !this.#ended) this._read();
         },
         (err: unknown) => {
           this.#busy = false;
@@ -160,6 +168,7 @@ export class FileRangeReadable extends Readable implements RecyclingBody {
   /** Reads the next block, checks it (and at the end the whole CRC), then hands out its bytes in the emit window. */
   async #readBlock(blocks: NonNullable<FileRangeOptions['blocks']>): Promise<void> {
     if (this.#remaining === 0) {
+      this.#ended = true;
       this.push(null);
       return;
     }
@@ -206,7 +215,10 @@ export class FileRangeReadable extends Readable implements RecyclingBody {
       if (to <= from) this.recycle(buffer);
       else this.push(from === 0 && to === data.byteLength ? data : data.subarray(from, to));
     }
-    if (this.#remaining === 0) this.push(null);
+    if (this.#remaining === 0) {
+      this.#ended = true;
+      this.push(null);
+    }
   }
 
   async #fail(err: RingstoreError): Promise<void> {

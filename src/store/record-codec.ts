@@ -11,7 +11,9 @@
  *
  * Value: `0x01 | u32be header length | header JSON | inline body bytes`. The header is a
  * positional JSON array (compact and fast to parse); bucket and key are not repeated since
- * they are in the DB key.
+ * they are in the DB key. Trailing fields are optional (older records simply end earlier):
+ * headers, parts, the block CRCs of a blob (`[blockBytes, base64 u32be…]`, object record only)
+ * and a quarantine mark; a field present forces `0` placeholders for the absent ones before it.
  */
 import { RingstoreError } from '../util/errors.js';
 import type { ObjectRecord, PartRef } from './types.js';
