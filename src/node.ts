@@ -91,7 +91,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const metrics = deps.metrics !== undefined ? deps.metrics : createMetrics(new Registry(), { version: VERSION, commit: COMMIT });
 
   if (!deps.store) await mkdir(config.dataDir, { recursive: true });
-  const store = deps.store ?? new LevelStore({ dir: config.dataDir, fsync: config.store.fsync, directIo: config.store.directIo, inlineThreshold: config.store.inlineThreshold, random, logger: logger.child({ component: 'store' }) });
+  const store = deps.store ?? new LevelStore({ dir: config.dataDir, fsync: config.store.fsync, directIo: config.store.directIo, inlineThreshold: config.store.inlineThreshold, random, logger: logger.child({ component: 'store' }), onQuarantine: (q) => metrics?.corruptBodies.inc({ storage: q.storage }) });
   await store.open();
 
   // The clock's high-water mark lives beside the store it versions (simulated stores have none).

@@ -17,6 +17,12 @@ export interface Metrics {
   readonly rpcRequestDuration: Histogram<'peer' | 'method'>;
   readonly quorumFailures: Counter<'op'>;
   readonly readRepairs: Counter<never>;
+  /** Stored copies this node found corrupt and quarantined, by where the body lived. */
+  readonly corruptBodies: Counter<'storage'>;
+  /** Reads this node coordinated that met a corrupt copy and moved on to another holder. */
+  readonly corruptReads: Counter<never>;
+  /** Corrupt copies replaced by a good replica's body (same version, byte-identical). */
+  readonly corruptRepairs: Counter<never>;
   readonly clusterNodes: Gauge<'state'>;
   readonly clockOffset: Gauge<never>;
   readonly clockPeerOffset: Gauge<'peer'>;
@@ -39,6 +45,9 @@ export function createMetrics(registry: Registry, build: { version: string; comm
     rpcRequestDuration: new Histogram({ name: 'ringstore_rpc_request_duration_seconds', help: 'Node-to-node calls made by this node, by peer and method.', labelNames: ['peer', 'method'], buckets: LATENCY_BUCKETS, registers: [registry] }),
     quorumFailures: new Counter({ name: 'ringstore_quorum_failures_total', help: 'Operations that could not reach their read or write quorum.', labelNames: ['op'], registers: [registry] }),
     readRepairs: new Counter({ name: 'ringstore_read_repairs_total', help: 'Stale replicas updated in the background after a read.', registers: [registry] }),
+    corruptBodies: new Counter({ name: 'ringstore_corrupt_bodies_total', help: 'Stored copies found corrupt on this node and quarantined, by storage (inline or blob).', labelNames: ['storage'], registers: [registry] }),
+    corruptReads: new Counter({ name: 'ringstore_corrupt_reads_total', help: 'Reads coordinated here that met a corrupt copy and went on to another holder.', registers: [registry] }),
+    corruptRepairs: new Counter({ name: 'ringstore_corrupt_repairs_total', help: 'Corrupt copies replaced with a good replica body by reads coordinated here.', registers: [registry] }),
     clusterNodes: new Gauge({ name: 'ringstore_cluster_nodes', help: 'Members of the layout by liveness as this node sees them.', labelNames: ['state'], registers: [registry] }),
     clockOffset: new Gauge({ name: 'ringstore_clock_offset_seconds', help: "This node's clock minus the median of the cluster's clocks (itself included), from ping round trips; positive when ahead.", registers: [registry] }),
     clockPeerOffset: new Gauge({ name: 'ringstore_clock_peer_offset_seconds', help: "A peer's clock minus this node's: the median of its recent ping samples.", labelNames: ['peer'], registers: [registry] }),

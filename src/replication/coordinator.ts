@@ -18,6 +18,7 @@ import { QuorumTracker } from './quorum.js';
 import { stageOnReplicas, discardAll, type FanoutTarget } from './fanout.js';
 import { mergeReplicaPages, type ReplicaPage } from './list-merge.js';
 import { ReadRepairer } from './read-repair.js';
+import { isRecycling, type RecyclingBody } from '../util/send-body.js';
 
 /** Everything the coordinator needs, injected by the composition root. */
 export interface CoordinatorOptions {
@@ -156,23 +157,64 @@ export class Coordinator {
     return found && !found.record.tombstone ? found : undefined;
   }
 
-  /** Streams the body of a found version (or a range of it), trying each holder in turn. */
+  /**
+   * Streams the body of a found version (or a range of it), trying each holder in turn. The
+   * first chunk is read here, so a body that fails at once (a corrupt first block, a missing
+   * blob) moves on to the next holder before anything is sent. A holder whose stream fails
+   * later with a CorruptBody that vouches for the bytes it already gave (`resumable`: checked
+   * block by block) is replaced mid-stream by the next holder, from the first byte not yet
+   * delivered; any other failure half-way is rethrown (the response is then cut). A holder
+   * found corrupt gets a good copy back in the background.
+   */
   async openBody(found: FoundObject, range?: ByteRange): Promise<Readable | Uint8Array> {
     if (found.record.parts) return Readable.from(this.#partsBody(found.record.parts, range ?? { start: 0, end: found.record.size - 1 }), { objectMode: false });
     if (found.inlineBody) return range ? found.inlineBody.subarray(range.start, range.end + 1) : found.inlineBody;
+    const reading: HolderReading = { sources: new Set(), stopped: false };
+    const chunks = this.#bodyFromHolders(found, range, reading);
+    const first = await chunks.next();
+    return new HolderBody(first, chunks, reading);
+  }
+
+  async *#bodyFromHolders(found: FoundObject, range: ByteRange | undefined, reading: HolderReading): AsyncGenerator<Uint8Array> {
     const { record } = found;
+    const end = range?.end ?? record.size - 1;
+    let offset = range?.start ?? 0;
+    let delivered = false;
     const errors: string[] = [];
-    let superseded = true;
+    let superseded = found.holders.length > 0;
     for (const holder of found.holders) {
+      const startedAt = offset;
       try {
-        return await holder.api.read(record.bucket, record.key, record.version, range);
+        const sub = offset === 0 && range === undefined ? undefined : { start: offset, end };
+        const source = await holder.api.read(record.bucket, record.key, record.version, sub);
+        reading.sources.add(source);
+        for await (const chunk of source as AsyncIterable<Uint8Array>) {
+          offset += chunk.byteLength;
+          delivered = true;
+          yield chunk;
+        }
+        return;
       } catch (err) {
+        // The reader went away (and destroyed the stream): no other holder is wanted.
+        if (reading.stopped) throw err;
         // NoSuchKey here means the replica moved on to a newer version since the lookup.
         if (!(err instanceof RingstoreError && err.code === 'NoSuchKey')) superseded = false;
         errors.push(`${holder.id}: ${describeError(err)}`);
+        const corrupt = err instanceof RingstoreError && err.code === 'CorruptBody';
+        if (corrupt) {
+          this.#o.metrics?.corruptReads.inc();
+          this.#o.logger.warn({ peer: holder.id, bucket: record.bucket, key: record.key, err: describeError(err) }, 'corrupt copy; reading from the next holder');
+          void this.#repair.replaceCorrupt(holder, record, found.holders.filter((h) => h !== holder));
+        }
+        const vouched = corrupt && err.details['resumable'] === true;
+        if (offset !== startedAt && !(vouched && offset <= end)) throw err;
       }
     }
-    throw new RingstoreError('ServiceUnavailable', `no replica could serve the body (${errors.join('; ')})`, { bucket: record.bucket, key: record.key, superseded });
+    throw new RingstoreError('ServiceUnavailable', `no replica could serve the body (${errors.join('; ')})`, {
+      bucket: record.bucket,
+      key: record.key,
+      superseded: superseded && !delivered,
+    });
   }
 
   /** Streams the parts of a multipart object that overlap `range`, one after the other. */
@@ -377,12 +419,16 @@ export class Coordinator {
 
     let newest: HeadResult | undefined;
     for (const result of tracker.successes.values()) {
-      if (result && (!newest || compareVersions(result.record.version, newest.record.version) > 0)) newest = result;
+      if (!result) continue;
+      const order = newest === undefined ? 1 : compareVersions(result.record.version, newest.record.version);
+      // Of equal versions, prefer a copy with a body: its record is the one a holder has.
+      if (order > 0 || (order === 0 && newest?.record.storage === 'quarantined')) newest = result;
     }
     if (newest) this.#o.clock.observe(newest.record.version.hlc);
+    // A replica that quarantined its corrupt copy knows the version but cannot serve its body.
     const holders = usable.filter((t) => {
       const r = tracker.successes.get(t.id);
-      return r !== undefined && newest !== undefined && compareVersions(r.record.version, newest.record.version) === 0;
+      return r !== undefined && newest !== undefined && r.record.storage !== 'quarantined' && compareVersions(r.record.version, newest.record.version) === 0;
     });
     // Repair runs once every replica asked has answered, so late answers are compared too.
     void this.#repair.afterRead(calls, newest);
@@ -401,6 +447,52 @@ function futureVersionError(op: string, peer: string, meta: ObjectMeta, current:
     `${op}: replica ${peer} holds a version of this key written by ${current.node} ${aheadMs} ms ahead of this write's, further than cluster.maxClockOffsetMs allows: that node's clock is skewed. The write was not acknowledged; retry it later or fix that clock.`,
     { bucket: meta.bucket, key: meta.key, peer, writer: current.node, aheadMs },
   );
+}
+
+/** The streams a HolderBody has opened, and whether its reader is gone. */
+interface HolderReading {
+  readonly sources: Set<Readable>;
+  stopped: boolean;
+}
+
+/**
+ * The body of one version as read from its holders, one after another (see openBody). Chunks
+ * go back to whichever holder's stream lent them.
+ */
+class HolderBody extends Readable implements RecyclingBody {
+  readonly #rest: AsyncGenerator<Uint8Array>;
+  readonly #reading: HolderReading;
+  #first: IteratorResult<Uint8Array> | undefined;
+
+  constructor(first: IteratorResult<Uint8Array>, rest: AsyncGenerator<Uint8Array>, reading: HolderReading) {
+    super({ objectMode: true, highWaterMark: 1 });
+    this.#first = first;
+    this.#rest = rest;
+    this.#reading = reading;
+  }
+
+  override _read(): void {
+    const first = this.#first;
+    this.#first = undefined;
+    (first !== undefined ? Promise.resolve(first) : this.#rest.next()).then(
+      (next) => this.push(next.done === true ? null : next.value),
+      (err: unknown) => this.destroy(err as Error),
+    );
+  }
+
+  recycle(chunk: Uint8Array): void {
+    for (const source of this.#reading.sources) if (isRecycling(source)) source.recycle(chunk);
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.#reading.stopped = true;
+    // A read waiting on a holder's stream ends with it; return() then finds the generator idle.
+    for (const source of this.#reading.sources) source.destroy();
+    this.#rest.return(undefined).then(
+      () => callback(err),
+      () => callback(err),
+    );
+  }
 }
 
 /** Reads from `iterator` until more than `limit` bytes or the end, whichever comes first. */

@@ -3,7 +3,7 @@
  * older version (or none) are sent the newest one in the background. Best effort: the
  * anti-entropy exchange catches whatever this misses.
  */
-import type { HeadResult, CommitBody } from '../store/types.js';
+import type { HeadResult, CommitBody, ObjectRecord } from '../store/types.js';
 import { compareVersions } from '../util/clock.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -16,6 +16,7 @@ type Answer = Promise<{ target: FanoutTarget; result: HeadResult | undefined }>;
 export class ReadRepairer {
   readonly #logger: Logger;
   readonly #metrics: Metrics | null;
+  readonly #replacing = new Set<string>();
 
   constructor(options: { logger: Logger; metrics: Metrics | null }) {
     this.#logger = options.logger;
@@ -32,9 +33,47 @@ export class ReadRepairer {
     }
     if (!newest) return;
     const target = newest;
-    const holders = ok.filter((a) => a.result && compareVersions(a.result.record.version, target.record.version) === 0).map((a) => a.target);
-    const stale = ok.filter((a) => !a.result || compareVersions(a.result.record.version, target.record.version) < 0).map((a) => a.target);
+    const same = (a: (typeof ok)[number]): boolean => a.result !== undefined && compareVersions(a.result.record.version, target.record.version) === 0;
+    // A quarantined copy (corrupt, set aside) is stale too: it gets the body back under the same version.
+    const holders = ok.filter((a) => same(a) && a.result?.record.storage !== 'quarantined').map((a) => a.target);
+    const stale = ok
+      .filter((a) => !a.result || compareVersions(a.result.record.version, target.record.version) < 0 || (same(a) && a.result.record.storage === 'quarantined'))
+      .map((a) => a.target);
     await Promise.all(stale.map((replica) => this.#repair(replica, target, holders)));
+  }
+
+  /**
+   * Gives `replica`, which found its copy of `record` corrupt (and quarantined it), the body again
+   * from one of `sources`, under the same version. The staged copy must match the record's size
+   * and CRC32 before it is committed, so the re-fetched copy is byte-identical. One repair per
+   * replica and key at a time; failures are logged (the next read of that copy tries again).
+   */
+  async replaceCorrupt(replica: FanoutTarget, record: ObjectRecord, sources: readonly FanoutTarget[]): Promise<void> {
+    const job = `${replica.id}\0${record.bucket}\0${record.key}`;
+    if (this.#replacing.has(job)) return;
+    this.#replacing.add(job);
+    try {
+      for (const source of sources) {
+        try {
+          const staged = await replica.api.stage(await source.api.read(record.bucket, record.key, record.version));
+          if (staged.size !== record.size || staged.crc32 !== record.crc32) {
+            await replica.api.discard(staged.id);
+            this.#logger.warn({ peer: replica.id, source: source.id, bucket: record.bucket }, 'corrupt copy not replaced: the fetched body differs from the record');
+            continue;
+          }
+          const result = await replica.api.commit(record, { kind: 'staged', id: staged.id });
+          if (result.applied) {
+            this.#metrics?.corruptRepairs.inc();
+            this.#logger.info({ peer: replica.id, source: source.id, bucket: record.bucket }, 'corrupt copy replaced from a good replica');
+          }
+          return;
+        } catch (err) {
+          this.#logger.warn({ peer: replica.id, source: source.id, err: describeError(err) }, 'replacing a corrupt copy failed');
+        }
+      }
+    } finally {
+      this.#replacing.delete(job);
+    }
   }
 
   async #repair(replica: FanoutTarget, newest: HeadResult, holders: readonly FanoutTarget[]): Promise<void> {

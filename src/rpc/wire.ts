@@ -231,7 +231,7 @@ function parseParts(v: unknown, what: string): PartRef[] {
 export function parseObjectRecord(v: unknown, what = 'record'): ObjectRecord {
   const o = asObject(v, what);
   const storage = o['storage'];
-  if (storage !== 'inline' && storage !== 'blob') throw protocol(`${what}.storage: expected "inline" or "blob"`);
+  if (storage !== 'inline' && storage !== 'blob' && storage !== 'quarantined') throw protocol(`${what}.storage: expected "inline", "blob" or "quarantined"`);
   return { ...parseObjectMeta(o, what), crc32: int(o, 'crc32', what, 0xffffffff), storage };
 }
 

@@ -13,6 +13,18 @@ import { RingstoreError, describeError } from '../util/errors.js';
 import type { Random } from '../util/random.js';
 import type { StagedBody } from './types.js';
 import { AlignedSlabPool, DIRECT_ALIGN, alignUp } from './aligned-slabs.js';
+import { BlockCrcBuilder, type BlockCrcs } from './block-crcs.js';
+
+/** A blob just written: its id, size, whole CRC and per-block CRCs. */
+export interface WrittenBlob extends StagedBody {
+  readonly blockCrcs: BlockCrcs;
+}
+
+interface Filled {
+  readonly size: number;
+  readonly crc32: number;
+  readonly blockCrcs: BlockCrcs;
+}
 
 const ID_BYTES = 16;
 const ID_PATTERN = /^[0-9a-f]{32}$/;
@@ -185,8 +197,8 @@ export class BlobDir {
     return join(this.#root, id.slice(0, 2), id);
   }
 
-  /** Streams `body` into a new blob file, computing size and CRC32 on the way. */
-  async write(body: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<StagedBody> {
+  /** Streams `body` into a new blob file, computing size, CRC32 and block CRCs on the way. */
+  async write(body: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<WrittenBlob> {
     const id = this.#random.hex(ID_BYTES);
     const path = this.pathOf(id);
     const tmp = path + TMP_SUFFIX;
@@ -199,7 +211,7 @@ export class BlobDir {
       if (slab) this.#slabs.give(slab);
       throw err;
     }
-    let written: { size: number; crc32: number } | undefined;
+    let written: Filled | undefined;
     try {
       written = slab ? await this.#fillDirect(fh, body, signal, slab) : await this.#fillBuffered(fh, body, signal);
     } finally {
@@ -222,7 +234,7 @@ export class BlobDir {
    * moves the bytes straight to the device instead of copying them into the page cache, which
    * on this kind of VM costs 1–2 ms of CPU per MiB. One slab is written while the next fills.
    */
-  async #fillDirect(fh: FileHandle, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined, first: Buffer): Promise<{ size: number; crc32: number }> {
+  async #fillDirect(fh: FileHandle, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined, first: Buffer): Promise<Filled> {
     const spare = this.#slabs.take();
     const slabs = spare ? [first, spare] : [first];
     let slab = first;
@@ -230,10 +242,12 @@ export class BlobDir {
     let offset = 0;
     let size = 0;
     let crc = 0;
+    const blocks = new BlockCrcBuilder();
     let inFlight: Promise<void> | undefined;
     try {
       for await (const chunk of abortable(body, signal)) {
         crc = crc32(chunk, crc);
+        blocks.update(chunk);
         size += chunk.byteLength;
         for (let from = 0; from < chunk.byteLength; ) {
           const n = Math.min(slab.length - fill, chunk.byteLength - from);
@@ -260,7 +274,7 @@ export class BlobDir {
         await fh.truncate(size);
       }
       await fh.datasync();
-      return { size, crc32: crc };
+      return { size, crc32: crc, blockCrcs: blocks.finish() };
     } finally {
       // A slab goes back only once no write is reading from it.
       if (inFlight !== undefined) await inFlight.catch(() => {});
@@ -268,9 +282,10 @@ export class BlobDir {
     }
   }
 
-  async #fillBuffered(fh: FileHandle, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<{ size: number; crc32: number }> {
+  async #fillBuffered(fh: FileHandle, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<Filled> {
     let size = 0;
     let crc = 0;
+    const blocks = new BlockCrcBuilder();
     let pending: Promise<void> | undefined;
     let unsynced = 0;
     let flushing: Promise<void> | undefined;
@@ -280,6 +295,7 @@ export class BlobDir {
       for await (const chunk of abortable(body, signal)) {
         if (chunk.byteLength === 0) continue;
         crc = crc32(chunk, crc);
+        blocks.update(chunk);
         size += chunk.byteLength;
         batch.push(chunk);
         batchBytes += chunk.byteLength;
@@ -310,7 +326,7 @@ export class BlobDir {
       if (batch.length > 0) await writeAll(fh, batch, batchBytes);
       await flushing;
       if (this.#fsync) await fh.datasync();
-      return { size, crc32: crc };
+      return { size, crc32: crc, blockCrcs: blocks.finish() };
     } finally {
       if (pending !== undefined) await pending.catch(() => {});
       if (flushing !== undefined) await flushing.catch(() => {});
@@ -318,7 +334,7 @@ export class BlobDir {
   }
 
   /** Writes a body already in memory as a new blob file. */
-  async writeBuffer(data: Uint8Array): Promise<StagedBody> {
+  async writeBuffer(data: Uint8Array): Promise<WrittenBlob> {
     return this.write(
       (async function* () {
         yield data;
@@ -345,6 +361,21 @@ export class BlobDir {
   async remove(id: string): Promise<void> {
     const path = this.pathOf(id);
     await rm(path, { force: true });
+  }
+
+  /**
+   * Moves blob `id` out of the way into `quarantineDir` (kept as evidence, never deleted here).
+   * Resolves false when the file is already gone.
+   */
+  async quarantine(id: string, quarantineDir: string): Promise<boolean> {
+    await mkdir(quarantineDir, { recursive: true });
+    try {
+      await rename(this.pathOf(id), join(quarantineDir, id));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
   }
 
   /** Deletes a file returned by `list()`. */

@@ -3,6 +3,7 @@
  * files under `<dir>/blobs` (see blob-dir.ts). Each (bucket, key) holds only its newest version
  * (object or tombstone); commits are last-writer-wins and serialized per key.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { crc32 } from '../util/crc.js';
@@ -16,6 +17,7 @@ import type { Random } from '../util/random.js';
 import { BlobDir, isBlobId } from './blob-dir.js';
 import { FileRangeReadable, READ_CHUNK, bufferReadable, errorReadable } from './body-stream.js';
 import { ReadBufferPool } from './read-buffers.js';
+import { coveringSpan, fitsSize, type BlockCrcs } from './block-crcs.js';
 import { GroupWriter } from './group-writer.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { allObjectsBounds, bucketPrefix, decodeValue, encodeValue, listBounds, listingKey, objectKey } from './record-codec.js';
@@ -51,6 +53,16 @@ export interface LevelStoreOptions {
   readonly clock?: Clock;
   /** How long a replaced blob file is kept for reads still streaming it (default 30 s). */
   readonly blobDeleteDelayMs?: number;
+  /** Told of every copy found corrupt and quarantined (for a metric). */
+  readonly onQuarantine?: (info: QuarantineInfo) => void;
+}
+
+/** A stored copy found corrupt: its record is dropped and its bytes moved to `<dir>/quarantine`. */
+export interface QuarantineInfo {
+  readonly bucket: string;
+  readonly key: string;
+  readonly storage: ObjectRecord['storage'];
+  readonly reason: string;
 }
 
 /** Options of `collectOrphans`. */
@@ -62,6 +74,7 @@ export interface CollectOrphansOptions {
 interface StagedEntry {
   readonly size: number;
   readonly crc32: number;
+  readonly blockCrcs: BlockCrcs;
   /** A commit is using it right now; a second commit of the same id is refused. */
   claimed: boolean;
 }
@@ -83,6 +96,9 @@ export class LevelStore implements LocalStore {
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #deleteDelayMs: number;
+  readonly #fsync: boolean;
+  readonly #quarantineDir: string;
+  readonly #onQuarantine: ((info: QuarantineInfo) => void) | undefined;
   readonly #locks = new KeyedMutex();
   readonly #readBuffers = new ReadBufferPool(READ_CHUNK, READ_BUFFERS_KEPT);
   readonly #staged = new Map<string, StagedEntry>();
@@ -107,6 +123,9 @@ export class LevelStore implements LocalStore {
     this.#logger = (options.logger ?? silentLogger).child({ component: 'store' });
     this.#clock = options.clock ?? systemClock;
     this.#deleteDelayMs = options.blobDeleteDelayMs ?? DEFAULT_DELETE_DELAY_MS;
+    this.#fsync = options.fsync;
+    this.#quarantineDir = join(options.dir, 'quarantine');
+    this.#onQuarantine = options.onQuarantine;
   }
 
   /** Opens (or reopens after close) the metadata DB and creates the blob directories. */
@@ -144,8 +163,8 @@ export class LevelStore implements LocalStore {
       signal?.throwIfAborted();
       const stop = signal === undefined ? this.#closing.signal : AbortSignal.any([signal, this.#closing.signal]);
       const staged = await this.#blobs.write(body, stop);
-      this.#staged.set(staged.id, { size: staged.size, crc32: staged.crc32, claimed: false });
-      return staged;
+      this.#staged.set(staged.id, { size: staged.size, crc32: staged.crc32, blockCrcs: staged.blockCrcs, claimed: false });
+      return { id: staged.id, size: staged.size, crc32: staged.crc32 };
     });
   }
 
@@ -190,13 +209,16 @@ export class LevelStore implements LocalStore {
     const dbKey = objectKey(meta.bucket, meta.key);
     const held = this.#db.getSync(dbKey);
     const previous = held === undefined ? undefined : decodeValue(meta.bucket, meta.key, held);
-    if (previous !== undefined && compareVersions(meta.version, previous.record.version) <= 0) {
+    // A quarantined copy of the same version takes its body back (read repair of a corrupt copy).
+    const order = previous === undefined ? 1 : compareVersions(meta.version, previous.record.version);
+    if (previous !== undefined && (order < 0 || (order === 0 && previous.record.storage !== 'quarantined'))) {
       if (body.kind === 'staged' && staged !== undefined) await this.#dropStaged(body.id);
       return { applied: false, current: previous.record.version };
     }
     let record: ObjectRecord;
     let blobId: string | undefined;
     let inline: Uint8Array | undefined;
+    let blockCrcs: BlockCrcs | undefined;
     // A blob this commit created or adopts, and one that becomes garbage once the record is written.
     let newBlob: string | undefined;
     let spentStaged: string | undefined;
@@ -206,7 +228,9 @@ export class LevelStore implements LocalStore {
         record = toRecord(meta, crc, 'inline');
         inline = body.data;
       } else {
-        newBlob = (await this.#blobs.writeBuffer(body.data)).id;
+        const written = await this.#blobs.writeBuffer(body.data);
+        newBlob = written.id;
+        blockCrcs = written.blockCrcs;
         record = toRecord(meta, crc, 'blob');
         blobId = newBlob;
       }
@@ -225,12 +249,13 @@ export class LevelStore implements LocalStore {
       } else {
         record = toRecord(meta, staged.crc32, 'blob');
         blobId = body.id;
+        blockCrcs = staged.blockCrcs;
       }
     }
     try {
       // The record (with its small body) and its listing-index copy (without) in one atomic batch.
       await this.#writer.put([
-        [dbKey, encodeValue(record, blobId, inline)],
+        [dbKey, encodeValue(record, blobId, inline, blockCrcs)],
         [listingKey(meta.bucket, meta.key), encodeValue(record, blobId, undefined)],
       ]);
     } catch (err) {
@@ -267,12 +292,16 @@ export class LevelStore implements LocalStore {
       }
       if (range !== undefined) checkRange(range, record.size);
       const details = { bucket, key, version: record.version };
+      if (record.storage === 'quarantined') throw new RingstoreError('CorruptBody', 'this replica quarantined its corrupt copy', details);
       const verify = range === undefined ? { crc32: record.crc32, details } : undefined;
       if (stored.inline !== undefined) {
-        if (range !== undefined) return bufferReadable(stored.inline.subarray(range.start, range.end + 1));
-        if (stored.inline.byteLength !== record.size) {
-          return errorReadable(new RingstoreError('CorruptBody', 'stored body length differs from record', details));
+        // An inline body is small: check all of it, ranged reads included.
+        if (stored.inline.byteLength !== record.size || crc32(stored.inline) !== record.crc32) {
+          const err = new RingstoreError('CorruptBody', 'stored body does not match its checksum', details);
+          await this.#quarantine(stored, err.message);
+          return errorReadable(err);
         }
+        if (range !== undefined) return bufferReadable(stored.inline.subarray(range.start, range.end + 1));
         return bufferReadable(stored.inline, verify);
       }
       return this.#readBlob(stored, range, details);
@@ -291,24 +320,83 @@ export class LevelStore implements LocalStore {
       if (now === undefined || compareVersions(now.record.version, record.version) !== 0) {
         throw new RingstoreError('NoSuchKey', 'this replica no longer holds that version', details);
       }
-      this.#logger.error({ ...details, blobId }, 'blob file missing');
+      await this.#quarantine(stored, 'blob file missing');
       return errorReadable(new RingstoreError('CorruptBody', 'blob file missing', { ...details, blobId }));
     }
+    const onCorrupt = (err: RingstoreError): Promise<void> => this.#quarantine(stored, err.message);
+    const { size } = await fh.stat().catch(async (err: unknown) => {
+      await fh.close();
+      throw err;
+    });
+    if (size !== record.size) {
+      await fh.close();
+      await this.#quarantine(stored, 'blob file length differs from record');
+      return errorReadable(new RingstoreError('CorruptBody', 'blob file length differs from record', { ...details, blobId }));
+    }
+    const blocks = stored.blockCrcs;
+    if (blocks !== undefined && fitsSize(blocks, record.size) && record.size > 0) {
+      // Whole covering blocks are read and checked; only the asked-for bytes are handed out.
+      const want = range ?? { start: 0, end: record.size - 1 };
+      const span = coveringSpan(want, record.size, blocks.blockBytes);
+      return new FileRangeReadable(fh, {
+        start: span.start,
+        length: span.end - span.start + 1,
+        blocks: { crcs: blocks, firstBlock: span.start / blocks.blockBytes },
+        emit: { start: want.start, end: want.end + 1 },
+        ...(range === undefined && { verify: { crc32: record.crc32, details: { ...details, blobId } } }),
+        details: { ...details, blobId },
+        buffers: this.#readBuffers,
+        onCorrupt,
+      });
+    }
     if (range === undefined) {
-      const { size } = await fh.stat();
-      if (size !== record.size) {
-        await fh.close();
-        return errorReadable(new RingstoreError('CorruptBody', 'blob file length differs from record', { ...details, blobId }));
-      }
       return new FileRangeReadable(fh, {
         start: 0,
         length: record.size,
         verify: { crc32: record.crc32, details: { ...details, blobId } },
         details: { ...details, blobId },
         buffers: this.#readBuffers,
+        onCorrupt,
       });
     }
+    // A blob from before block CRCs: a range cannot be checked, and is served as stored.
     return new FileRangeReadable(fh, { start: range.start, length: range.end - range.start + 1, details: { ...details, blobId }, buffers: this.#readBuffers });
+  }
+
+  /**
+   * Takes a corrupt copy out of service: the record is marked `quarantined` (it keeps the
+   * version, so newest-wins is unchanged, but heads no longer offer a body and read repair
+   * brings a good copy back under the same version) and the bytes are moved to
+   * `<dir>/quarantine` as evidence. Nothing happens when the key has moved on meanwhile
+   * (another version, another blob, or an inline body that is whole again).
+   */
+  async #quarantine(stored: StoredValue, reason: string): Promise<void> {
+    const { bucket, key, version } = stored.record;
+    if (this.#state !== 'open') return;
+    try {
+      await this.#locks.run(`${bucket}\0${key}`, async () => {
+        const now = await this.#get(bucket, key);
+        if (now === undefined || now.record.storage === 'quarantined' || compareVersions(now.record.version, version) !== 0 || now.blobId !== stored.blobId) return;
+        if (now.inline !== undefined && now.inline.byteLength === now.record.size && crc32(now.inline) === now.record.crc32) return;
+        const marked = encodeValue({ ...now.record, storage: 'quarantined' }, undefined, undefined);
+        await this.#writer.put([
+          [objectKey(bucket, key), marked],
+          [listingKey(bucket, key), marked],
+        ]);
+        let evidence: string | undefined;
+        if (now.blobId !== undefined) {
+          if (await this.#blobs.quarantine(now.blobId, this.#quarantineDir)) evidence = join(this.#quarantineDir, now.blobId);
+        } else if (now.inline !== undefined) {
+          await mkdir(this.#quarantineDir, { recursive: true });
+          evidence = join(this.#quarantineDir, `inline-${Date.now()}-${crc32(Buffer.from(`${bucket}\0${key}`)).toString(16)}`);
+          await writeFile(evidence, now.inline);
+        }
+        this.#logger.error({ bucket, key, version, blobId: now.blobId, reason, evidence }, 'corrupt copy quarantined until read repair restores it');
+        this.#onQuarantine?.({ bucket, key, storage: now.record.storage, reason });
+      });
+    } catch (err) {
+      this.#logger.warn({ bucket, key, err }, 'could not quarantine a corrupt copy');
+    }
   }
 
   async list(bucket: string, options: ListOptions, signal?: AbortSignal): Promise<ObjectRecord[]> {

@@ -5,12 +5,13 @@
  */
 import type { Readable } from 'node:stream';
 import { crc32 } from '../util/crc.js';
+import { blockCrcsOf, coveringSpan, firstBadBlock, type BlockCrcs } from './block-crcs.js';
 import { compareVersions } from '../util/clock.js';
 import type { Version } from '../util/clock.js';
 import { RingstoreError } from '../util/errors.js';
 import { cryptoRandom } from '../util/random.js';
 import type { Random } from '../util/random.js';
-import { bufferReadable } from './body-stream.js';
+import { bufferReadable, errorReadable } from './body-stream.js';
 import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkRange, toRecord } from './record.js';
 import { compareUtf8 } from '../util/utf8-order.js';
 import type {
@@ -37,6 +38,8 @@ export interface MemoryStoreOptions {
 interface Entry {
   record: ObjectRecord;
   body: Uint8Array;
+  /** Block CRCs of a body that LevelStore would keep as a blob. */
+  blockCrcs?: BlockCrcs;
 }
 
 interface Bucket {
@@ -121,7 +124,8 @@ export class MemoryStore implements LocalStore {
     // Everything below is synchronous, so the read-compare-write cannot interleave.
     const bucket = this.#buckets.get(meta.bucket);
     const previous = bucket?.entries.get(meta.key);
-    if (previous !== undefined && compareVersions(meta.version, previous.record.version) <= 0) {
+    const order = previous === undefined ? 1 : compareVersions(meta.version, previous.record.version);
+    if (previous !== undefined && (order < 0 || (order === 0 && previous.record.storage !== 'quarantined'))) {
       if (body.kind === 'staged') this.#staged.delete(body.id);
       return { applied: false, current: previous.record.version };
     }
@@ -137,13 +141,16 @@ export class MemoryStore implements LocalStore {
       crc = staged.crc32;
     }
     const record = toRecord(meta, crc, data.byteLength <= this.#threshold ? 'inline' : 'blob');
+    const blockCrcs = record.storage === 'blob' ? blockCrcsOf(data) : undefined;
     const target = bucket ?? this.#createBucket(meta.bucket);
     if (previous === undefined) {
       target.keys.splice(lowerBound(target.keys, meta.key, true), 0, meta.key);
-      target.entries.set(meta.key, { record, body: data });
+      target.entries.set(meta.key, { record, body: data, ...(blockCrcs && { blockCrcs }) });
     } else {
       previous.record = record;
       previous.body = data;
+      if (blockCrcs) previous.blockCrcs = blockCrcs;
+      else delete previous.blockCrcs;
     }
     return { applied: true, current: meta.version };
   }
@@ -167,14 +174,38 @@ export class MemoryStore implements LocalStore {
     if (entry === undefined || entry.record.tombstone || compareVersions(entry.record.version, version) !== 0) {
       throw new RingstoreError('NoSuchKey', 'this replica does not hold that version', { bucket, key, version });
     }
-    const { record, body } = entry;
-    if (range !== undefined) {
-      checkRange(range, record.size);
-      return bufferReadable(body.subarray(range.start, range.end + 1));
+    const { record, body, blockCrcs } = entry;
+    if (range !== undefined) checkRange(range, record.size);
+    const details = { bucket, key, version };
+    if (record.storage === 'quarantined') throw new RingstoreError('CorruptBody', 'this replica quarantined its corrupt copy', details);
+    // As LevelStore: a range of a blob is checked by its covering blocks, anything else whole.
+    const want = range ?? { start: 0, end: record.size - 1 };
+    const span = blockCrcs === undefined || record.size === 0 ? { start: 0, end: record.size - 1 } : coveringSpan(want, record.size, blockCrcs.blockBytes);
+    const checked = body.subarray(span.start, span.end + 1);
+    const whole = span.start === 0 && span.end === record.size - 1;
+    const bad =
+      blockCrcs !== undefined
+        ? firstBadBlock(checked, blockCrcs, span.start / blockCrcs.blockBytes) !== -1 || (whole && crc32(body) !== record.crc32)
+        : crc32(body) !== record.crc32;
+    if (bad || body.byteLength !== record.size) {
+      this.#quarantine(bucket, key, entry);
+      return errorReadable(new RingstoreError('CorruptBody', 'stored body does not match its checksum', { ...details, ...(blockCrcs && { resumable: true }) }));
     }
     // Stored bodies are never changed in place (corruptForTest swaps in a copy), so no copy here.
-    return bufferReadable(body, { crc32: record.crc32, details: { bucket, key, version } });
+    return bufferReadable(range === undefined ? body : body.subarray(range.start, range.end + 1));
   }
+
+  /** Marks a corrupt copy quarantined (no body, same version), as LevelStore does, so that read repair can restore it. */
+  #quarantine(bucket: string, key: string, entry: Entry): void {
+    if (this.#buckets.get(bucket)?.entries.get(key) !== entry) return;
+    entry.record = { ...entry.record, storage: 'quarantined' };
+    entry.body = new Uint8Array(0);
+    delete entry.blockCrcs;
+    this.quarantined++;
+  }
+
+  /** Copies found corrupt and dropped so far. */
+  quarantined = 0;
 
   async list(bucket: string, options: ListOptions, signal?: AbortSignal): Promise<ObjectRecord[]> {
     this.#check(signal);

@@ -11,10 +11,13 @@
  *
  * Value: `0x01 | u32be header length | header JSON | inline body bytes`. The header is a
  * positional JSON array (compact and fast to parse); bucket and key are not repeated since
- * they are in the DB key.
+ * they are in the DB key. Trailing fields are optional (older records simply end earlier):
+ * headers, parts, the block CRCs of a blob (`[blockBytes, base64 u32be…]`, object record only)
+ * and a quarantine mark; a field present forces `0` placeholders for the absent ones before it.
  */
 import { RingstoreError } from '../util/errors.js';
 import type { ObjectRecord, PartRef } from './types.js';
+import { decodeBlockCrcs, encodeBlockCrcs, type BlockCrcs } from './block-crcs.js';
 
 const OBJECT_TAG = 0x6f; // 'o'
 const LISTING_TAG = 0x6d; // 'm'
@@ -30,6 +33,8 @@ export interface StoredValue {
   readonly blobId?: string;
   /** The body when `record.storage === 'inline'`. */
   readonly inline?: Uint8Array;
+  /** Per-block CRCs of a blob body; absent for inline bodies and blobs written before they existed. */
+  readonly blockCrcs?: BlockCrcs;
 }
 
 type Header = [
@@ -44,7 +49,9 @@ type Header = [
   crc32: number,
   blobId: string | 0,
   headers?: Record<string, string> | 0,
-  parts?: PartRef[],
+  parts?: PartRef[] | 0,
+  blockCrcs?: [blockBytes: number, crcs: string] | 0,
+  quarantined?: 1,
 ];
 
 /** The bytes every key of `bucket` starts with (records, or with `listing` the listing index). */
@@ -89,8 +96,8 @@ export function listBounds(
   return { gte: low, lt };
 }
 
-/** Encodes a record and its body location as a DB value. */
-export function encodeValue(record: ObjectRecord, blobId: string | undefined, inline: Uint8Array | undefined): Buffer {
+/** Encodes a record and its body location as a DB value (block CRCs only where reads need them, not in the listing copy). */
+export function encodeValue(record: ObjectRecord, blobId: string | undefined, inline: Uint8Array | undefined, blockCrcs?: BlockCrcs): Buffer {
   const header: Header = [
     record.version.hlc,
     record.version.node,
@@ -103,8 +110,13 @@ export function encodeValue(record: ObjectRecord, blobId: string | undefined, in
     record.crc32,
     blobId ?? 0,
   ];
-  if (record.headers !== undefined || record.parts !== undefined) header.push((record.headers as Record<string, string> | undefined) ?? 0);
-  if (record.parts !== undefined) header.push(record.parts as PartRef[]);
+  // Optional trailing fields, each with placeholders for the ones before it.
+  const quarantined = record.storage === 'quarantined';
+  const last = quarantined ? 13 : blockCrcs !== undefined ? 12 : record.parts !== undefined ? 11 : record.headers !== undefined ? 10 : 9;
+  if (last >= 10) header.push((record.headers as Record<string, string> | undefined) ?? 0);
+  if (last >= 11) header.push((record.parts as PartRef[] | undefined) ?? 0);
+  if (last >= 12) header.push(blockCrcs === undefined ? 0 : encodeBlockCrcs(blockCrcs));
+  if (quarantined) header.push(1);
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const bodyLength = inline?.byteLength ?? 0;
   const out = Buffer.allocUnsafe(HEADER_AT + json.length + bodyLength);
@@ -134,11 +146,15 @@ export function decodeValue(bucket: string, key: string, value: Uint8Array): Sto
     contentType: h[5],
     userMeta: h[6],
     crc32: h[8],
-    storage: blobId === 0 ? 'inline' : 'blob',
+    storage: h[13] === 1 ? 'quarantined' : blobId === 0 ? 'inline' : 'blob',
   };
   const withChecksums: ObjectRecord = h[7] === 0 ? base : { ...base, checksums: h[7] };
   const withHeaders: ObjectRecord = h[10] === undefined || h[10] === 0 ? withChecksums : { ...withChecksums, headers: h[10] };
-  const record: ObjectRecord = h[11] === undefined ? withHeaders : { ...withHeaders, parts: h[11] };
-  if (blobId !== 0) return { record, blobId };
+  const record: ObjectRecord = h[11] === undefined || h[11] === 0 ? withHeaders : { ...withHeaders, parts: h[11] };
+  if (h[13] === 1) return { record };
+  if (blobId !== 0) {
+    const blockCrcs = h[12] === undefined || h[12] === 0 ? undefined : decodeBlockCrcs(h[12]);
+    return blockCrcs === undefined ? { record, blobId } : { record, blobId, blockCrcs };
+  }
   return { record, inline: buf.subarray(headerEnd) };
 }

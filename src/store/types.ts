@@ -45,8 +45,12 @@ export interface PartRef {
 export interface ObjectRecord extends ObjectMeta {
   /** CRC32 of the whole body as stored; checked on every full read. */
   readonly crc32: number;
-  /** Where the body lives: inline in the metadata DB or in a blob file. */
-  readonly storage: 'inline' | 'blob';
+  /**
+   * Where the body lives: inline in the metadata DB or in a blob file; `quarantined` when this
+   * replica found its copy corrupt and moved it aside: it still knows the version (so that
+   * newest-wins is unchanged) but holds no body until read repair brings one back.
+   */
+  readonly storage: 'inline' | 'blob' | 'quarantined';
 }
 
 /** A body written durably but not yet referenced by any metadata. */

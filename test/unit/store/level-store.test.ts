@@ -9,6 +9,8 @@ import type { LevelStoreOptions } from '../../../src/store/level-store.js';
 import type { ObjectMeta } from '../../../src/store/types.js';
 import type { Version } from '../../../src/util/clock.js';
 import { cryptoRandom } from '../../../src/util/random.js';
+import { ClassicLevel } from 'classic-level';
+import { decodeValue, encodeValue, objectKey } from '../../../src/store/record-codec.js';
 
 const THRESHOLD = 1024;
 const HOUR = 60 * 60 * 1000;
@@ -116,9 +118,50 @@ describe('LevelStore', () => {
         await fh.write(byte, 0, 1, 2_000_000);
         await fh.close();
       });
-      const stream = await store.read('b', 'k', v(1));
-      await expect(readAll(stream)).rejects.toMatchObject({ code: 'CorruptBody' });
+      // A range in other blocks is checked and served; one in the flipped block is refused.
       expect(await readAll(await store.read('b', 'k', v(1), { start: 10, end: 20 }))).toEqual(data.subarray(10, 21));
+      await expect(readAll(await store.read('b', 'k', v(1), { start: 1_999_990, end: 2_000_010 }))).rejects.toMatchObject({ code: 'CorruptBody' });
+      // The copy is quarantined: the record keeps its version but no body, until read repair.
+      expect((await store.head('b', 'k'))?.record.storage).toBe('quarantined');
+      expect((await walk(dir)).filter((f) => f.startsWith('quarantine/'))).toHaveLength(1);
+    });
+
+    it('fails a full read at the first bad block, having handed out only the checked blocks before it', async () => {
+      const { store, data } = await corruptedBlob(async (path) => {
+        const fh = await open(path, 'r+');
+        await fh.write(Buffer.alloc(16, 0xee), 0, 16, 2_500_000);
+        await fh.close();
+      });
+      const got: Buffer[] = [];
+      const stream = await store.read('b', 'k', v(1));
+      await expect(
+        (async () => {
+          for await (const chunk of stream) got.push(Buffer.from(chunk as Uint8Array));
+        })(),
+      ).rejects.toMatchObject({ code: 'CorruptBody', details: { block: 2, resumable: true } });
+      const served = Buffer.concat(got);
+      expect(served.length).toBe(2 * 1024 * 1024);
+      expect(served.equals(data.subarray(0, served.length))).toBe(true);
+    });
+
+    it('reads a blob recorded before block CRCs: ranges as stored, full reads checked by the whole CRC', async () => {
+      const { store, data } = await corruptedBlob(async (path) => {
+        const fh = await open(path, 'r+');
+        await fh.write(Buffer.alloc(16, 0xee), 0, 16, 2_000_000);
+        await fh.close();
+      });
+      // Rewrite the record as an older version of the store wrote it: no block CRCs.
+      await store.close();
+      const db = new ClassicLevel<Buffer, Buffer>(join(dir, 'meta'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+      const stored = decodeValue('b', 'k', (await db.get(objectKey('b', 'k')))!);
+      expect(stored.blockCrcs?.crcs.length).toBe(4);
+      await db.put(objectKey('b', 'k'), encodeValue(stored.record, stored.blobId, undefined));
+      await db.close();
+      await store.open();
+      expect((await readAll(await store.read('b', 'k', v(1), { start: 10, end: 20 }))).equals(data.subarray(10, 21))).toBe(true);
+      expect((await readAll(await store.read('b', 'k', v(1), { start: 1_999_999, end: 2_000_000 })))[1]).toBe(0xee);
+      await expect(readAll(await store.read('b', 'k', v(1)))).rejects.toMatchObject({ code: 'CorruptBody' });
+      expect((await store.head('b', 'k'))?.record.storage).toBe('quarantined');
     });
 
     it.each([
