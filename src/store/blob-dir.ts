@@ -25,6 +25,8 @@ const SYNC_EVERY_BYTES = 4 * 1024 * 1024;
 /** O_DIRECT slabs per store: a write holds two, so this many writes at once go direct, the rest buffered. */
 const DIRECT_SLABS = 32;
 const DIRECT_SLAB_BYTES = 1024 * 1024;
+/** Size of the write that tells whether space is back after ENOSPC. */
+const SPACE_PROBE_BYTES = 1024 * 1024;
 const DIRECT_CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_DIRECT ?? 0);
 
 /** One file found under the blob root. */
@@ -338,6 +340,25 @@ export class BlobDir {
       return await fh.readFile();
     } finally {
       await fh.close();
+    }
+  }
+
+  /**
+   * Writes and deletes a 1 MiB file at the root: resolves when the device has room for a write
+   * again (after ENOSPC), rejects while it does not. Never leaves the file behind.
+   */
+  async probeWrite(): Promise<void> {
+    const probe = join(this.#root, `space-probe${TMP_SUFFIX}`);
+    try {
+      const fh = await open(probe, 'w');
+      try {
+        await fh.write(Buffer.alloc(SPACE_PROBE_BYTES));
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    } finally {
+      await rm(probe, { force: true });
     }
   }
 
