@@ -17,6 +17,8 @@ export interface Metrics {
   readonly rpcRequestDuration: Histogram<'peer' | 'method'>;
   readonly quorumFailures: Counter<'op'>;
   readonly readRepairs: Counter<never>;
+  /** Garbage deleted by the collectors: kind `temp`, `staged`, `unreferenced` (local files) or `part` (multipart parts). */
+  readonly gcCollected: Counter<'kind'>;
   readonly clusterNodes: Gauge<'state'>;
 }
 
@@ -34,6 +36,7 @@ export function createMetrics(registry: Registry, build: { version: string; comm
     rpcRequestDuration: new Histogram({ name: 'ringstore_rpc_request_duration_seconds', help: 'Node-to-node calls made by this node, by peer and method.', labelNames: ['peer', 'method'], buckets: LATENCY_BUCKETS, registers: [registry] }),
     quorumFailures: new Counter({ name: 'ringstore_quorum_failures_total', help: 'Operations that could not reach their read or write quorum.', labelNames: ['op'], registers: [registry] }),
     readRepairs: new Counter({ name: 'ringstore_read_repairs_total', help: 'Stale replicas updated in the background after a read.', registers: [registry] }),
+    gcCollected: new Counter({ name: 'ringstore_gc_collected_total', help: 'Garbage deleted by the collectors: temp files, stale stages and unreferenced blobs of the local store, and multipart parts no upload or object references.', labelNames: ['kind'], registers: [registry] }),
     clusterNodes: new Gauge({ name: 'ringstore_cluster_nodes', help: 'Members of the layout by liveness as this node sees them.', labelNames: ['state'], registers: [registry] }),
   };
 }

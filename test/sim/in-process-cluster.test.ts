@@ -26,7 +26,7 @@ function configFor(id: string): Config {
     rpc: { listen: '127.0.0.1:0', secret: 'sim-cluster-secret-0123', timeoutMs: 1000 },
     replication: { factor: 3, readQuorum: 2, writeQuorum: 2, readRepairPercent: 100 },
     ring: { vnodesPerUnit: 64 },
-    store: { inlineThreshold: 1024, fsync: false, directIo: false },
+    store: { inlineThreshold: 1024, fsync: false, directIo: false, gcIntervalMs: 600_000, orphanAgeMs: 3_600_000, partGraceMs: 3_600_000, blobDeleteDelayMs: 30_000 },
     cluster: { members: ['n1', 'n2', 'n3'].map((m, i) => ({ id: m, address: `sim:${i}`, zone: `z${i}`, capacity: 1 })), pingIntervalMs: 60_000, downAfterMisses: 3 },
     log: { level: 'silent' },
   };
