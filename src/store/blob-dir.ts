@@ -91,10 +91,18 @@ async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal | und
   }
 }
 
-/** Writes `length` bytes of an aligned slab at an aligned offset; a short direct write is an error. */
+/**
+ * Writes `length` bytes of an aligned slab at an aligned offset. A short direct write is how a
+ * full disk shows up first (the kernel writes the blocks that fit), so the rest is written
+ * again: that call fails with the real errno (ENOSPC), which the store reports as such.
+ */
 async function writeAligned(fh: FileHandle, slab: Buffer, length: number, position: number): Promise<void> {
-  const { bytesWritten } = await fh.write(slab, 0, length, position);
-  if (bytesWritten !== length) throw new Error(`short O_DIRECT write: ${bytesWritten} of ${length} bytes`);
+  let done = 0;
+  while (done < length) {
+    const { bytesWritten } = await fh.write(slab, done, length - done, position + done);
+    if (bytesWritten === 0) throw new Error(`short O_DIRECT write: ${done} of ${length} bytes`);
+    done += bytesWritten;
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {

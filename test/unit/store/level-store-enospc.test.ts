@@ -9,21 +9,13 @@ import { mkdtemp, readdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LevelStore } from '../../../src/store/level-store.js';
 import { cryptoRandom } from '../../../src/util/random.js';
 
 const MiB = 1024 * 1024;
-const mountPoint = await mkdtemp(join(tmpdir(), 'ringstore-enospc-'));
-let mounted = false;
-if (process.getuid?.() === 0) {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint], { stdio: 'ignore' });
-    mounted = true;
-  } catch {
-    // not allowed here: the test is skipped
-  }
-}
+// Mounting needs root; the mount happens in beforeAll, so a filtered run leaves none behind.
+const mounted = process.getuid?.() === 0;
 
 async function* chunks(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < data.byteLength; i += size) yield data.subarray(i, Math.min(i + size, data.byteLength));
@@ -36,14 +28,20 @@ async function readAll(stream: Readable): Promise<Buffer> {
 }
 
 describe.skipIf(!mounted)('LevelStore on a full disk', () => {
+  let mountPoint = '';
+  beforeAll(async () => {
+    mountPoint = await mkdtemp(join(tmpdir(), 'ringstore-enospc-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint], { stdio: 'ignore' });
+  });
   afterAll(async () => {
-    if (mounted) execFileSync('umount', [mountPoint]);
+    if (mountPoint === '') return;
+    execFileSync('umount', [mountPoint]);
     await rm(mountPoint, { recursive: true, force: true });
   });
 
   it('fails a stage that does not fit with InsufficientStorage, leaves no file, and recovers when space is freed', async () => {
     const dir = join(mountPoint, 'store');
-    const store = new LevelStore({ dir, fsync: false, random: cryptoRandom, spaceProbeIntervalMs: 50 });
+    const store = new LevelStore({ dir, fsync: true, random: cryptoRandom, spaceProbeIntervalMs: 50 });
     await store.open();
     try {
       const kept = randomBytes(1 * MiB);
