@@ -15,6 +15,7 @@ import type { Layout } from './ring/layout.js';
 import { createHasher } from './ring/hasher.js';
 import type { LocalStore, ReplicaApi } from './store/types.js';
 import { LevelStore } from './store/level-store.js';
+import { OrphanCollector } from './store/orphan-collector.js';
 import { Membership } from './cluster/membership.js';
 import { FailureDetector } from './cluster/failure-detector.js';
 import { ClockSkewMonitor } from './cluster/clock-skew.js';
@@ -25,6 +26,7 @@ import { createRpcApp } from './rpc/server.js';
 import { Coordinator } from './replication/coordinator.js';
 import { Buckets } from './replication/buckets.js';
 import { Multipart } from './replication/multipart.js';
+import { PartsCollector } from './replication/parts-collector.js';
 import { createS3App } from './s3/server.js';
 import { mountHealthRoutes } from './admin/health-routes.js';
 import { createMetrics, type Metrics } from './metrics/definitions.js';
@@ -91,8 +93,11 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const metrics = deps.metrics !== undefined ? deps.metrics : createMetrics(new Registry(), { version: VERSION, commit: COMMIT });
 
   if (!deps.store) await mkdir(config.dataDir, { recursive: true });
-  const store = deps.store ?? new LevelStore({ dir: config.dataDir, fsync: config.store.fsync, directIo: config.store.directIo, inlineThreshold: config.store.inlineThreshold, random, logger: logger.child({ component: 'store' }), onQuarantine: (q) => metrics?.corruptBodies.inc({ storage: q.storage }) });
+  const store = deps.store ?? new LevelStore({ dir: config.dataDir, fsync: config.store.fsync, directIo: config.store.directIo, inlineThreshold: config.store.inlineThreshold, blobDeleteDelayMs: config.store.blobDeleteDelayMs, random, logger: logger.child({ component: 'store' }), onQuarantine: (q) => metrics?.corruptBodies.inc({ storage: q.storage }) });
   await store.open();
+  // Leftovers of the previous run (a crash included) go before anything can be staged again.
+  const orphans = new OrphanCollector(store, { olderThanMs: config.store.orphanAgeMs, metrics });
+  await orphans.startupPass();
 
   // The clock's high-water mark lives beside the store it versions (simulated stores have none).
   let floorMs: number | undefined;
@@ -163,6 +168,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   let stopping: Promise<void> | undefined;
   const readiness = new Readiness();
   readiness.add('node', () => (stopping ? 'shutting down' : started ? undefined : 'starting'));
+  readiness.add('store', () => store.writeProblem?.());
   readiness.add('clock', () => skew.readinessReason() ?? (behindFloor() === undefined ? undefined : `${behindFloor()!}; refusing writes`));
   const health = { readiness: () => readiness.state(), metrics, metricsToken: config.metrics.token };
   // A peer's stage may legitimately pause while its S3 client does (up to s3.idleTimeoutMs);
@@ -210,6 +216,9 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   };
   updateNodeGauge();
   workers.push(startWorker(detector, config.cluster.pingIntervalMs, (err) => logger.warn({ err: describeError(err) }, 'failure detector round failed')));
+  workers.push(startWorker(orphans, config.store.gcIntervalMs, (err) => logger.warn({ err: describeError(err) }, 'store-gc pass failed')));
+  const parts = new PartsCollector({ coordinator, local: store, clock, logger: logger.child({ component: 'parts-gc' }), metrics, graceMs: config.store.partGraceMs });
+  workers.push(startWorker(parts, config.store.gcIntervalMs, (err) => logger.warn({ err: describeError(err) }, 'parts-gc pass failed')));
   started = true;
   logger.info({ s3: servers[1]!.address, rpc: servers[0]!.address, members: membership.layout.members.length }, 'node started');
 

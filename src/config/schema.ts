@@ -71,6 +71,14 @@ export interface Config {
     fsync: boolean;
     /** Write blob files with O_DIRECT where the file system allows it. */
     directIo: boolean;
+    /** Milliseconds between passes of the garbage collectors (store-gc, parts-gc). */
+    gcIntervalMs: number;
+    /** Stages and leftover files younger than this are never collected. */
+    orphanAgeMs: number;
+    /** Multipart parts written less than this long ago are never collected. */
+    partGraceMs: number;
+    /** How long a replaced blob file is kept for reads still streaming it. */
+    blobDeleteDelayMs: number;
   };
   cluster: {
     /** The initial layout (version 1) when the node has none stored yet. */
@@ -172,6 +180,10 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
   key({ path: 'store.inlineThreshold', kind: 'size', default: 65536, min: 0, max: 16 * 1024 * 1024, doc: 'Bodies up to this size are stored inline in the metadata database instead of as blob files.' }),
   key({ path: 'store.fsync', kind: 'bool', default: true, doc: 'fsync bodies and metadata before acknowledging a write; turn off only for throwaway test clusters.' }),
   key({ path: 'store.directIo', kind: 'bool', default: true, doc: 'Write blob files with O_DIRECT (bytes go to the disk without a copy into the page cache, which saves 1-2 ms of CPU per MiB per replica); falls back to buffered writes, with a log line, where the file system refuses it. Only used with store.fsync.' }),
+  key({ path: 'store.gcIntervalMs', kind: 'int', default: 600_000, min: 100, max: 86_400_000, doc: 'Milliseconds between passes of the garbage collectors: store-gc (stale stages, temp files, unreferenced blob files) and parts-gc (multipart parts no upload or object references). Both also run once at start.' }),
+  key({ path: 'store.orphanAgeMs', kind: 'int', default: 3_600_000, min: 1000, max: 30 * 86_400_000, doc: 'A staged body never committed, a temp file or an unreferenced blob file is collected once it is this old (milliseconds); keep it well above rpc.timeoutMs. At start everything left over is collected, whatever its age.' }),
+  key({ path: 'store.partGraceMs', kind: 'int', default: 3_600_000, min: 0, max: 30 * 86_400_000, doc: 'Multipart parts written less than this long ago (milliseconds) are never collected, even when no upload or object seems to reference them.' }),
+  key({ path: 'store.blobDeleteDelayMs', kind: 'int', default: 30_000, min: 0, max: 3_600_000, doc: 'Milliseconds a replaced or deleted blob file is kept for reads still streaming it before it is deleted.' }),
   key({ path: 'cluster.members', kind: 'members', default: [], doc: 'The initial layout (version 1), used when the node has no layout stored yet: every member\'s id, RPC address, zone and capacity.' }),
   key({ path: 'cluster.pingIntervalMs', kind: 'int', default: 1000, min: 10, max: 600_000, doc: 'Milliseconds between liveness pings to each peer.' }),
   key({ path: 'cluster.downAfterMisses', kind: 'int', default: 3, min: 1, max: 1000, doc: 'Missed pings in a row after which a peer is marked down.' }),

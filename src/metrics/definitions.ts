@@ -23,6 +23,8 @@ export interface Metrics {
   readonly corruptReads: Counter<never>;
   /** Corrupt copies replaced by a good replica's body (same version, byte-identical). */
   readonly corruptRepairs: Counter<never>;
+  /** Garbage deleted by the collectors: kind `temp`, `staged`, `unreferenced` (local files) or `part` (multipart parts). */
+  readonly gcCollected: Counter<'kind'>;
   readonly clusterNodes: Gauge<'state'>;
   readonly clockOffset: Gauge<never>;
   readonly clockPeerOffset: Gauge<'peer'>;
@@ -48,6 +50,7 @@ export function createMetrics(registry: Registry, build: { version: string; comm
     corruptBodies: new Counter({ name: 'ringstore_corrupt_bodies_total', help: 'Stored copies found corrupt on this node and quarantined, by storage (inline or blob).', labelNames: ['storage'], registers: [registry] }),
     corruptReads: new Counter({ name: 'ringstore_corrupt_reads_total', help: 'Reads coordinated here that met a corrupt copy and went on to another holder.', registers: [registry] }),
     corruptRepairs: new Counter({ name: 'ringstore_corrupt_repairs_total', help: 'Corrupt copies replaced with a good replica body by reads coordinated here.', registers: [registry] }),
+    gcCollected: new Counter({ name: 'ringstore_gc_collected_total', help: 'Garbage deleted by the collectors: temp files, stale stages and unreferenced blobs of the local store, and multipart parts no upload or object references.', labelNames: ['kind'], registers: [registry] }),
     clusterNodes: new Gauge({ name: 'ringstore_cluster_nodes', help: 'Members of the layout by liveness as this node sees them.', labelNames: ['state'], registers: [registry] }),
     clockOffset: new Gauge({ name: 'ringstore_clock_offset_seconds', help: "This node's clock minus the median of the cluster's clocks (itself included), from ping round trips; positive when ahead.", registers: [registry] }),
     clockPeerOffset: new Gauge({ name: 'ringstore_clock_peer_offset_seconds', help: "A peer's clock minus this node's: the median of its recent ping samples.", labelNames: ['peer'], registers: [registry] }),

@@ -111,18 +111,22 @@ export class Coordinator {
       throw err;
     }
     const sealed = meta;
-    // Replicas that finish staging after the first W are committed when they do.
+    // Replicas that finish staging after the first W are committed when they do; a stage whose
+    // commit failed (or timed out) is discarded, or it would hold its disk space until the GC.
     void late.then((rest) =>
       Promise.all(
         rest.map(({ target, staged: s }) =>
           target.api.commit(sealed, { kind: 'staged', id: s.id }).catch((err: unknown) => {
             this.#o.logger.warn({ peer: target.id, op: 'PutObject', err: describeError(err) }, 'late replica commit failed');
+            return discardAll([{ target, staged: s }]);
           }),
         ),
       ),
     );
-    const byId = new Map(staged.map((s) => [s.target.id, s.staged.id]));
-    await this.#commitEverywhere('PutObject', staged.map((s) => s.target), meta, (t) => ({ kind: 'staged', id: byId.get(t.id)! }));
+    const byId = new Map(staged.map((s) => [s.target.id, s.staged]));
+    await this.#commitEverywhere('PutObject', staged.map((s) => s.target), meta, (t) => ({ kind: 'staged', id: byId.get(t.id)!.id }), (t) => {
+      void discardAll([{ target: t, staged: byId.get(t.id)! }]);
+    });
     return meta;
   }
 
@@ -346,12 +350,19 @@ export class Coordinator {
    * although it may be older, so that answer counts as a failure (ClockSkew, 503) rather than
    * acknowledging a write nobody will ever read.
    */
-  async #commitEverywhere(op: string, targets: readonly FanoutTarget[], meta: ObjectMeta, body: (t: FanoutTarget) => Parameters<ReplicaApi['commit']>[1]): Promise<void> {
+  async #commitEverywhere(
+    op: string,
+    targets: readonly FanoutTarget[],
+    meta: ObjectMeta,
+    body: (t: FanoutTarget) => Parameters<ReplicaApi['commit']>[1],
+    onFailed?: (t: FanoutTarget) => void,
+  ): Promise<void> {
     const tracker = new QuorumTracker<true>(op, this.#o.w, targets.length);
     let skew: RingstoreError | undefined;
     await new Promise<void>((resolve, reject) => {
       const failed = (target: FanoutTarget, err: unknown): void => {
         this.#o.logger.warn({ peer: target.id, op, err: describeError(err) }, 'replica commit failed');
+        onFailed?.(target);
         if (tracker.fail(target.id, err) === 'failed') reject(skew ?? tracker.error());
       };
       for (const target of targets) {

@@ -38,7 +38,15 @@ export interface PartInfo {
 /** The metadata given at CreateMultipartUpload, applied to the completed object. */
 export type UploadMeta = Pick<ObjectMeta, 'contentType' | 'userMeta'> & { readonly headers?: Readonly<Record<string, string>> };
 
-function uploadKey(bucket: string, key: string, uploadId: string): string {
+/**
+ * User-metadata names on a part object naming the object its upload completes into, so the
+ * parts collector can tell a part still referenced from garbage without a scan of every bucket.
+ */
+export const PART_OWNER_BUCKET = 'ringstore-upload-bucket';
+export const PART_OWNER_KEY = 'ringstore-upload-key';
+
+/** The `.uploads` key of an upload. */
+export function uploadKey(bucket: string, key: string, uploadId: string): string {
   return `${bucket}\0${key}\0${uploadId}`;
 }
 
@@ -81,7 +89,7 @@ export class Multipart {
   /** Stores one part (replacing an earlier upload of the same number); returns its ETag. */
   async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Pick<PutObjectInput, 'body' | 'seal' | 'signal'>): Promise<ObjectMeta> {
     await this.get(bucket, key, uploadId);
-    return this.#coordinator.putObject({ bucket: PARTS_NAMESPACE, key: partKey(uploadId, partNumber), contentType: 'application/octet-stream', userMeta: {}, ...body });
+    return this.#coordinator.putObject({ bucket: PARTS_NAMESPACE, key: partKey(uploadId, partNumber), contentType: 'application/octet-stream', userMeta: { [PART_OWNER_BUCKET]: bucket, [PART_OWNER_KEY]: key }, ...body });
   }
 
   /** Parts uploaded so far, by number, after `marker`. */

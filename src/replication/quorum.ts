@@ -3,7 +3,7 @@
  * and says when the operation has succeeded (`needed` acks) or can no longer succeed.
  * Its error names how many acks were needed and got, and what each failing peer said.
  */
-import { RingstoreError, describeError } from '../util/errors.js';
+import { RingstoreError, describeError, isErrorCode } from '../util/errors.js';
 
 /** Where a quorum operation stands. */
 export type QuorumState = 'pending' | 'reached' | 'failed';
@@ -49,13 +49,17 @@ export class QuorumTracker<T> {
     return this.#failures;
   }
 
-  /** The error to raise when the quorum was not reached (503 at the S3 layer, so clients retry). */
+  /**
+   * The error to raise when the quorum was not reached (503 at the S3 layer, so clients retry).
+   * Its code is InsufficientStorage when a replica failed for a full disk, so the client is told why.
+   */
   error(): RingstoreError {
     const perPeer = [...this.#failures].map(([peer, err]) => `${peer}: ${describeError(err)}`);
     const missing = this.total - this.#successes.size - this.#failures.size;
     if (missing > 0) perPeer.push(`${missing} replica(s) did not answer`);
+    const diskFull = [...this.#failures.values()].some((e) => isErrorCode(e, 'InsufficientStorage'));
     return new RingstoreError(
-      'QuorumNotReached',
+      diskFull ? 'InsufficientStorage' : 'QuorumNotReached',
       `${this.op}: needed ${this.needed} of ${this.total} replicas, got ${this.#successes.size} (${perPeer.join('; ') || 'no errors'})`,
       { op: this.op, needed: this.needed, got: this.#successes.size, total: this.total, errors: Object.fromEntries([...this.#failures].map(([p, e]) => [p, describeError(e)])) },
     );

@@ -78,6 +78,7 @@ export class ReadRepairer {
 
   async #repair(replica: FanoutTarget, newest: HeadResult, holders: readonly FanoutTarget[]): Promise<void> {
     const { record } = newest;
+    let stagedId: string | undefined;
     try {
       let body: CommitBody;
       if (record.tombstone) body = { kind: 'inline', data: new Uint8Array(0) };
@@ -87,6 +88,7 @@ export class ReadRepairer {
         if (!source) return;
         const stream = await source.api.read(record.bucket, record.key, record.version);
         const staged = await replica.api.stage(stream);
+        stagedId = staged.id;
         body = { kind: 'staged', id: staged.id };
       }
       // A record is a meta plus replica-local facts; commit keeps only the meta fields.
@@ -97,6 +99,8 @@ export class ReadRepairer {
       }
     } catch (err) {
       this.#logger.warn({ peer: replica.id, err: describeError(err) }, 'read repair failed');
+      // A body staged for a commit that failed would hold the replica's disk space until its GC.
+      if (stagedId !== undefined) await replica.api.discard(stagedId).catch(() => {});
     }
   }
 }

@@ -36,6 +36,7 @@ export const RPC_ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   PeerUnavailable: 503,
   StoreClosed: 503,
   CorruptBody: 500,
+  InsufficientStorage: 507,
   InvalidConfig: 500,
   InvalidArgument: 400,
 };

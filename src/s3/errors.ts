@@ -105,7 +105,9 @@ export function s3ErrorStatus(code: S3ErrorCode): number {
 // Domain codes and what the client sees. Availability failures are 503 so that SDKs retry
 // (STYLE "Retries"). A corrupt replica must never be served: the coordinator retries other
 // replicas, so if CorruptBody still reaches the gateway no good copy answered in time → 503.
-const DOMAIN_TO_S3: Readonly<Record<ErrorCode, { code: S3ErrorCode; internal: boolean; keepMessage: boolean }>> = {
+// A full disk is 503 ServiceUnavailable with its own message: S3 has no code for it, 507 is
+// unknown to SDKs, and space can come back (garbage collection, an operator), so a retry may work.
+const DOMAIN_TO_S3: Readonly<Record<ErrorCode, { code: S3ErrorCode; internal: boolean; keepMessage: boolean; message?: string }>> = {
   NoSuchKey: { code: 'NoSuchKey', internal: false, keepMessage: false },
   NoSuchBucket: { code: 'NoSuchBucket', internal: false, keepMessage: false },
   BucketNotEmpty: { code: 'BucketNotEmpty', internal: false, keepMessage: false },
@@ -122,6 +124,7 @@ const DOMAIN_TO_S3: Readonly<Record<ErrorCode, { code: S3ErrorCode; internal: bo
   RpcTimeout: { code: 'ServiceUnavailable', internal: true, keepMessage: false },
   StoreClosed: { code: 'ServiceUnavailable', internal: true, keepMessage: false },
   CorruptBody: { code: 'ServiceUnavailable', internal: true, keepMessage: false },
+  InsufficientStorage: { code: 'ServiceUnavailable', internal: true, keepMessage: false, message: 'Insufficient storage: a replica has no free disk space, so the object was not stored. Retry later.' },
   ChecksumMismatch: { code: 'BadDigest', internal: false, keepMessage: false },
   BadDigest: { code: 'BadDigest', internal: false, keepMessage: false },
   IncompleteBody: { code: 'IncompleteBody', internal: false, keepMessage: false },
@@ -147,7 +150,7 @@ export function toS3Error(err: unknown): S3Error {
       const key = err.details['key'];
       if (!row.internal && typeof bucket === 'string') extra['BucketName'] = bucket;
       if (!row.internal && typeof key === 'string') extra['Key'] = key;
-      return new S3Error(row.code, row.keepMessage ? err.message : undefined, { extra, internal: row.internal, cause: err });
+      return new S3Error(row.code, row.keepMessage ? err.message : row.message, { extra, internal: row.internal, cause: err });
     }
   }
   return new S3Error('InternalError', undefined, { internal: true, cause: err });

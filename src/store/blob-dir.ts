@@ -37,6 +37,8 @@ const SYNC_EVERY_BYTES = 4 * 1024 * 1024;
 /** O_DIRECT slabs per store: a write holds two, so this many writes at once go direct, the rest buffered. */
 const DIRECT_SLABS = 32;
 const DIRECT_SLAB_BYTES = 1024 * 1024;
+/** Size of the write that tells whether space is back after ENOSPC. */
+const SPACE_PROBE_BYTES = 1024 * 1024;
 const DIRECT_CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_DIRECT ?? 0);
 
 /** One file found under the blob root. */
@@ -101,10 +103,18 @@ async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal | und
   }
 }
 
-/** Writes `length` bytes of an aligned slab at an aligned offset; a short direct write is an error. */
+/**
+ * Writes `length` bytes of an aligned slab at an aligned offset. A short direct write is how a
+ * full disk shows up first (the kernel writes the blocks that fit), so the rest is written
+ * again: that call fails with the real errno (ENOSPC), which the store reports as such.
+ */
 async function writeAligned(fh: FileHandle, slab: Buffer, length: number, position: number): Promise<void> {
-  const { bytesWritten } = await fh.write(slab, 0, length, position);
-  if (bytesWritten !== length) throw new Error(`short O_DIRECT write: ${bytesWritten} of ${length} bytes`);
+  let done = 0;
+  while (done < length) {
+    const { bytesWritten } = await fh.write(slab, done, length - done, position + done);
+    if (bytesWritten === 0) throw new Error(`short O_DIRECT write: ${done} of ${length} bytes`);
+    done += bytesWritten;
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -354,6 +364,25 @@ export class BlobDir {
       return await fh.readFile();
     } finally {
       await fh.close();
+    }
+  }
+
+  /**
+   * Writes and deletes a 1 MiB file at the root: resolves when the device has room for a write
+   * again (after ENOSPC), rejects while it does not. Never leaves the file behind.
+   */
+  async probeWrite(): Promise<void> {
+    const probe = join(this.#root, `space-probe${TMP_SUFFIX}`);
+    try {
+      const fh = await open(probe, 'w');
+      try {
+        await fh.write(Buffer.alloc(SPACE_PROBE_BYTES));
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    } finally {
+      await rm(probe, { force: true });
     }
   }
 

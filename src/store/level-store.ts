@@ -33,6 +33,7 @@ import type {
   LocalStore,
   ObjectMeta,
   ObjectRecord,
+  OrphanCounts,
   StagedBody,
 } from './types.js';
 
@@ -55,6 +56,8 @@ export interface LevelStoreOptions {
   readonly blobDeleteDelayMs?: number;
   /** Told of every copy found corrupt and quarantined (for a metric). */
   readonly onQuarantine?: (info: QuarantineInfo) => void;
+  /** How often a store that hit ENOSPC tries a probe write to find out whether space is back (default 5 s). */
+  readonly spaceProbeIntervalMs?: number;
 }
 
 /** A stored copy found corrupt: its record is dropped and its bytes moved to `<dir>/quarantine`. */
@@ -67,7 +70,10 @@ export interface QuarantineInfo {
 
 /** Options of `collectOrphans`. */
 export interface CollectOrphansOptions {
-  /** Only files last modified at least this long ago are deleted (default 1 h). */
+  /**
+   * Only files last modified, and staged bodies staged, at least this long ago are deleted
+   * (default 1 h). 0 is safe only while nothing is being staged (before the node serves).
+   */
   readonly olderThanMs?: number;
 }
 
@@ -75,6 +81,8 @@ interface StagedEntry {
   readonly size: number;
   readonly crc32: number;
   readonly blockCrcs: BlockCrcs;
+  /** Clock time of staging: a stage nobody commits or discards within the orphan age is dropped. */
+  readonly stagedAtMs: number;
   /** A commit is using it right now; a second commit of the same id is refused. */
   claimed: boolean;
 }
@@ -83,9 +91,19 @@ type State = 'new' | 'open' | 'closing' | 'closed';
 
 const DEFAULT_DELETE_DELAY_MS = 30_000;
 const DEFAULT_ORPHAN_AGE_MS = 60 * 60 * 1000;
+const DEFAULT_SPACE_PROBE_MS = 5000;
 const WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
 /** Read buffers kept for reuse (of READ_CHUNK bytes each: 16 MiB). */
 const READ_BUFFERS_KEPT = 32;
+
+/** True for a failure caused by a full disk (or quota), from fs calls or from LevelDB. */
+function isNoSpace(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, message, cause } = err as { code?: unknown; message?: unknown; cause?: unknown };
+  if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+  if (typeof message === 'string' && /no space left on device|disk quota exceeded/i.test(message)) return true;
+  return cause !== undefined && cause !== err && isNoSpace(cause);
+}
 
 /** The LocalStore of a real node: LevelDB metadata plus blob files. */
 export class LevelStore implements LocalStore {
@@ -108,6 +126,10 @@ export class LevelStore implements LocalStore {
   #inflight = 0;
   #idle: (() => void) | undefined;
   #closing = new AbortController();
+  /** When a write last failed for lack of disk space; cleared by a write that succeeds. */
+  #noSpaceAtMs: number | undefined;
+  #spaceProbe: NodeJS.Timeout | undefined;
+  readonly #spaceProbeMs: number;
 
   constructor(options: LevelStoreOptions) {
     this.#db = new ClassicLevel<Buffer, Buffer>(join(options.dir, 'meta'), {
@@ -126,6 +148,13 @@ export class LevelStore implements LocalStore {
     this.#fsync = options.fsync;
     this.#quarantineDir = join(options.dir, 'quarantine');
     this.#onQuarantine = options.onQuarantine;
+    this.#spaceProbeMs = options.spaceProbeIntervalMs ?? DEFAULT_SPACE_PROBE_MS;
+  }
+
+  /** Why this store cannot take writes right now (for `/ready`), or undefined when it can. */
+  writeProblem(): string | undefined {
+    if (this.#noSpaceAtMs === undefined) return undefined;
+    return `cannot write (ENOSPC at ${new Date(this.#noSpaceAtMs).toISOString()})`;
   }
 
   /** Opens (or reopens after close) the metadata DB and creates the blob directories. */
@@ -144,6 +173,8 @@ export class LevelStore implements LocalStore {
   async close(): Promise<void> {
     if (this.#state !== 'open') return;
     this.#state = 'closing';
+    if (this.#spaceProbe !== undefined) clearInterval(this.#spaceProbe);
+    this.#spaceProbe = undefined;
     this.#closing.abort(new RingstoreError('StoreClosed', 'store closed'));
     if (this.#inflight > 0) {
       await new Promise<void>((resolve) => {
@@ -162,8 +193,8 @@ export class LevelStore implements LocalStore {
     return this.#track(async () => {
       signal?.throwIfAborted();
       const stop = signal === undefined ? this.#closing.signal : AbortSignal.any([signal, this.#closing.signal]);
-      const staged = await this.#blobs.write(body, stop);
-      this.#staged.set(staged.id, { size: staged.size, crc32: staged.crc32, blockCrcs: staged.blockCrcs, claimed: false });
+      const staged = await this.#writing(() => this.#blobs.write(body, stop));
+      this.#staged.set(staged.id, { size: staged.size, crc32: staged.crc32, blockCrcs: staged.blockCrcs, stagedAtMs: this.#clock.now(), claimed: false });
       return { id: staged.id, size: staged.size, crc32: staged.crc32 };
     });
   }
@@ -198,7 +229,7 @@ export class LevelStore implements LocalStore {
         if (staged !== undefined) staged.claimed = true;
       }
       try {
-        return await this.#locks.run(`${meta.bucket}\0${meta.key}`, () => this.#commitLocked(meta, body, staged));
+        return await this.#writing(() => this.#locks.run(`${meta.bucket}\0${meta.key}`, () => this.#commitLocked(meta, body, staged)));
       } finally {
         if (staged !== undefined) staged.claimed = false;
       }
@@ -414,36 +445,87 @@ export class LevelStore implements LocalStore {
   }
 
   /**
-   * Deletes blob files that no record references, that are not staged in this process and
-   * that are older than `olderThanMs` (bodies staged before a crash or restart). Returns how
-   * many files were deleted.
+   * Deletes what no record will ever reference: partial temp files and unreferenced blob files
+   * last modified at least `olderThanMs` ago (interrupted writes, bodies staged before a crash
+   * or restart, replaced blobs whose delete was pending at a crash), and bodies staged in this
+   * process that long ago and never committed nor discarded (a coordinator that died or timed
+   * out between stage and commit), map entries included. A stage being committed is never
+   * touched, nor is a replaced blob still kept for running reads.
    */
-  async collectOrphans(options: CollectOrphansOptions = {}): Promise<number> {
+  async collectOrphans(options: CollectOrphansOptions = {}): Promise<OrphanCounts> {
     return this.#track(async () => {
       const cutoff = this.#clock.now() - (options.olderThanMs ?? DEFAULT_ORPHAN_AGE_MS);
+      let staged = 0;
+      for (const [id, entry] of [...this.#staged]) {
+        if (entry.claimed || entry.stagedAtMs > cutoff) continue;
+        this.#staged.delete(id);
+        await this.#blobs.remove(id);
+        staged++;
+      }
       const candidates = [];
       for await (const file of this.#blobs.list()) {
         if (file.mtimeMs <= cutoff) candidates.push(file);
       }
-      if (candidates.length === 0) return 0;
-      // Ids staged before the scan may be committed during it, after the iterator's snapshot.
-      const keep = new Set<string>(this.#staged.keys());
-      for (const id of this.#pendingDeletes.keys()) keep.add(id);
-      for await (const value of this.#db.values(allObjectsBounds())) {
-        const blobId = decodeValue('', '', value).blobId;
-        if (blobId !== undefined) keep.add(blobId);
+      let temp = 0;
+      let unreferenced = 0;
+      if (candidates.length > 0) {
+        // Ids staged before the scan may be committed during it, after the iterator's snapshot.
+        const keep = new Set<string>(this.#staged.keys());
+        for (const id of this.#pendingDeletes.keys()) keep.add(id);
+        for await (const value of this.#db.values(allObjectsBounds())) {
+          const blobId = decodeValue('', '', value).blobId;
+          if (blobId !== undefined) keep.add(blobId);
+        }
+        for (const id of this.#staged.keys()) keep.add(id);
+        for (const file of candidates) {
+          if (!file.temporary && keep.has(file.id)) continue;
+          // A temp file of a running stage is not old; an old one is an interrupted write.
+          await this.#blobs.removeFile(file);
+          if (file.temporary) temp++;
+          else unreferenced++;
+        }
       }
-      for (const id of this.#staged.keys()) keep.add(id);
-      let deleted = 0;
-      for (const file of candidates) {
-        if (!file.temporary && keep.has(file.id)) continue;
-        // A temp file of a running stage is not old; an old one is an interrupted write.
-        await this.#blobs.removeFile(file);
-        deleted++;
-      }
-      if (deleted > 0) this.#logger.info({ deleted }, 'collected orphaned blob files');
-      return deleted;
+      if (staged + temp + unreferenced > 0) this.#logger.info({ staged, temp, unreferenced }, 'collected orphaned blob files');
+      return { temp, staged, unreferenced };
     });
+  }
+
+  /**
+   * Runs a write; a failure for lack of space becomes InsufficientStorage and marks the store
+   * unable to write (for `/ready`) until a write succeeds or a probe write finds space again.
+   */
+  async #writing<T>(write: () => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await write();
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      this.#noteNoSpace();
+      throw new RingstoreError('InsufficientStorage', 'no space left on the device of this replica', {}, { cause: err });
+    }
+    this.#spaceBack();
+    return result;
+  }
+
+  #noteNoSpace(): void {
+    this.#noSpaceAtMs = this.#clock.now();
+    if (this.#spaceProbe !== undefined || this.#state !== 'open') return;
+    this.#logger.error({}, 'disk full (ENOSPC): writes fail until space is freed');
+    this.#spaceProbe = setInterval(() => {
+      this.#blobs.probeWrite().then(
+        () => this.#spaceBack(),
+        () => {},
+      );
+    }, this.#spaceProbeMs);
+    this.#spaceProbe.unref();
+  }
+
+  #spaceBack(): void {
+    if (this.#noSpaceAtMs === undefined) return;
+    this.#noSpaceAtMs = undefined;
+    if (this.#spaceProbe !== undefined) clearInterval(this.#spaceProbe);
+    this.#spaceProbe = undefined;
+    this.#logger.info({}, 'disk space is back: writes succeed again');
   }
 
   async #get(bucket: string, key: string): Promise<StoredValue | undefined> {

@@ -7,7 +7,8 @@ import type { Readable } from 'node:stream';
 import { crc32 } from '../util/crc.js';
 import { blockCrcsOf, coveringSpan, firstBadBlock, type BlockCrcs } from './block-crcs.js';
 import { compareVersions } from '../util/clock.js';
-import type { Version } from '../util/clock.js';
+import { systemClock } from '../util/clock.js';
+import type { Clock, Version } from '../util/clock.js';
 import { RingstoreError } from '../util/errors.js';
 import { cryptoRandom } from '../util/random.js';
 import type { Random } from '../util/random.js';
@@ -24,6 +25,7 @@ import type {
   LocalStore,
   ObjectMeta,
   ObjectRecord,
+  OrphanCounts,
   StagedBody,
 } from './types.js';
 
@@ -33,6 +35,8 @@ export interface MemoryStoreOptions {
   readonly inlineThreshold?: number;
   /** Source of staged body ids (inject a seeded one for deterministic simulations). */
   readonly random?: Random;
+  /** Clock for the age of staged bodies; the system clock by default. */
+  readonly clock?: Clock;
 }
 
 interface Entry {
@@ -51,6 +55,7 @@ interface Bucket {
 interface Staged {
   readonly data: Uint8Array;
   readonly crc32: number;
+  readonly stagedAtMs: number;
 }
 
 /** First index in sorted `keys` whose key is above `bound` (or equal, when `inclusive`). */
@@ -70,6 +75,7 @@ function lowerBound(keys: readonly string[], bound: string, inclusive: boolean):
 export class MemoryStore implements LocalStore {
   readonly #threshold: number;
   readonly #random: Random;
+  readonly #clock: Clock;
   readonly #buckets = new Map<string, Bucket>();
   readonly #staged = new Map<string, Staged>();
   #open = false;
@@ -77,6 +83,7 @@ export class MemoryStore implements LocalStore {
   constructor(options: MemoryStoreOptions = {}) {
     this.#threshold = options.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD;
     this.#random = options.random ?? cryptoRandom;
+    this.#clock = options.clock ?? systemClock;
   }
 
   async open(): Promise<void> {
@@ -102,8 +109,21 @@ export class MemoryStore implements LocalStore {
     }
     this.#check(signal);
     const id = this.#random.hex(16);
-    this.#staged.set(id, { data: Buffer.concat(chunks, size), crc32: crc });
+    this.#staged.set(id, { data: Buffer.concat(chunks, size), crc32: crc, stagedAtMs: this.#clock.now() });
     return { id, size, crc32: crc };
+  }
+
+  /** Drops staged bodies older than `olderThanMs` (default 1 h) that were never committed nor discarded. */
+  async collectOrphans(options: { readonly olderThanMs?: number } = {}): Promise<OrphanCounts> {
+    this.#check(undefined);
+    const cutoff = this.#clock.now() - (options.olderThanMs ?? 60 * 60 * 1000);
+    let staged = 0;
+    for (const [id, entry] of [...this.#staged]) {
+      if (entry.stagedAtMs > cutoff) continue;
+      this.#staged.delete(id);
+      staged++;
+    }
+    return { temp: 0, staged, unreferenced: 0 };
   }
 
   async discard(id: string, signal?: AbortSignal): Promise<void> {

@@ -119,8 +119,25 @@ export interface ReplicaApi {
   list(bucket: string, options: ListOptions, signal?: AbortSignal): Promise<ObjectRecord[]>;
 }
 
+/** What one orphan collection deleted, by kind. */
+export interface OrphanCounts {
+  /** Partial `.tmp` files of interrupted writes. */
+  readonly temp: number;
+  /** Bodies staged in this process but never committed nor discarded (their map entries too). */
+  readonly staged: number;
+  /** Complete blob files no record references (staged before a restart, deletes pending at a crash). */
+  readonly unreferenced: number;
+}
+
 /** One node's disk: the replica contract plus lifecycle. */
 export interface LocalStore extends ReplicaApi {
   open(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Deletes bodies nothing will reference: stages older than `olderThanMs` that were never
+   * committed nor discarded, and (on disk) leftovers of interrupted writes and of a crash.
+   */
+  collectOrphans?(options?: { readonly olderThanMs?: number }): Promise<OrphanCounts>;
+  /** Why the store cannot take writes right now (e.g. a full disk), for `/ready`. */
+  writeProblem?(): string | undefined;
 }

@@ -32,6 +32,8 @@ export type ErrorCode =
   // local store
   | 'StoreClosed'
   | 'CorruptBody'
+  /** The disk is full (ENOSPC): nothing was stored. */
+  | 'InsufficientStorage'
   // config
   | 'InvalidConfig'
   // input validation in pure modules

@@ -241,6 +241,16 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         expect(await store.head(BUCKET, 'd')).toBeUndefined();
       });
 
+      it('collectOrphans drops a stage that was never committed nor discarded', async () => {
+        const collect = fixture.store.collectOrphans?.bind(fixture.store);
+        if (collect === undefined) return;
+        const staged = await store.stage(chunks(randomBytes(3000), 1000));
+        const counts = await collect({ olderThanMs: 0 });
+        expect(counts.staged).toBe(1);
+        await expect(store.commit(meta('gone', v(1), 3000), { kind: 'staged', id: staged.id })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        expect((await collect({ olderThanMs: 0 })).staged).toBe(0);
+      });
+
       it('drops the staged body of a commit that is not applied', async () => {
         await put('lose', v(5), Buffer.from('held'));
         const staged = await store.stage(chunks(randomBytes(2000), 500));

@@ -1,9 +1,8 @@
 /**
- * A validated Config for in-process tests: the built-in defaults with the given values laid over
+ * A Config for in-process tests: the built-in defaults with the given values laid over
  * them, so a test names only what it cares about and never drifts when a key is added.
  */
 import { defaultTree } from '../../src/config/load.js';
-import { checkConfig } from '../../src/config/validate.js';
 import type { Config } from '../../src/config/schema.js';
 import { isPlainObject } from '../../src/config/values.js';
 
@@ -16,10 +15,10 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
   return out;
 }
 
-/** Defaults < `overrides`, validated like a node's own config; throws naming every bad key. */
+/**
+ * Defaults < `overrides`. Not validated: in-process tests use transport addresses (`sim:0`) a
+ * real node's config would refuse.
+ */
 export function testConfig(overrides: ConfigOverrides): Config {
-  const tree = merge(defaultTree() as Record<string, unknown>, overrides as Record<string, unknown>);
-  const check = checkConfig(tree as ReturnType<typeof defaultTree>, {});
-  if (check.config === undefined || check.problems.length > 0) throw new Error(`testConfig: ${check.problems.join('; ')}`);
-  return check.config;
+  return merge(defaultTree() as Record<string, unknown>, overrides as Record<string, unknown>) as unknown as Config;
 }

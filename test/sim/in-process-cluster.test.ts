@@ -8,9 +8,12 @@ import { Readable } from 'node:stream';
 import { startNode, type RunningNode } from '../../src/node.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { MemoryTransport } from '../../src/rpc/transport.js';
+import type { ReplicaApi } from '../../src/store/types.js';
+import { RingstoreError } from '../../src/util/errors.js';
 import { silentLogger } from '../../src/util/logger.js';
 import type { Random } from '../../src/util/random.js';
 import type { Config } from '../../src/config/schema.js';
+import { testConfig } from '../helpers/config.js';
 import { xorshift32 } from '../helpers/data.js';
 
 function seededRandom(seed: number): Random {
@@ -19,18 +22,17 @@ function seededRandom(seed: number): Random {
 }
 
 function configFor(id: string): Config {
-  return {
+  return testConfig({
     nodeId: id,
     dataDir: `/nonexistent/${id}`,
-    s3: { listen: '127.0.0.1:0', region: 'us-east-1', accessKey: 'SIMKEY', secretKey: 'sim-secret-key-0123', maxObjectSize: 1024 ** 3, idleTimeoutMs: 20_000, headersTimeoutMs: 30_000, maxConnections: 2048, maxConcurrentRequests: 256 },
-    rpc: { listen: '127.0.0.1:0', secret: 'sim-cluster-secret-0123', timeoutMs: 1000, maxConnections: 4096, streamsPerPeer: 64 },
+    s3: { listen: '127.0.0.1:0', accessKey: 'SIMKEY', secretKey: 'sim-secret-key-0123' },
+    rpc: { listen: '127.0.0.1:0', secret: 'sim-cluster-secret-0123', timeoutMs: 1000 },
     replication: { factor: 3, readQuorum: 2, writeQuorum: 2, readRepairPercent: 100 },
     ring: { vnodesPerUnit: 64 },
     store: { inlineThreshold: 1024, fsync: false, directIo: false },
-    cluster: { members: ['n1', 'n2', 'n3'].map((m, i) => ({ id: m, address: `sim:${i}`, zone: `z${i}`, capacity: 1 })), pingIntervalMs: 60_000, downAfterMisses: 3, maxClockOffsetMs: 250 },
+    cluster: { members: ['n1', 'n2', 'n3'].map((m, i) => ({ id: m, address: `sim:${i}`, zone: `z${i}`, capacity: 1 })), pingIntervalMs: 60_000, downAfterMisses: 3 },
     log: { level: 'silent' },
-    metrics: { token: '' },
-  };
+  });
 }
 
 async function body(data: Uint8Array | Readable): Promise<Buffer> {
@@ -85,7 +87,7 @@ describe('three nodes in one process', () => {
   });
 
   it('reads around a corrupt copy (inline or blob) and restores it under the same version', async () => {
-    const transport = new MemoryTransport();
+    const transport = new MemoryTransport({ clock: { now: () => 1_800_000_000_000 } });
     const stores = new Map<string, MemoryStore>();
     for (const [i, id] of ['n1', 'n2', 'n3'].entries()) {
       const store = new MemoryStore({ inlineThreshold: 1024 });
@@ -131,5 +133,39 @@ describe('three nodes in one process', () => {
     transport.setDown('n2', true);
     transport.setDown('n3', true);
     await expect(n1.coordinator.headObject('sim', 'k')).rejects.toMatchObject({ code: 'QuorumNotReached', message: expect.stringMatching(/n2.*n3|n3.*n2/) });
+  });
+
+  it('discards the stage of a replica whose commit failed, so its body does not stay on disk', async () => {
+    const transport = new MemoryTransport({ clock: { now: () => 1_800_000_000_000 } });
+    const stores: MemoryStore[] = [];
+    for (const [i, id] of ['n1', 'n2', 'n3'].entries()) {
+      const store = new MemoryStore({ inlineThreshold: 1024 });
+      stores.push(store);
+      // n3 stages like any replica, but every commit it is sent fails (e.g. it timed out).
+      const replica: ReplicaApi =
+        id === 'n3'
+          ? {
+              stage: (b, sig) => store.stage(b, sig),
+              discard: (x, sig) => store.discard(x, sig),
+              head: (b, k, o, sig) => store.head(b, k, o, sig),
+              read: (b, k, v, r, sig) => store.read(b, k, v, r, sig),
+              list: (b, o, sig) => store.list(b, o, sig),
+              commit: async () => {
+                throw new RingstoreError('RpcTimeout', 'injected: commit timed out');
+              },
+            }
+          : store;
+      transport.register(id, replica);
+      nodes.push(await startNode(configFor(id), { store, transport, logger: silentLogger, metrics: null, random: seededRandom(i + 11), clock: { now: () => 1_800_000_000_000 + i } }));
+    }
+    const n1 = nodes[0]!;
+    await n1.coordinator.putObject({ bucket: 'sim', key: 'big', contentType: 'text/plain', userMeta: {}, body: Readable.from([Buffer.alloc(5000, 1)]), seal: () => ({ etag: 'etag-big' }) });
+    const deadline = Date.now() + 5000;
+    while (stores[2]!.stats().staged > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(stores.map((s) => s.stats())).toEqual([
+      { records: 1, staged: 0 },
+      { records: 1, staged: 0 },
+      { records: 0, staged: 0 },
+    ]);
   });
 });

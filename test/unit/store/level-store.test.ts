@@ -294,7 +294,7 @@ describe('LevelStore', () => {
       for (const path of [orphan, partial, young, foreign]) await writeFile(path, 'x');
       for (const f of await blobFiles(dir)) if (join(dir, 'blobs', f) !== young) await utimes(join(dir, 'blobs', f), old, old);
 
-      expect(await store.collectOrphans()).toBe(2);
+      expect(await store.collectOrphans()).toEqual({ temp: 1, staged: 0, unreferenced: 1 });
       const left = await blobFiles(dir);
       expect(left).toContain(referenced);
       expect(left).toContain(`${staged.id.slice(0, 2)}/${staged.id}`);
@@ -306,9 +306,36 @@ describe('LevelStore', () => {
       // After a restart the staged body is unknown, hence an orphan once old enough.
       await store.close();
       const again = await openStore();
-      expect(await again.collectOrphans({ olderThanMs: HOUR })).toBe(1);
-      expect(await again.collectOrphans({ olderThanMs: 0 })).toBe(1);
+      expect(await again.collectOrphans({ olderThanMs: HOUR })).toEqual({ temp: 0, staged: 0, unreferenced: 1 });
+      expect(await again.collectOrphans({ olderThanMs: 0 })).toEqual({ temp: 0, staged: 0, unreferenced: 1 });
       expect((await readAll(await again.read('b', 'kept', v(1)))).length).toBe(5000);
+    });
+
+    it('drops a stage nobody committed or discarded once it is older than the orphan age, file and map entry', async () => {
+      let now = Date.now();
+      const store = await openStore({ clock: { now: () => now } });
+      const forgotten = await store.stage(once(randomBytes(5000)));
+      const path = `${forgotten.id.slice(0, 2)}/${forgotten.id}`;
+      now += HOUR / 2;
+      expect(await store.collectOrphans({ olderThanMs: HOUR })).toEqual({ temp: 0, staged: 0, unreferenced: 0 });
+      expect(await blobFiles(dir)).toEqual([path]);
+      now += HOUR;
+      expect(await store.collectOrphans({ olderThanMs: HOUR })).toEqual({ temp: 0, staged: 1, unreferenced: 0 });
+      expect(await blobFiles(dir)).toEqual([]);
+      // The map entry is gone too: committing the id now fails as for any unknown stage.
+      await expect(store.commit(meta('late', v(1), 5000), { kind: 'staged', id: forgotten.id })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    });
+
+    it('never collects a stage while it is being committed', async () => {
+      let now = Date.now();
+      const store = await openStore({ clock: { now: () => now } });
+      const staged = await store.stage(once(randomBytes(5000)));
+      now += 2 * HOUR;
+      const committing = store.commit(meta('racing', v(1), 5000), { kind: 'staged', id: staged.id });
+      const collected = store.collectOrphans({ olderThanMs: HOUR });
+      expect(await committing).toEqual({ applied: true, current: v(1) });
+      expect((await collected).staged).toBe(0);
+      expect((await readAll(await store.read('b', 'racing', v(1)))).length).toBe(5000);
     });
   });
 });
