@@ -6,7 +6,7 @@
 import { connect } from 'node:net';
 import { Pool } from 'undici';
 import { expect } from 'vitest';
-import type { TestCluster } from './cluster.js';
+import type { TestCluster, TestNode } from './cluster.js';
 import { ACCESS_KEY, SECRET_KEY } from './cluster.js';
 import { canonicalRequest } from '../../src/s3/sigv4/canonical.js';
 import { ALGORITHM, credentialScope, deriveSigningKey, sha256Hex, sign, stringToSign, toAmzDate, type SigningSeed } from '../../src/s3/sigv4/signing.js';
@@ -135,29 +135,42 @@ export class LogWatch {
   readonly bad: string[] = [];
 
   constructor(cluster: TestCluster) {
-    for (const node of cluster.nodes) {
-      for (const stream of [node.process?.stdout, node.process?.stderr]) {
-        let partial = '';
-        stream?.on('data', (chunk: Buffer) => {
-          const lines = (partial + chunk.toString('utf8')).split('\n');
-          partial = lines.pop() ?? '';
-          for (const line of lines) if (/uncaught|unhandled/i.test(line)) this.bad.push(`${node.id}: ${line}`);
-        });
-      }
+    for (const node of cluster.nodes) this.attach(node);
+  }
+
+  /** Watches one node's current process (again after a restart). */
+  attach(node: TestNode): void {
+    for (const stream of [node.process?.stdout, node.process?.stderr]) {
+      let partial = '';
+      stream?.on('data', (chunk: Buffer) => {
+        const lines = (partial + chunk.toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) if (/uncaught|unhandled/i.test(line)) this.bad.push(`${node.id}: ${line.slice(0, 600)}`);
+      });
     }
   }
 }
 
-/** After a property run: every node process is alive, answers /health, and logged no uncaught error. */
+/**
+ * After a property run: every node process is alive, answers /health, and logged no uncaught
+ * error. A node found dead is restarted after the check is recorded, so that one crash fails
+ * the property that caused it and not every later one.
+ */
 export async function expectClusterHealthy(cluster: TestCluster, watch: LogWatch): Promise<void> {
+  const problems: string[] = [];
   for (const node of cluster.nodes) {
-    expect(node.process?.exitCode, `${node.id} exited:\n${node.log.slice(-20).join('\n')}`).toBeNull();
-    expect(node.process?.signalCode, `${node.id} killed`).toBeNull();
-    const res = await fetch(`http://127.0.0.1:${node.s3Port}/health`, { signal: AbortSignal.timeout(5000) });
-    expect(res.status, `${node.id} /health`).toBe(200);
-    await res.arrayBuffer();
+    if (node.process?.exitCode !== null || node.process?.signalCode !== null) {
+      problems.push(`${node.id} exited (${node.process?.exitCode ?? node.process?.signalCode}):\n${node.log.slice(-5).join('\n')}`);
+      await cluster.startNode(node.id);
+      watch.attach(node);
+      continue;
+    }
+    const res = await fetch(`http://127.0.0.1:${node.s3Port}/health`, { signal: AbortSignal.timeout(5000) }).catch((err: Error) => err);
+    if (res instanceof Error || res.status !== 200) problems.push(`${node.id} /health: ${res instanceof Error ? res.message : res.status}`);
+    if (!(res instanceof Error)) await res.arrayBuffer();
   }
-  expect(watch.bad, 'uncaught / unhandled errors in node logs').toEqual([]);
+  problems.push(...watch.bad.splice(0));
+  expect(problems, 'dead nodes, failed /health, uncaught / unhandled errors in node logs').toEqual([]);
 }
 
 /** A raw HTTP/1.1 exchange over TCP: what undici refuses to send (bad framing, raw header bytes). */
