@@ -186,7 +186,8 @@ describe('fuzz: aws-chunked and XML bodies', () => {
     xmlSoup.map((s) => wrap('Delete', s)),
     nested.map((s) => wrap('Delete', s)),
     entities.map((s) => wrap('Delete', `<Object><Key>${s}</Key></Object>`)),
-    fc.array(fc.record({ key: fc.string({ maxLength: 40 }), version: fc.option(fc.string({ maxLength: 8 })) }), { maxLength: 1002 }).map((objs) =>
+    // Short lists (each key is a quorum delete) and the one-too-many list S3 refuses outright.
+    fc.oneof(fc.array(fc.record({ key: fc.string({ maxLength: 40 }), version: fc.option(fc.string({ maxLength: 8 })) }), { maxLength: 20 }), fc.constant(Array.from({ length: 1001 }, (_, i) => ({ key: `k${i}`, version: null })))).map((objs) =>
       wrap('Delete', `<Quiet>${objs.length % 2 === 0}</Quiet>` + objs.map((o) => `<Object><Key>${o.key.replace(/[<&]/g, '')}</Key>${o.version === null ? '' : `<VersionId>${o.version.replace(/[<&]/g, '')}</VersionId>`}</Object>`).join('')),
     ),
     fc.uint8Array({ maxLength: 500 }).map((b) => Buffer.from(b).toString('latin1')),

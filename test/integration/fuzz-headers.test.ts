@@ -58,7 +58,7 @@ describe('fuzz: headers, query strings, auth, ranges', () => {
         const res = await client.send({ ...t, headers }, node);
         expectWellFormed(res, t.method, `${t.method} ${t.path} ${JSON.stringify(headers).slice(0, 300)}`);
       }),
-      { seed: FUZZ_SEED, numRuns: 150, endOnFailure: true },
+      { seed: FUZZ_SEED, numRuns: 100, endOnFailure: true },
     );
   });
 
@@ -68,7 +68,7 @@ describe('fuzz: headers, query strings, auth, ranges', () => {
         const res = await client.send({ ...t, query, ...(t.body !== undefined && { headers: { 'content-length': String(t.body.length) } }) });
         expectWellFormed(res, t.method, `${t.method} ${t.path}?${query}`);
       }),
-      { seed: FUZZ_SEED, numRuns: 150, endOnFailure: true },
+      { seed: FUZZ_SEED, numRuns: 100, endOnFailure: true },
     );
   });
 
@@ -194,7 +194,7 @@ describe('fuzz: headers, query strings, auth, ranges', () => {
           if (method === 'GET') expect(res.body.equals(body.subarray(model.start, model.end + 1)), `bytes of Range: ${range}`).toBe(true);
         }
       }),
-      { seed: FUZZ_SEED, numRuns: 200, endOnFailure: true },
+      { seed: FUZZ_SEED, numRuns: 150, endOnFailure: true },
     );
   });
 });
