@@ -12,6 +12,8 @@ import { headerName, headerValue, queryString, rangeHeader, rangeModel } from '.
 
 const BUCKET = 'fuzz-heads';
 const BODY = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 7 + 3) & 0xff));
+/** Large enough to be stored as a blob and streamed, not inlined. */
+const BIG = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 13 + (i >> 8)) & 0xff));
 
 /** A request shape to put fuzzed heads on: every S3 operation family. */
 const target = fc.constantFrom<Omit<RawRequest, 'headers'>>(
@@ -166,11 +168,33 @@ describe('fuzz: headers, query strings, auth, ranges', () => {
     );
   });
 
+  it('CopyObject and UploadPartCopy with fuzzed x-amz-copy-source and x-amz-copy-source-range get well-formed answers', async () => {
+    const copySource = fc.oneof(
+      fc.constantFrom(`${BUCKET}/obj`, `/${BUCKET}/obj`, `${BUCKET}/obj?versionId=null`, `${BUCKET}/`, `/${BUCKET}`, '/', '', `${BUCKET}/missing`, 'no-such-bucket-x/obj', `AB/obj`, `${BUCKET}/${'k'.repeat(1025)}`, `${BUCKET}/%`, `${BUCKET}/%ZZ`, `${BUCKET}/%C0%AF`),
+      fc.stringMatching(/^[A-Za-z0-9/%?=._-]{0,60}$/),
+    );
+    const copyRange = fc.option(fc.oneof(fc.constantFrom('bytes=0-0', 'bytes=0-999', 'bytes=5-1', 'bytes=0-99999999', 'bytes=-5', 'bytes=0-', 'bytes= 0-1', 'junk'), fc.tuple(fc.nat({ max: 1200 }), fc.nat({ max: 1200 })).map(([a, b]) => `bytes=${a}-${b}`)));
+    const created = await client.send({ method: 'POST', path: `/${BUCKET}/copy-mpu`, query: 'uploads' });
+    const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.text)![1]!;
+    await fc.assert(
+      fc.asyncProperty(copySource, copyRange, fc.boolean(), async (src, range, asPart) => {
+        const headers: Record<string, string> = { 'x-amz-copy-source': src, ...(range !== null && { 'x-amz-copy-source-range': range }) };
+        const req: RawRequest = asPart
+          ? { method: 'PUT', path: `/${BUCKET}/copy-mpu`, query: `partNumber=1&uploadId=${encodeURIComponent(uploadId)}`, headers }
+          : { method: 'PUT', path: `/${BUCKET}/copy-target`, headers };
+        const res = await client.send(req);
+        expectWellFormed(res, 'PUT', `${asPart ? 'UploadPartCopy' : 'CopyObject'} ${JSON.stringify(headers)}`);
+      }),
+      { seed: FUZZ_SEED, numRuns: 60, endOnFailure: true },
+    );
+  });
+
   it('arbitrary Range headers → 206 with the right bytes, 200 with the whole body, or 416 — as the model says', async () => {
-    const sizes = [0, 1, BODY.length];
+    const sizes = [0, 1, BODY.length, BIG.length];
+    const source = (size: number): Buffer => (size === BIG.length ? BIG : BODY.subarray(0, size));
     for (const size of sizes) {
       const key = `range-${size}`;
-      const put = await client.send({ method: 'PUT', path: `/${BUCKET}/${key}`, body: BODY.subarray(0, size), headers: { 'content-length': String(size) } });
+      const put = await client.send({ method: 'PUT', path: `/${BUCKET}/${key}`, body: source(size), headers: { 'content-length': String(size) } });
       expect(put.status).toBe(200);
     }
     await fc.assert(
@@ -178,7 +202,7 @@ describe('fuzz: headers, query strings, auth, ranges', () => {
         const res = await client.send({ method, path: `/${BUCKET}/range-${size}`, headers: { range } }, 'n2');
         expectWellFormed(res, method, `${method} size ${size} Range: ${range}`);
         const model = rangeModel(range, size);
-        const body = BODY.subarray(0, size);
+        const body = source(size);
         if (model === 'unsatisfiable') {
           expect(res.status, `Range: ${range} on ${size} bytes`).toBe(416);
           expect(res.headers['content-range']).toBe(`bytes */${size}`);
