@@ -4,6 +4,7 @@
  * to send, and the invariants checked after every request and every property run.
  */
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { expect } from 'vitest';
 import type { TestCluster, TestNode } from './cluster.js';
@@ -23,6 +24,8 @@ export interface RawRequest {
   readonly query?: string;
   readonly headers?: Record<string, string>;
   readonly body?: Buffer;
+  /** Send the body with Transfer-Encoding: chunked (as an async iterable), not with its length. */
+  readonly streamBody?: boolean;
   /** Payload hash to sign; defaults to the SHA-256 of the body. */
   readonly payloadHash?: string;
   /** Leave the request unsigned (no Authorization header). */
@@ -73,6 +76,10 @@ export function signRaw(req: RawRequest, host: string, now = Date.now()): { head
   return { headers, seed: { signature, signingKey, scope, amzDate } };
 }
 
+async function* pieces(body: Buffer): AsyncGenerator<Buffer> {
+  for (let off = 0; off < body.length; off += 4096) yield body.subarray(off, off + 4096);
+}
+
 /** undici pools to every node of a cluster, sending paths verbatim. */
 export class FuzzClient {
   readonly #pools = new Map<string, Pool>();
@@ -104,7 +111,8 @@ export class FuzzClient {
   /** Sends with exactly these headers (for tests that tamper with the signature). */
   async sendPrepared(req: RawRequest, headers: Record<string, string>, nodeId = 'n1'): Promise<RawResponse> {
     const path = req.query !== undefined && req.query !== '' ? `${req.path}?${req.query}` : req.path;
-    const res = await this.#pool(nodeId).request({ method: req.method, path, headers, ...(req.body !== undefined && { body: req.body }) });
+    const sent = req.body === undefined ? undefined : req.streamBody === true ? Readable.from(pieces(req.body)) : req.body;
+    const res = await this.#pool(nodeId).request({ method: req.method, path, headers, ...(sent !== undefined && { body: sent }) });
     const body = Buffer.from(await res.body.arrayBuffer());
     return { status: res.statusCode, headers: res.headers, body, text: body.toString('utf8') };
   }
