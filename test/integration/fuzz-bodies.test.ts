@@ -101,7 +101,7 @@ describe('fuzz: aws-chunked and XML bodies', () => {
    * (or nothing) in place. Whatever is answered 200 must read back as the original bytes, since
    * signed chunks and the CRC32 trailer cover every data byte.
    */
-  async function chunkedProperty(minSize: number, maxSize: number, numRuns: number): Promise<void> {
+  async function chunkedProperty(minSize: number, maxSize: number, numRuns: number, asUploadPart: boolean): Promise<void> {
     const framed = fc.tuple(fc.integer({ min: minSize, max: maxSize }), fc.nat({ max: 255 })).chain(([size, fill]) =>
       fc.record({
         size: fc.constant(size),
@@ -112,15 +112,22 @@ describe('fuzz: aws-chunked and XML bodies', () => {
         previous: fc.boolean(),
         node: fc.constantFrom('n1', 'n2', 'n3'),
         streamBody: fc.boolean(),
+        asPart: fc.constant(asUploadPart),
       }),
     );
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(framed, async ({ size, fill, framing, signed, corruption: c, previous, node, streamBody }) => {
+      fc.asyncProperty(framed, async ({ size, fill, framing, signed, corruption: c, previous, node, streamBody, asPart }) => {
         const data = bodyOf(size, fill);
-        const key = `chunked-${minSize}-${run++}`;
+        const key = `chunked-${asUploadPart ? 'part' : 'put'}-${minSize}-${run++}`;
         const before = Buffer.from(`previous version of ${key}`);
-        if (previous) await put(key, before);
+        // As UploadPart: part 1 of a fresh upload, the "previous version" being an earlier part 1.
+        let query = '';
+        if (asPart) {
+          const created = await client.send({ method: 'POST', path: `/${BUCKET}/${key}`, query: 'uploads' });
+          query = `partNumber=1&uploadId=${encodeURIComponent(/<UploadId>([^<]+)<\/UploadId>/.exec(created.text)![1]!)}`;
+          if (previous) expect((await client.send({ method: 'PUT', path: `/${BUCKET}/${key}`, query, body: before, headers: { 'content-length': String(before.length) } })).status).toBe(200);
+        } else if (previous) await put(key, before);
         const trailer = signed ? undefined : `x-amz-checksum-crc32:${Buffer.from(crc32(data).toString(16).padStart(8, '0'), 'hex').toString('base64')}`;
         const decodedLength = data.length + (c.kind === 'decoded-length' ? c.delta : 0);
         const headers: Record<string, string> = {
@@ -140,26 +147,39 @@ describe('fuzz: aws-chunked and XML bodies', () => {
           return w;
         };
         // The seed depends on the signature, which covers content-length; the framed length does not depend on the seed.
-        const probe: RawRequest = { method: 'PUT', path: `/${BUCKET}/${key}`, headers: { ...headers, 'content-length': '0' }, payloadHash };
+        const probe: RawRequest = { method: 'PUT', path: `/${BUCKET}/${key}`, query, headers: { ...headers, 'content-length': '0' }, payloadHash };
         const intact = frame(data, framing, signed ? signRaw(probe, client.host(node)).seed : undefined, trailer).length;
         const length = corrupt(frame(data, framing, signed ? signRaw(probe, client.host(node)).seed : undefined, trailer)).length;
         // SDKs stream bodies of unknown length with Transfer-Encoding: chunked and no Content-Length.
-        const req: RawRequest = { method: 'PUT', path: `/${BUCKET}/${key}`, headers: streamBody ? headers : { ...headers, 'content-length': String(length) }, payloadHash, streamBody };
+        const req: RawRequest = { method: 'PUT', path: `/${BUCKET}/${key}`, query, headers: streamBody ? headers : { ...headers, 'content-length': String(length) }, payloadHash, streamBody };
         const { headers: sent, seed } = signRaw(req, client.host(node));
         const wire = corrupt(frame(data, framing, signed ? seed : undefined, trailer));
-        const what = `${signed ? 'signed' : 'unsigned+trailer'}${streamBody ? ' TE:chunked' : ''} ${size} bytes in ${JSON.stringify(framing.sizes)} ${JSON.stringify(c)}`;
+        const what = `${asPart ? 'UploadPart ' : ''}${signed ? 'signed' : 'unsigned+trailer'}${streamBody ? ' TE:chunked' : ''} ${size} bytes in ${JSON.stringify(framing.sizes)} ${JSON.stringify(c)}`;
         // A rejected upload may be answered before its body is read, and the connection closed under the sender.
         const res = await client.sendPrepared({ ...req, body: wire }, sent, node).catch((err: Error & { code?: string }) => {
           if (c.kind === 'none' || !['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'].includes(err.code ?? '')) throw err;
           return undefined;
         });
         if (res !== undefined) expectWellFormed(res, 'PUT', what);
-        const get = await client.send({ method: 'GET', path: `/${BUCKET}/${key}` }, node === 'n3' ? 'n1' : 'n3');
-        if (res?.status === 200) {
+        if (res !== undefined && res.status !== 200) expect(res.status >= 400 && res.status < 500, `${what}: ${res.status} ${res.text}`).toBe(true);
+        const other = node === 'n3' ? 'n1' : 'n3';
+        if (asPart) {
+          // ListParts shows the part's ETag (the MD5 of what was stored), or the earlier part's, or none.
+          const parts = await client.send({ method: 'GET', path: `/${BUCKET}/${key}`, query: query.replace('partNumber=1&', '') }, other);
+          expect(parts.status, parts.text).toBe(200);
+          const etag = /<ETag>(?:&quot;|")?([0-9a-f]+)/.exec(parts.text)?.[1];
+          const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+          if (res?.status === 200) expect(etag, `stored part differs: ${what}`).toBe(md5(data));
+          else expect(etag, `part after a failed UploadPart: ${what}`).toBe(previous ? md5(before) : undefined);
+          await client.send({ method: 'DELETE', path: `/${BUCKET}/${key}`, query: query.replace('partNumber=1&', '') });
+        }
+        const get = await client.send({ method: 'GET', path: `/${BUCKET}/${key}` }, other);
+        if (asPart) {
+          expect(get.status, what).toBe(404);
+        } else if (res?.status === 200) {
           expect(get.status, what).toBe(200);
           expect(get.body.equals(data), `stored body differs: ${what}`).toBe(true);
         } else {
-          if (res !== undefined) expect(res.status >= 400 && res.status < 500, `${what}: ${res.status} ${res.text}`).toBe(true);
           if (previous) expect(get.body.equals(before), `previous version lost: ${what} → GET ${get.status}`).toBe(true);
           else expect(get.status, `partial object stored: ${what}`).toBe(404);
         }
@@ -172,8 +192,17 @@ describe('fuzz: aws-chunked and XML bodies', () => {
     );
   }
 
-  it('aws-chunked, small bodies: valid framings store the body exactly; corrupted ones are a 4xx and store nothing', async () => {
-    await chunkedProperty(0, 3000, 80);
+  it('aws-chunked PUT, small bodies: valid framings store the body exactly; corrupted ones are a 4xx and store nothing', async () => {
+    await chunkedProperty(0, 3000, 60, false);
+  });
+
+  // KNOWN CRASH (body-stream class, being fixed by the lead in the UploadPart path; not fixed here):
+  // an UploadPart whose aws-chunked body fails verification makes the node exit with "uncaught
+  // exception". Minimal repro: UploadPart (partNumber=1) with STREAMING-AWS4-HMAC-SHA256-PAYLOAD,
+  // x-amz-decoded-content-length: 11, the signed framing of "hello world" cut after 16 bytes
+  // (Content-Length: 16) → IncompleteBody thrown from AwsChunkedDecoder._flush, process exits 2.
+  it('aws-chunked UploadPart, small bodies: valid framings store the part exactly; corrupted ones are a 4xx and keep the earlier part', async () => {
+    await chunkedProperty(0, 3000, 40, true);
   });
 
   // KNOWN CRASH (body-stream class, being fixed by the lead in the PUT fan-out; not fixed here):
@@ -181,8 +210,8 @@ describe('fuzz: aws-chunked and XML bodies', () => {
   // "uncaught exception". Minimal repros: PUT /b/k, 70000 bytes, x-amz-checksum-crc32: AAAAAA==
   // (BadDigest from VerifyingBody._flush); a STREAMING-AWS4-HMAC-SHA256-PAYLOAD PUT of ~100 KB with
   // one data byte flipped (SignatureDoesNotMatch from AwsChunkedDecoder). Fails until that fix lands.
-  it('aws-chunked, streamed bodies (64–300 KiB): valid framings store the body exactly; corrupted ones store nothing', async () => {
-    await chunkedProperty(65_537, 300_000, 30);
+  it('aws-chunked PUT, streamed bodies (64–300 KiB): valid framings store the body exactly; corrupted ones store nothing', async () => {
+    await chunkedProperty(65_537, 300_000, 30, false);
   });
 
   const XML_TOKENS = [
