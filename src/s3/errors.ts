@@ -156,9 +156,11 @@ export function toS3Error(err: unknown): S3Error {
   return new S3Error('InternalError', undefined, { internal: true, cause: err });
 }
 
-const XML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+// A literal CR would reach the client as LF (XML parsers normalise line ends), so it goes as a
+// character reference, as S3 sends it.
+const XML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#xD;' };
 // XML 1.0 forbids most C0 controls even as character references; they are dropped.
-const XML_SPECIAL = /[&<>"'\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
+const XML_SPECIAL = /[&<>"'\r\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
 
 /** Escapes text for an XML element or attribute value (control characters XML 1.0 cannot carry are dropped). */
 export function escapeXml(text: string): string {

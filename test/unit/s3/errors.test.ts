@@ -116,7 +116,15 @@ describe('errorXml', () => {
     ['plain', 'plain'],
     ['<&>"\'', '&lt;&amp;&gt;&quot;&apos;'],
     ['bell\u0007tab\tnl\n', 'belltab\tnl\n'],
+    ['cr\rcrlf\r\n', 'cr&#xD;crlf&#xD;\n'],
   ])('escapeXml(%j) = %j', (input, out) => {
     expect(escapeXml(input)).toBe(out);
+  });
+
+  it('a key with CR survives an XML parser (which turns a literal CR into LF)', () => {
+    const key = 'a\rb\r\nc';
+    const parsed = new XMLParser({ trimValues: false, htmlEntities: true }).parse(`<K>${escapeXml(key)}</K>`) as { K: string };
+    expect(new XMLParser({ trimValues: false }).parse(`<K>${key}</K>`)).toEqual({ K: 'a\nb\nc' });
+    expect(parsed.K).toBe(key);
   });
 });
