@@ -41,6 +41,10 @@ export type FsckProblemKind =
   | 'blob-size'
   /** A blob file whose CRC32 differs from the record's. */
   | 'blob-crc'
+  /** A blob file one of whose 1 MiB blocks differs from its block CRC (ranged reads of it fail). */
+  | 'block-crc'
+  /** A copy this node found corrupt and set aside (`<dataDir>/quarantine/`): the version is known but its body is gone until a replica's copy is fetched again. */
+  | 'quarantined'
   /** A blob file referenced by more than one record (replacing one would delete the other's body). */
   | 'blob-shared'
   /** An inline body whose length differs from the record's. */
@@ -119,6 +123,7 @@ const READ_BYTES = 1024 * 1024;
  */
 export async function verifyBody(stored: StoredValue, source: BodySource): Promise<BodyCheck> {
   const { record } = stored;
+  if (record.storage === 'quarantined') return { bytes: 0, problem: { kind: 'quarantined', detail: 'this copy was found corrupt and quarantined; it is re-fetched from a replica when read' } };
   if (stored.blobId === undefined) {
     const inline = stored.inline ?? new Uint8Array(0);
     const want = storedSize(record);
@@ -138,17 +143,29 @@ export async function verifyBody(stored: StoredValue, source: BodySource): Promi
   try {
     const { size } = await fh.stat();
     if (size !== record.size) return { bytes: 0, problem: { kind: 'blob-size', detail: `blob file is ${size} bytes, record says ${record.size}` } };
-    const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(1, size)));
+    // Reads go block by block when the body has block CRCs, so each block is checked on its own.
+    const blocks = stored.blockCrcs;
+    const buffer = Buffer.allocUnsafe(Math.min(blocks?.blockBytes ?? READ_BYTES, Math.max(1, size)));
     let crc = 0;
     let read = 0;
+    let badBlock: number | undefined;
     while (read < size) {
       const { bytesRead } = await fh.read(buffer, 0, Math.min(buffer.length, size - read), read);
       if (bytesRead === 0) break;
-      crc = crc32(buffer.subarray(0, bytesRead), crc);
+      const chunk = buffer.subarray(0, bytesRead);
+      crc = crc32(chunk, crc);
+      if (blocks !== undefined && badBlock === undefined) {
+        const index = Math.floor(read / blocks.blockBytes);
+        // A short read within a block is finished by the next one; check only whole reads of a block.
+        if (read % blocks.blockBytes === 0 && (bytesRead === blocks.blockBytes || read + bytesRead === size) && crc32(chunk) !== blocks.crcs[index]) badBlock = index;
+      }
       read += bytesRead;
     }
     if (read !== size) return { bytes: read, problem: { kind: 'blob-size', detail: `blob file ended after ${read} of ${size} bytes` } };
-    if (crc !== record.crc32) return { bytes: read, problem: { kind: 'blob-crc', detail: `blob file CRC32 ${hex(crc)}, record says ${hex(record.crc32)}` } };
+    const where = badBlock === undefined ? '' : `; first bad 1 MiB block: ${badBlock}`;
+    if (crc !== record.crc32) return { bytes: read, problem: { kind: 'blob-crc', detail: `blob file CRC32 ${hex(crc)}, record says ${hex(record.crc32)}${where}` } };
+    if (badBlock !== undefined) return { bytes: read, problem: { kind: 'block-crc', detail: `block ${badBlock} (bytes ${badBlock * blocks!.blockBytes}…) differs from its block CRC` } };
+    if (blocks !== undefined && blocks.crcs.length !== Math.ceil(size / blocks.blockBytes)) return { bytes: read, problem: { kind: 'block-crc', detail: `${blocks.crcs.length} block CRCs for ${Math.ceil(size / blocks.blockBytes)} blocks` } };
     return { bytes: read };
   } catch (err) {
     return { bytes: 0, problem: { kind: 'unreadable-blob', detail: `cannot read blob file: ${(err as Error).message}` } };

@@ -60,7 +60,6 @@ describe('fuzz: keys and bucket names', () => {
         for (const listed of listedKeys(list.text)) expect(listed.startsWith(key)).toBe(true);
         // Without encoding-type the key travels as XML text: what an SDK parses must be the key
         // itself (CR included), unless it holds characters XML 1.0 cannot carry at all.
-        // eslint-disable-next-line no-control-regex -- those characters are the point
         if (!/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/.test(key)) {
           const sdkList = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: key }));
           expect((sdkList.Contents ?? []).map((c) => c.Key), `SDK ListObjectsV2 prefix=${JSON.stringify(key)}`).toContain(key);

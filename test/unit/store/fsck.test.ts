@@ -92,6 +92,32 @@ describe('checkStore (fsck)', () => {
     expect(kinds(await checkStore(dir))).toEqual(['blob-crc b/big']);
   });
 
+  it('names the first bad 1 MiB block of a corrupt blob, and reports a copy the store quarantined on read', async () => {
+    const store = new LevelStore({ dir, fsync: true, inlineThreshold: THRESHOLD, random: cryptoRandom, blobDeleteDelayMs: 0 });
+    await store.open();
+    const data = randomBytes(3 * 1024 * 1024);
+    const staged = await store.stage(once(data));
+    await store.commit(meta('blocks', 1, data.length), { kind: 'staged', id: staged.id });
+    await store.close();
+    const fh = await open(await blobPath('blocks'), 'r+');
+    await fh.write(Buffer.from([data[1_600_000]! ^ 1]), 0, 1, 1_600_000);
+    await fh.close();
+    const report = await checkStore(dir);
+    expect(kinds(report)).toEqual(['blob-crc b/blocks']);
+    expect(report.problems[0]!.detail).toContain('first bad 1 MiB block: 1');
+
+    // A read that meets the bad block sets the copy aside; fsck then reports it as quarantined.
+    const reopened = new LevelStore({ dir, fsync: true, inlineThreshold: THRESHOLD, random: cryptoRandom, blobDeleteDelayMs: 0 });
+    await reopened.open();
+    const head = await reopened.head('b', 'blocks');
+    const body = await reopened.read('b', 'blocks', head!.record.version);
+    await expect((async () => {
+      for await (const chunk of body) void chunk;
+    })()).rejects.toMatchObject({ code: 'CorruptBody' });
+    await reopened.close();
+    expect(kinds(await checkStore(dir))).toEqual(['quarantined b/blocks']);
+  });
+
   it('reports a deleted blob as missing-blob and a truncated one as blob-size', async () => {
     await unlink(await blobPath('big'));
     await truncate(await blobPath('staged'), 1000);
