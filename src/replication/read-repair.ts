@@ -81,7 +81,9 @@ export class ReadRepairer {
     let stagedId: string | undefined;
     try {
       let body: CommitBody;
-      if (record.tombstone) body = { kind: 'inline', data: new Uint8Array(0) };
+      // Tombstones and multipart manifests have no body of their own (a manifest's parts are
+      // objects of their own, repaired when they are read).
+      if (record.tombstone || record.parts !== undefined) body = { kind: 'inline', data: new Uint8Array(0) };
       else if (newest.inlineBody) body = { kind: 'inline', data: newest.inlineBody };
       else {
         const source = holders[0];

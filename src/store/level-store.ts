@@ -22,7 +22,7 @@ import { GroupWriter } from './group-writer.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { allObjectsBounds, bucketPrefix, decodeValue, encodeValue, listBounds, listingKey, objectKey } from './record-codec.js';
 import type { StoredValue } from './record-codec.js';
-import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkRange, toRecord } from './record.js';
+import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkRange, manifestHasNoBody, toRecord } from './record.js';
 import type {
   ByteRange,
   CommitBody,
@@ -321,6 +321,7 @@ export class LevelStore implements LocalStore {
       if (stored === undefined || record === undefined || record.tombstone || compareVersions(record.version, version) !== 0) {
         throw new RingstoreError('NoSuchKey', 'this replica does not hold that version', { bucket, key, version });
       }
+      if (record.parts !== undefined) throw manifestHasNoBody(bucket, key);
       if (range !== undefined) checkRange(range, record.size);
       const details = { bucket, key, version: record.version };
       if (record.storage === 'quarantined') throw new RingstoreError('CorruptBody', 'this replica quarantined its corrupt copy', details);

@@ -13,7 +13,7 @@ import { RingstoreError } from '../util/errors.js';
 import { cryptoRandom } from '../util/random.js';
 import type { Random } from '../util/random.js';
 import { bufferReadable, errorReadable } from './body-stream.js';
-import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkRange, toRecord } from './record.js';
+import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkRange, manifestHasNoBody, toRecord } from './record.js';
 import { compareUtf8 } from '../util/utf8-order.js';
 import type {
   ByteRange,
@@ -195,6 +195,7 @@ export class MemoryStore implements LocalStore {
       throw new RingstoreError('NoSuchKey', 'this replica does not hold that version', { bucket, key, version });
     }
     const { record, body, blockCrcs } = entry;
+    if (record.parts !== undefined) throw manifestHasNoBody(bucket, key);
     if (range !== undefined) checkRange(range, record.size);
     const details = { bucket, key, version };
     if (record.storage === 'quarantined') throw new RingstoreError('CorruptBody', 'this replica quarantined its corrupt copy', details);

@@ -22,6 +22,14 @@ export function checkBucketKey(bucket: string, key: string): void {
   }
 }
 
+/**
+ * The error for reading the body of a multipart manifest: it has none of its own (its parts are
+ * objects of their own), and treating its empty body as a corrupt one would quarantine a good record.
+ */
+export function manifestHasNoBody(bucket: string, key: string): RingstoreError {
+  return new RingstoreError('InvalidArgument', 'a multipart object has no body of its own; read its parts', { bucket, key });
+}
+
 /** Bytes a record keeps under its own key: none for a multipart manifest, whose body is its parts. */
 export function storedSize(meta: ObjectMeta): number {
   return meta.parts === undefined ? meta.size : 0;

@@ -299,6 +299,17 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
       });
     });
 
+    // Regression: read repair read a manifest's (empty) body, the store took the missing bytes for
+    // corruption and quarantined a good record (seen in the crash test, seed 867576456).
+    it('refuses to read a multipart manifest, whose body is its parts, and keeps the record as it is', async () => {
+      const parts = [{ bucket: '.parts', key: 'u\u00001', version: v(1), size: 5, etag: 'e1' }];
+      await store.commit(meta('mp', v(2), 5, { parts, etag: 'x-1' }), { kind: 'inline', data: new Uint8Array(0) });
+      await expect(store.read(BUCKET, 'mp', v(2))).rejects.toMatchObject({ code: 'InvalidArgument' });
+      await expect(store.read(BUCKET, 'mp', v(2), { start: 0, end: 1 })).rejects.toMatchObject({ code: 'InvalidArgument' });
+      const head = await store.head(BUCKET, 'mp');
+      expect(head?.record).toMatchObject({ storage: 'inline', parts, size: 5 });
+    });
+
     describe('block checksums', () => {
       const MiB = 1024 * 1024;
 

@@ -94,7 +94,8 @@ export class TestCluster {
     try {
       await Promise.all(nodes.map((n) => cluster.startNode(n.id)));
     } catch (err) {
-      await cluster.stop();
+      // The start's own error says what went wrong; a node that failed to start is not a crash.
+      await cluster.#shutdown();
       throw err;
     }
     return cluster;
@@ -215,6 +216,12 @@ export class TestCluster {
    */
   async stop(): Promise<void> {
     const problems = this.problems();
+    await this.#shutdown();
+    if (problems.length > 0) throw new Error(`the cluster was not healthy at the end of the test:\n${problems.join('\n')}`);
+  }
+
+  /** Stops every process (SIGTERM, then SIGKILL after 10 s) and removes the data. */
+  async #shutdown(): Promise<void> {
     await Promise.all(
       this.nodes.map(async (node) => {
         node.expectedExit = true;
@@ -229,6 +236,5 @@ export class TestCluster {
       }),
     );
     await rm(this.root, { recursive: true, force: true });
-    if (problems.length > 0) throw new Error(`the cluster was not healthy at the end of the test:\n${problems.join('\n')}`);
   }
 }
