@@ -93,7 +93,18 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const metrics = deps.metrics !== undefined ? deps.metrics : createMetrics(new Registry(), { version: VERSION, commit: COMMIT });
 
   if (!deps.store) await mkdir(config.dataDir, { recursive: true });
-  const store = deps.store ?? new LevelStore({ dir: config.dataDir, fsync: config.store.fsync, directIo: config.store.directIo, inlineThreshold: config.store.inlineThreshold, blobDeleteDelayMs: config.store.blobDeleteDelayMs, random, logger: logger.child({ component: 'store' }), onQuarantine: (q) => metrics?.corruptBodies.inc({ storage: q.storage }) });
+  const store =
+    deps.store ??
+    new LevelStore({
+      dir: config.dataDir,
+      fsync: config.store.fsync,
+      directIo: config.store.directIo,
+      inlineThreshold: config.store.inlineThreshold,
+      blobDeleteDelayMs: config.store.blobDeleteDelayMs,
+      random,
+      logger: logger.child({ component: 'store' }),
+      onQuarantine: (q) => metrics?.corruptBodies.inc({ storage: q.storage }),
+    });
   await store.open();
   // Leftovers of the previous run (a crash included) go before anything can be staged again.
   const orphans = new OrphanCollector(store, { olderThanMs: config.store.orphanAgeMs, metrics });
@@ -124,14 +135,19 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
         futureSuppressed++;
         return;
       }
-      logger.warn({ aheadMs, wallMs: hlcWallMs(version), boundMs: config.cluster.maxClockOffsetMs, suppressed: futureSuppressed }, 'saw a version further ahead of this clock than cluster.maxClockOffsetMs; not adopted (a skewed clock wrote it)');
+      logger.warn(
+        { aheadMs, wallMs: hlcWallMs(version), boundMs: config.cluster.maxClockOffsetMs, suppressed: futureSuppressed },
+        'saw a version further ahead of this clock than cluster.maxClockOffsetMs; not adopted (a skewed clock wrote it)',
+      );
       futureLoggedAt = now;
       futureSuppressed = 0;
     },
   });
 
   const membership = new Membership({ selfId: config.nodeId, layout: layoutFromConfig(config), hasher: await createHasher(), vnodesPerUnit: config.ring.vnodesPerUnit });
-  const transport = deps.transport ?? new RpcClient({ nodeId: config.nodeId, secret: config.rpc.secret, timeoutMs: config.rpc.timeoutMs, streamsPerPeer: config.rpc.streamsPerPeer, logger: logger.child({ component: 'rpc' }) });
+  const transport =
+    deps.transport ??
+    new RpcClient({ nodeId: config.nodeId, secret: config.rpc.secret, timeoutMs: config.rpc.timeoutMs, streamsPerPeer: config.rpc.streamsPerPeer, logger: logger.child({ component: 'rpc' }) });
   const replicaFor = (member: { id: string; address: string }): ReplicaApi => (member.id === config.nodeId ? store : transport.replica(member.id, member.address));
   const skew = new ClockSkewMonitor({ membership, boundMs: config.cluster.maxClockOffsetMs, logger: logger.child({ component: 'clock' }), metrics });
   const behindFloor = (): string | undefined => {
@@ -174,7 +190,15 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   // A peer's stage may legitimately pause while its S3 client does (up to s3.idleTimeoutMs);
   // only a connection silent for longer than that, plus an RPC timeout, is given up.
   const rpcIdleMs = config.s3.idleTimeoutMs + config.rpc.timeoutMs;
-  const rpcApp = createRpcApp({ replica: store, secret: config.rpc.secret, nodeId: config.nodeId, logger: logger.child({ component: 'rpc-server' }), clock, idleTimeoutMs: rpcIdleMs, extraRoutes: (router) => mountHealthRoutes(router, health) });
+  const rpcApp = createRpcApp({
+    replica: store,
+    secret: config.rpc.secret,
+    nodeId: config.nodeId,
+    logger: logger.child({ component: 'rpc-server' }),
+    clock,
+    idleTimeoutMs: rpcIdleMs,
+    extraRoutes: (router) => mountHealthRoutes(router, health),
+  });
   const s3App = createS3App({ coordinator, buckets, multipart, config, clock, random, logger: logger.child({ component: 's3' }), metrics, health });
 
   const servers: StartedHttpServer[] = [];
@@ -184,11 +208,13 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     // The S3 socket backstop is twice the idle timeout: request bodies and streamed responses
     // time out first, with a proper answer; this catches whatever else stops (a buffered
     // response nobody reads) without cutting a handler that is briefly busy on its own.
-    servers.push(await startHttpServer(listenerOf(s3App), config.s3.listen, {
-      headersTimeoutMs: config.s3.headersTimeoutMs,
-      maxConnections: config.s3.maxConnections,
-      socketIdleTimeoutMs: 2 * config.s3.idleTimeoutMs,
-    }));
+    servers.push(
+      await startHttpServer(listenerOf(s3App), config.s3.listen, {
+        headersTimeoutMs: config.s3.headersTimeoutMs,
+        maxConnections: config.s3.maxConnections,
+        socketIdleTimeoutMs: 2 * config.s3.idleTimeoutMs,
+      }),
+    );
   } catch (err) {
     await Promise.all(servers.map((s) => s.close(0)));
     await store.close();

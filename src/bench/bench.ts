@@ -108,13 +108,24 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<numb
       endpoint = { endpoint: cluster.endpoint, accessKey: cluster.credentials.accessKey, secretKey: cluster.credentials.secretKey };
       targetLabel = `local:${options.target.nodes}`;
       io.err(`local cluster up: ${cluster.nodes.map((n) => `${n.id} ${n.s3Listen} pid ${n.process.pid ?? '?'}`).join(', ')}`);
-      if (options.serve) return await serve(options, cluster, io, profileDir, (w) => (wake = w), () => signals > 0);
+      if (options.serve)
+        return await serve(
+          options,
+          cluster,
+          io,
+          profileDir,
+          (w) => (wake = w),
+          () => signals > 0,
+        );
     } else {
       endpoint = options.target;
       targetLabel = options.target.endpoint;
     }
 
-    const client = new BenchS3Client({ ...endpoint, region: options.region, bucket: options.bucket }, { connections: Math.max(options.concurrency, options.populateConcurrency), timeoutMs: options.timeoutS * 1000, signPayload: options.signPayload });
+    const client = new BenchS3Client(
+      { ...endpoint, region: options.region, bucket: options.bucket },
+      { connections: Math.max(options.concurrency, options.populateConcurrency), timeoutMs: options.timeoutS * 1000, signPayload: options.signPayload },
+    );
     const workload = new Workload(client, options);
     let selector: ServerSelector | undefined;
     if (cluster !== undefined) selector = { pids: cluster.pids };

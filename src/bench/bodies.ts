@@ -77,7 +77,9 @@ export class BodySource {
     const key = `${size}:${variant}:${start}:${end}`;
     let hash = this.#sha.get(key);
     if (hash === undefined) {
-      hash = createHash('sha256').update(this.slice(size, variant, start, end)).digest('hex');
+      hash = createHash('sha256')
+        .update(this.slice(size, variant, start, end))
+        .digest('hex');
       this.#sha.set(key, hash);
     }
     return hash;

@@ -76,7 +76,9 @@ function panel(top: number, title: string, xs: readonly number[], left: readonly
     for (let v = 0; v <= rightMax.max + 1e-9; v += rightMax.step) {
       out.push(`<text x="${LEFT + plotW + 6}" y="${(yR(v) + 4).toFixed(1)}" font-size="11" fill="${right.color}">${label(v)}</text>`);
     }
-    out.push(`<text x="${WIDTH - 14}" y="${top + PANEL / 2}" font-size="11" fill="${right.color}" transform="rotate(90 ${WIDTH - 14} ${top + PANEL / 2})" text-anchor="middle">${esc(rightUnit ?? '')}</text>`);
+    out.push(
+      `<text x="${WIDTH - 14}" y="${top + PANEL / 2}" font-size="11" fill="${right.color}" transform="rotate(90 ${WIDTH - 14} ${top + PANEL / 2})" text-anchor="middle">${esc(rightUnit ?? '')}</text>`,
+    );
     out.push(polyline(xs, right.values, yR, right.color, right.dash));
   }
   out.push(`<rect x="${LEFT}" y="${top}" width="${plotW}" height="${PANEL}" fill="none" stroke="#888"/>`);
@@ -140,7 +142,9 @@ export function renderChart(samples: readonly TimelineSample[], title: string, w
   for (let t = 0; t <= tMax + 1e-9; t += step) {
     for (const b of [TOP + PANEL, bottom]) out.push(`<text x="${x(t).toFixed(1)}" y="${b + 16}" font-size="11" text-anchor="middle">${label(t)}</text>`);
   }
-  out.push(`<text x="${LEFT + plotW / 2}" y="${bottom + 36}" font-size="11" text-anchor="middle">seconds since start${samples.some((s) => s.errors > 0) ? ' (red marks: seconds with errors)' : ''}</text>`);
+  out.push(
+    `<text x="${LEFT + plotW / 2}" y="${bottom + 36}" font-size="11" text-anchor="middle">seconds since start${samples.some((s) => s.errors > 0) ? ' (red marks: seconds with errors)' : ''}</text>`,
+  );
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

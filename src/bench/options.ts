@@ -105,7 +105,11 @@ export function parseSize(text: string): number | undefined {
 
 /** `4KiB`, `1MiB`, `64MiB`, `1.5KiB` → shortest exact binary unit, else bytes (`1000B`). */
 export function formatSize(bytes: number): string {
-  for (const [unit, value] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, value] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (bytes >= value && bytes % value === 0) return `${bytes / value}${unit}`;
   }
   return `${bytes}B`;
@@ -261,7 +265,7 @@ function resolve(values: RawValues, env: Readonly<Record<string, string | undefi
   const serve = values['serve'] === true;
   if ((profile || serve) && t.kind !== 'local') throw new OptionError(`--${profile ? 'profile' : 'serve'} needs the local cluster (leave out --endpoint)`);
   if (t.kind === 'local' && (serverPids.length > 0 || serverMatch !== undefined)) {
-    throw new OptionError('--server-pids/--server-match are for --endpoint runs; the local cluster\'s processes are measured anyway');
+    throw new OptionError("--server-pids/--server-match are for --endpoint runs; the local cluster's processes are measured anyway");
   }
   const bucket = str(values, 'bucket') ?? 'ringbench';
   // Only what would break the path; whether the name is valid is the server's call (the issue's example uses "b").

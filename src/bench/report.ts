@@ -130,8 +130,7 @@ export function buildResult(options: BenchOptions, outcome: RunOutcome, target: 
     interrupted: outcome.interrupted,
     client_cpu_pct: outcome.clientCpuPct,
     machine_cpu_pct: outcome.machineCpuPct,
-    other_cpu_pct:
-      outcome.machineCpuPct === null ? null : Math.max(0, Math.round((outcome.machineCpuPct - outcome.clientCpuPct - (server?.cpu_pct ?? 0)) * 10) / 10),
+    other_cpu_pct: outcome.machineCpuPct === null ? null : Math.max(0, Math.round((outcome.machineCpuPct - outcome.clientCpuPct - (server?.cpu_pct ?? 0)) * 10) / 10),
     server:
       server === null
         ? null

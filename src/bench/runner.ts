@@ -121,9 +121,13 @@ export class Runner {
       let populate: PopulateResult | null = null;
       let aborted = 0;
       if (this.#workload.needsPopulate) {
-        populate = await this.#workload.populate(o.populateConcurrency, () => this.#halted, (error) => {
-          if (isAbort(error)) aborted++;
-        });
+        populate = await this.#workload.populate(
+          o.populateConcurrency,
+          () => this.#halted,
+          (error) => {
+            if (isAbort(error)) aborted++;
+          },
+        );
       }
       const timed = await this.#timed(onProgress);
       aborted += timed.aborted;

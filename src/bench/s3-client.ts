@@ -163,7 +163,11 @@ export class BenchS3Client {
    * Sends one signed request. `query` is `[name, value]` pairs; `payloadHash` defaults to
    * UNSIGNED-PAYLOAD (or the empty-body hash with `--sign-payload` and no body).
    */
-  request(method: string, key: string | undefined, init: { query?: ReadonlyArray<readonly [string, string]>; headers?: Record<string, string>; body?: Buffer; payloadHash?: string; sink?: Sink } = {}): Promise<S3Response> {
+  request(
+    method: string,
+    key: string | undefined,
+    init: { query?: ReadonlyArray<readonly [string, string]>; headers?: Record<string, string>; body?: Buffer; payloadHash?: string; sink?: Sink } = {},
+  ): Promise<S3Response> {
     const path = `${this.#basePath}/${uriEncode(this.#target.bucket)}${key === undefined ? '' : `/${uriEncode(key, true)}`}`;
     const query = init.query === undefined || init.query.length === 0 ? '' : `?${init.query.map(([k, v]) => (v === '' ? uriEncode(k) : `${uriEncode(k)}=${uriEncode(v)}`)).join('&')}`;
     const payloadHash = init.payloadHash ?? (init.body === undefined && this.#options.signPayload ? EMPTY_SHA256 : UNSIGNED_PAYLOAD);
@@ -201,7 +205,15 @@ export class BenchS3Client {
       };
       this.#inFlight.add(entry);
       this.#pool.dispatch(
-        { origin: this.#origin, path: path + query, method: method as Dispatcher.HttpMethod, headers: signed.headers, body: init.body ?? null, headersTimeout: this.#options.timeoutMs, bodyTimeout: this.#options.timeoutMs },
+        {
+          origin: this.#origin,
+          path: path + query,
+          method: method as Dispatcher.HttpMethod,
+          headers: signed.headers,
+          body: init.body ?? null,
+          headersTimeout: this.#options.timeoutMs,
+          bodyTimeout: this.#options.timeoutMs,
+        },
         {
           onRequestStart: (controller) => {
             entry.controller = controller;
@@ -280,7 +292,11 @@ export class BenchS3Client {
 
   /** One ListObjectsV2 page under `prefix`. */
   async listPage(prefix: string, maxKeys: number, token: string | undefined): Promise<ListPage> {
-    const query: Array<[string, string]> = [['list-type', '2'], ['prefix', prefix], ['max-keys', String(maxKeys)]];
+    const query: Array<[string, string]> = [
+      ['list-type', '2'],
+      ['prefix', prefix],
+      ['max-keys', String(maxKeys)],
+    ];
     if (token !== undefined) query.push(['continuation-token', token]);
     const res = await this.request('GET', undefined, { query, sink: 'text' });
     let keys = 0;
@@ -299,7 +315,14 @@ export class BenchS3Client {
 
   /** UploadPart: the part's ETag. */
   async uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, payloadHash: string | undefined): Promise<string> {
-    const res = await this.request('PUT', key, { query: [['partNumber', String(partNumber)], ['uploadId', uploadId]], body, ...(payloadHash !== undefined && { payloadHash }) });
+    const res = await this.request('PUT', key, {
+      query: [
+        ['partNumber', String(partNumber)],
+        ['uploadId', uploadId],
+      ],
+      body,
+      ...(payloadHash !== undefined && { payloadHash }),
+    });
     const etag = header(res.headers, 'etag');
     if (etag === undefined) throw new S3RequestError(`UploadPart ${partNumber} of ${key}: no ETag`, 'MalformedResponse', res.status);
     return etag;

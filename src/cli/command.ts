@@ -101,15 +101,13 @@ function defaultText(path: string): string {
 export function configOptions(): CommandOption[] {
   return [
     { name: 'config', type: 'string', short: 'c', valueName: 'FILE', description: 'JSON config file (default: $RINGSTORE_CONFIG).' },
-    ...CONFIG_KEYS.map(
-      (spec): CommandOption => ({
-        name: spec.path,
-        type: 'string',
-        valueName: spec.kind === 'members' ? 'LIST' : spec.kind === 'bool' ? 'BOOL' : spec.kind.toUpperCase(),
-        group: 'Config keys (flags override RINGSTORE_* variables, which override the file; see docs/configuration.md)',
-        description: `${spec.doc} [${spec.env}; default ${defaultText(spec.path)}]`,
-      }),
-    ),
+    ...CONFIG_KEYS.map((spec): CommandOption => ({
+      name: spec.path,
+      type: 'string',
+      valueName: spec.kind === 'members' ? 'LIST' : spec.kind === 'bool' ? 'BOOL' : spec.kind.toUpperCase(),
+      group: 'Config keys (flags override RINGSTORE_* variables, which override the file; see docs/configuration.md)',
+      description: `${spec.doc} [${spec.env}; default ${defaultText(spec.path)}]`,
+    })),
   ];
 }
 
@@ -149,7 +147,13 @@ export function parseCommandArgs(command: Command, argv: string[], options: { po
   } catch (error) {
     let message = (error as Error).message.split('. To specify')[0] ?? '';
     const unknown = /^Unknown option '--([^']+)'/.exec(message)?.[1];
-    const guess = unknown !== undefined ? closest(unknown, command.options.map((o) => o.name)) : undefined;
+    const guess =
+      unknown !== undefined
+        ? closest(
+            unknown,
+            command.options.map((o) => o.name),
+          )
+        : undefined;
     if (guess !== undefined) message += ` (did you mean --${guess}?)`;
     err(`${prefix} ${command.name}: ${message}`);
     err(`Run "${prefix} ${command.name} --help" for usage.`);

@@ -135,7 +135,8 @@ export class ClockSkewMonitor {
     this.#verdict = judgeSkew(this.#peerOffsets(), this.#o.boundMs);
     this.#updateMetrics();
     if (this.#verdict.skewed !== before.skewed) {
-      if (this.#verdict.skewed) this.#o.logger.error({ offsetMs: Math.round(this.#verdict.offsetMs), boundMs: this.#o.boundMs, peers: this.#peerSummary() }, `clock skewed: ${this.#describe()}; refusing writes`);
+      if (this.#verdict.skewed)
+        this.#o.logger.error({ offsetMs: Math.round(this.#verdict.offsetMs), boundMs: this.#o.boundMs, peers: this.#peerSummary() }, `clock skewed: ${this.#describe()}; refusing writes`);
       else this.#o.logger.info({ offsetMs: Math.round(this.#verdict.offsetMs), boundMs: this.#o.boundMs, peers: this.#peerSummary() }, 'clock agrees with the cluster again; accepting writes');
     }
   }

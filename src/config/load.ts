@@ -95,8 +95,7 @@ export function readSecretFile(spec: ConfigKeySpec, file: string, allowWorldRead
       const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
       return {
         problem:
-          `config: ${spec.path}: secret file ${file} (from ${via}) is readable by every user (mode ${mode}); ` +
-          `restrict it (chmod 600 ${file}) or set ${META_ENV.allowWorldReadableSecrets}=true`,
+          `config: ${spec.path}: secret file ${file} (from ${via}) is readable by every user (mode ${mode}); ` + `restrict it (chmod 600 ${file}) or set ${META_ENV.allowWorldReadableSecrets}=true`,
       };
     }
     return { value: readFileSync(file, 'utf8').replace(/[\r\n]+$/, '') };
@@ -177,7 +176,10 @@ export function resolveConfig(options: LoadConfigOptions): ResolvedConfig {
   for (const [name, raw] of Object.entries(options.flags)) {
     const spec = configKey(name);
     if (spec === undefined) {
-      const guess = closest(name, CONFIG_KEYS.map((k) => k.path));
+      const guess = closest(
+        name,
+        CONFIG_KEYS.map((k) => k.path),
+      );
       problems.push(`config: --${name}: unknown option${guess !== undefined ? ` (did you mean --${guess}?)` : ''}`);
       continue;
     }

@@ -42,9 +42,7 @@ export function expectedForm(spec: ConfigKeySpec): string {
     case 'bool':
       return 'true or false';
     case 'hostport':
-      return spec.anyPort === true
-        ? '"host:port" (or "[ipv6]:port") with a port between 0 and 65535 (0 = any free port)'
-        : '"host:port" (or "[ipv6]:port") with a port between 1 and 65535';
+      return spec.anyPort === true ? '"host:port" (or "[ipv6]:port") with a port between 0 and 65535 (0 = any free port)' : '"host:port" (or "[ipv6]:port") with a port between 1 and 65535';
     case 'enum':
       return `one of ${(spec.values ?? []).join(', ')}`;
     case 'members':
@@ -138,7 +136,9 @@ function checkMembers(value: unknown, report: (path: string, value: unknown, exp
     const { id, address, zone, capacity } = item;
     const fieldOk = [
       typeof id === 'string' && NODE_ID.test(id) ? true : (report(`${at}.id`, id, 'a node id of 1–64 characters from A–Z a–z 0–9 _ . -'), false),
-      typeof address === 'string' && isValidHostPort(address, false) ? true : (report(`${at}.address`, address, '"host:port" (or "[ipv6]:port") with a port between 1 and 65535, where peers reach its RPC port'), false),
+      typeof address === 'string' && isValidHostPort(address, false)
+        ? true
+        : (report(`${at}.address`, address, '"host:port" (or "[ipv6]:port") with a port between 1 and 65535, where peers reach its RPC port'), false),
       typeof zone === 'string' && ZONE.test(zone) ? true : (report(`${at}.zone`, zone, 'a zone name of 1–64 characters from A–Z a–z 0–9 _ . -'), false),
       typeof capacity === 'number' && Number.isFinite(capacity) && capacity >= 0 ? true : (report(`${at}.capacity`, capacity, 'a number ≥ 0 (0 = gateway only, stores no data)'), false),
     ].every(Boolean);

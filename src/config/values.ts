@@ -112,7 +112,10 @@ export function parseMembers(text: string): { members: unknown[] } | { error: st
     }
   }
   const members: MemberConfig[] = [];
-  for (const entry of trimmed.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+  for (const entry of trimmed
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
     const m = /^([^@/\s]+)@([^/\s]+)\/([^/\s]+)\/([^/\s]+)$/.exec(entry);
     if (!m) return { error: `entry "${entry}" is not id@host:port/zone/capacity` };
     const capacity = Number(m[4]);

@@ -124,9 +124,15 @@ export class Coordinator {
       ),
     );
     const byId = new Map(staged.map((s) => [s.target.id, s.staged]));
-    await this.#commitEverywhere('PutObject', staged.map((s) => s.target), meta, (t) => ({ kind: 'staged', id: byId.get(t.id)!.id }), (t) => {
-      void discardAll([{ target: t, staged: byId.get(t.id)! }]);
-    });
+    await this.#commitEverywhere(
+      'PutObject',
+      staged.map((s) => s.target),
+      meta,
+      (t) => ({ kind: 'staged', id: byId.get(t.id)!.id }),
+      (t) => {
+        void discardAll([{ target: t, staged: byId.get(t.id)! }]);
+      },
+    );
     return meta;
   }
 
@@ -208,7 +214,11 @@ export class Coordinator {
         if (corrupt) {
           this.#o.metrics?.corruptReads.inc();
           this.#o.logger.warn({ peer: holder.id, bucket: record.bucket, key: record.key, err: describeError(err) }, 'corrupt copy; reading from the next holder');
-          void this.#repair.replaceCorrupt(holder, record, found.holders.filter((h) => h !== holder));
+          void this.#repair.replaceCorrupt(
+            holder,
+            record,
+            found.holders.filter((h) => h !== holder),
+          );
         }
         const vouched = corrupt && err.details['resumable'] === true;
         if (offset !== startedAt && !(vouched && offset <= end)) throw err;

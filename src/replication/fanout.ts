@@ -67,16 +67,18 @@ export async function stageOnReplicas(
     for (const lane of lanes) {
       if (lane.failed) continue;
       if (!lane.stream.write(chunk)) {
-        waits.push(new Promise<void>((resolve) => {
-          const done = (): void => {
-            lane.stream.off('drain', done);
-            lane.stream.off('close', done);
-            resolve();
-          };
-          lane.stream.on('drain', done);
-          lane.stream.on('close', done);
-          void lane.done.then(done);
-        }));
+        waits.push(
+          new Promise<void>((resolve) => {
+            const done = (): void => {
+              lane.stream.off('drain', done);
+              lane.stream.off('close', done);
+              resolve();
+            };
+            lane.stream.on('drain', done);
+            lane.stream.on('close', done);
+            void lane.done.then(done);
+          }),
+        );
       }
     }
     if (waits.length > 0) await Promise.all(waits);

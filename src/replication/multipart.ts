@@ -55,7 +55,9 @@ function partKey(uploadId: string, partNumber: number): string {
 }
 
 function noSuchUpload(uploadId: string): RingstoreError {
-  return new RingstoreError('NoSuchUpload', 'The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed.', { uploadId });
+  return new RingstoreError('NoSuchUpload', 'The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed.', {
+    uploadId,
+  });
 }
 
 /** Create, fill, complete, abort and list multipart uploads. */
@@ -72,7 +74,16 @@ export class Multipart {
   async create(bucket: string, key: string, meta: UploadMeta): Promise<string> {
     const uploadId = this.#random.hex(16);
     await this.#coordinator.putSmall(
-      { bucket: UPLOADS_NAMESPACE, key: uploadKey(bucket, key, uploadId), tombstone: false, size: 0, etag: '', contentType: meta.contentType, userMeta: meta.userMeta, ...(meta.headers && { headers: meta.headers }) },
+      {
+        bucket: UPLOADS_NAMESPACE,
+        key: uploadKey(bucket, key, uploadId),
+        tombstone: false,
+        size: 0,
+        etag: '',
+        contentType: meta.contentType,
+        userMeta: meta.userMeta,
+        ...(meta.headers && { headers: meta.headers }),
+      },
       new Uint8Array(0),
     );
     return uploadId;
@@ -89,7 +100,13 @@ export class Multipart {
   /** Stores one part (replacing an earlier upload of the same number); returns its ETag. */
   async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Pick<PutObjectInput, 'body' | 'seal' | 'signal'>): Promise<ObjectMeta> {
     await this.get(bucket, key, uploadId);
-    return this.#coordinator.putObject({ bucket: PARTS_NAMESPACE, key: partKey(uploadId, partNumber), contentType: 'application/octet-stream', userMeta: { [PART_OWNER_BUCKET]: bucket, [PART_OWNER_KEY]: key }, ...body });
+    return this.#coordinator.putObject({
+      bucket: PARTS_NAMESPACE,
+      key: partKey(uploadId, partNumber),
+      contentType: 'application/octet-stream',
+      userMeta: { [PART_OWNER_BUCKET]: bucket, [PART_OWNER_KEY]: key },
+      ...body,
+    });
   }
 
   /** Parts uploaded so far, by number, after `marker`. */
@@ -116,7 +133,9 @@ export class Multipart {
     });
     parts.forEach((p, i) => {
       if (i < parts.length - 1 && p.size < MIN_PART_SIZE) {
-        throw new RingstoreError('EntityTooSmall', `part ${requested[i]!.partNumber} is ${p.size} bytes; every part but the last must be at least ${MIN_PART_SIZE} bytes`, { partNumber: requested[i]!.partNumber });
+        throw new RingstoreError('EntityTooSmall', `part ${requested[i]!.partNumber} is ${p.size} bytes; every part but the last must be at least ${MIN_PART_SIZE} bytes`, {
+          partNumber: requested[i]!.partNumber,
+        });
       }
     });
     const md5 = createHash('md5');

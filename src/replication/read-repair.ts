@@ -36,9 +36,7 @@ export class ReadRepairer {
     const same = (a: (typeof ok)[number]): boolean => a.result !== undefined && compareVersions(a.result.record.version, target.record.version) === 0;
     // A quarantined copy (corrupt, set aside) is stale too: it gets the body back under the same version.
     const holders = ok.filter((a) => same(a) && a.result?.record.storage !== 'quarantined').map((a) => a.target);
-    const stale = ok
-      .filter((a) => !a.result || compareVersions(a.result.record.version, target.record.version) < 0 || (same(a) && a.result.record.storage === 'quarantined'))
-      .map((a) => a.target);
+    const stale = ok.filter((a) => !a.result || compareVersions(a.result.record.version, target.record.version) < 0 || (same(a) && a.result.record.storage === 'quarantined')).map((a) => a.target);
     await Promise.all(stale.map((replica) => this.#repair(replica, target, holders)));
   }
 

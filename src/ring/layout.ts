@@ -67,11 +67,10 @@ export function validateLayout(layout: Layout): void {
     if (m.capacity > 0) dataMembers++;
   });
   if (dataMembers === 0) {
-    throw new RingstoreError(
-      'InvalidArgument',
-      `layout.members has no member with capacity > 0 (${layout.members.length} members); expected at least one data member`,
-      { field: 'layout.members', members: layout.members.length },
-    );
+    throw new RingstoreError('InvalidArgument', `layout.members has no member with capacity > 0 (${layout.members.length} members); expected at least one data member`, {
+      field: 'layout.members',
+      members: layout.members.length,
+    });
   }
 }
 

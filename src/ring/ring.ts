@@ -107,8 +107,7 @@ export class Ring {
     if (total > MAX_TOKENS) {
       throw new RingstoreError(
         'InvalidArgument',
-        `layout needs ${total} tokens (capacities × vnodesPerUnit ${vnodesPerUnit}); expected at most ${MAX_TOKENS}: ` +
-          'capacity is a relative weight, not bytes',
+        `layout needs ${total} tokens (capacities × vnodesPerUnit ${vnodesPerUnit}); expected at most ${MAX_TOKENS}: ` + 'capacity is a relative weight, not bytes',
         { field: 'layout.members[].capacity', tokens: total },
       );
     }

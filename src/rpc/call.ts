@@ -134,19 +134,9 @@ export class CallScope {
     const details = { peer: this.peer, address: this.address, op: this.op, transportCode: code };
     if (code !== undefined && TIMEOUT_CODES.has(code)) return this.timeoutError(err);
     if (code !== undefined && UNAVAILABLE_CODES.has(code)) {
-      return new RingstoreError(
-        'PeerUnavailable',
-        `rpc ${this.op} to ${this.peer} (${this.address}): ${describeError(err)}`,
-        details,
-        { cause: err },
-      );
+      return new RingstoreError('PeerUnavailable', `rpc ${this.op} to ${this.peer} (${this.address}): ${describeError(err)}`, details, { cause: err });
     }
-    return new RingstoreError(
-      'RpcProtocol',
-      `rpc ${this.op} to ${this.peer} (${this.address}) failed: ${describeError(err)}`,
-      details,
-      { cause: err },
-    );
+    return new RingstoreError('RpcProtocol', `rpc ${this.op} to ${this.peer} (${this.address}) failed: ${describeError(err)}`, details, { cause: err });
   }
 
   /** Like `mapError`, for an error while a response body streams: a cut connection is IncompleteBody. */
@@ -155,8 +145,7 @@ export class CallScope {
     if (mapped instanceof RingstoreError && mapped.code === 'PeerUnavailable') {
       return new RingstoreError(
         'IncompleteBody',
-        `rpc ${this.op} from ${this.peer} (${this.address}) ended after ${received} of ` +
-          `${expected ?? 'unknown'} bytes: ${describeError(err)}`,
+        `rpc ${this.op} from ${this.peer} (${this.address}) ended after ${received} of ` + `${expected ?? 'unknown'} bytes: ${describeError(err)}`,
         { peer: this.peer, address: this.address, op: this.op, received, expected },
         { cause: err },
       );
@@ -171,24 +160,13 @@ export class CallScope {
  * destroy the returned stream with a RingstoreError. Destroying the returned stream destroys
  * the body (and so frees the connection); `onClose` runs once when it is done either way.
  */
-export function checkedBody(
-  body: Readable,
-  expected: number | undefined,
-  scope: CallScope,
-  onClose: () => void,
-): Readable {
+export function checkedBody(body: Readable, expected: number | undefined, scope: CallScope, onClose: () => void): Readable {
   let received = 0;
   const out = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       received += chunk.length;
       if (expected !== undefined && received > expected) {
-        callback(
-          new RingstoreError(
-            'RpcProtocol',
-            `rpc ${scope.op} from ${scope.peer}: more than the announced ${expected} bytes`,
-            { peer: scope.peer, received, expected },
-          ),
-        );
+        callback(new RingstoreError('RpcProtocol', `rpc ${scope.op} from ${scope.peer}: more than the announced ${expected} bytes`, { peer: scope.peer, received, expected }));
         return;
       }
       callback(null, chunk);
@@ -196,11 +174,13 @@ export function checkedBody(
     flush(callback) {
       if (expected !== undefined && received !== expected) {
         callback(
-          new RingstoreError(
-            'IncompleteBody',
-            `rpc ${scope.op} from ${scope.peer} (${scope.address}) ended after ${received} of ${expected} bytes`,
-            { peer: scope.peer, address: scope.address, op: scope.op, received, expected },
-          ),
+          new RingstoreError('IncompleteBody', `rpc ${scope.op} from ${scope.peer} (${scope.address}) ended after ${received} of ${expected} bytes`, {
+            peer: scope.peer,
+            address: scope.address,
+            op: scope.op,
+            received,
+            expected,
+          }),
         );
         return;
       }

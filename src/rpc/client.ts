@@ -11,33 +11,14 @@
  */
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import type {
-  ByteRange,
-  CommitBody,
-  CommitResult,
-  HeadOptions,
-  HeadResult,
-  ListOptions,
-  ObjectMeta,
-  ObjectRecord,
-  ReplicaApi,
-  StagedBody,
-} from '../store/types.js';
+import type { ByteRange, CommitBody, CommitResult, HeadOptions, HeadResult, ListOptions, ObjectMeta, ObjectRecord, ReplicaApi, StagedBody } from '../store/types.js';
 import { systemClock, type Clock, type Version } from '../util/clock.js';
 import { RingstoreError } from '../util/errors.js';
 import { formatHostPort, parseHostPort } from '../util/http-server.js';
 import type { Logger } from '../util/logger.js';
 import { bodyDigest, signRpc } from './auth.js';
 import { checkedBody, watchedUpload } from './call.js';
-import {
-  PeerLink,
-  type PeerPools,
-  responseHeader,
-  responseJson,
-  type PeerLinkShared,
-  type RpcCallEvent,
-  type RpcResponse,
-} from './peer-link.js';
+import { PeerLink, type PeerPools, responseHeader, responseJson, type PeerLinkShared, type RpcCallEvent, type RpcResponse } from './peer-link.js';
 import type { ReplicaResolver } from './transport.js';
 import { CallBatcher } from './call-batcher.js';
 import {
@@ -146,13 +127,7 @@ export class HttpReplica implements ReplicaApi {
     return this.#batchers.heads.call(options.inlineUpTo === undefined ? { bucket, key } : { bucket, key, inlineUpTo: options.inlineUpTo }, signal);
   }
 
-  async read(
-    bucket: string,
-    key: string,
-    version: Version,
-    range?: ByteRange,
-    signal?: AbortSignal,
-  ): Promise<Readable> {
+  async read(bucket: string, key: string, version: Version, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
     const scope = this.#link.scope('read', signal);
     const started = performance.now();
     let res: RpcResponse | undefined;
@@ -164,11 +139,7 @@ export class HttpReplica implements ReplicaApi {
       const announced = raw !== undefined && /^\d{1,16}$/.test(raw) ? Number(raw) : undefined;
       const expected = range === undefined ? announced : rangeLength(range);
       if (announced !== undefined && announced !== expected) {
-        throw new RingstoreError(
-          'RpcProtocol',
-          `read from ${this.#link.peer}: announced ${announced} bytes for a ${expected}-byte range`,
-          { peer: this.#link.peer },
-        );
+        throw new RingstoreError('RpcProtocol', `read from ${this.#link.peer}: announced ${announced} bytes for a ${expected}-byte range`, { peer: this.#link.peer });
       }
       // From here on the body is timed by undici's idle bodyTimeout, not by a total deadline.
       scope.disarm();

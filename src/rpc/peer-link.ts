@@ -99,12 +99,7 @@ export class PeerLink {
    * still waits for a free connection: undici keeps an aborted request queued until a
    * connection takes it (and only then fails it), which could be never.
    */
-  async send(
-    scope: CallScope,
-    method: 'GET' | 'POST',
-    path: string,
-    extra: { headers?: Record<string, string>; body?: string | Buffer; stream?: AsyncIterable<Buffer> } = {},
-  ): Promise<RpcResponse> {
+  async send(scope: CallScope, method: 'GET' | 'POST', path: string, extra: { headers?: Record<string, string>; body?: string | Buffer; stream?: AsyncIterable<Buffer> } = {}): Promise<RpcResponse> {
     if (this.#shared.isClosed()) {
       throw new RingstoreError('PeerUnavailable', 'rpc client is closed', { peer: this.peer });
     }
@@ -188,12 +183,18 @@ async function* withTrailingMac(source: AsyncIterable<Buffer>, secret: string, s
  */
 function untilAborted(pending: Promise<RpcResponse>, signal: AbortSignal): Promise<RpcResponse> {
   if (signal.aborted) {
-    pending.then((res) => res.body.destroy(), () => undefined);
+    pending.then(
+      (res) => res.body.destroy(),
+      () => undefined,
+    );
     return Promise.reject(signal.reason as Error);
   }
   return new Promise<RpcResponse>((resolve, reject) => {
     const onAbort = (): void => {
-      pending.then((res) => res.body.destroy(), () => undefined);
+      pending.then(
+        (res) => res.body.destroy(),
+        () => undefined,
+      );
       reject(signal.reason as Error);
     };
     signal.addEventListener('abort', onAbort, { once: true });

@@ -25,18 +25,7 @@ import { compareVersions, systemClock, type Clock } from '../util/clock.js';
 import { RingstoreError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { isRecycling, resumeAfter, sendBody } from '../util/send-body.js';
-import {
-  AUTH_HEADER,
-  ReplayCache,
-  STREAMED_BODY,
-  STREAM_MAC_BYTES,
-  bodyDigest,
-  parseRpcHeader,
-  streamMac,
-  streamMacMatches,
-  verifyRpc,
-  type RpcCaller,
-} from './auth.js';
+import { AUTH_HEADER, ReplayCache, STREAMED_BODY, STREAM_MAC_BYTES, bodyDigest, parseRpcHeader, streamMac, streamMacMatches, verifyRpc, type RpcCaller } from './auth.js';
 import {
   MAX_JSON_REQUEST_BYTES,
   RPC_HEADERS,
@@ -140,12 +129,7 @@ export interface StreamCheck {
  * The body of a streamed request without its trailing MAC, checked as it passes: it fails with
  * RpcUnauthorized at its end (so the consumer never completes) unless the MAC matches.
  */
-export async function* verifiedStream(
-  source: AsyncIterable<Uint8Array>,
-  secret: string,
-  caller: RpcCaller,
-  check: StreamCheck,
-): AsyncGenerator<Uint8Array> {
+export async function* verifiedStream(source: AsyncIterable<Uint8Array>, secret: string, caller: RpcCaller, check: StreamCheck): AsyncGenerator<Uint8Array> {
   const mac = streamMac(secret, caller.signature);
   // The last STREAM_MAC_BYTES seen so far: they may be the MAC, so they are held back.
   let tail = Buffer.alloc(0);
@@ -266,7 +250,12 @@ export function createRpcRouter(options: RpcAppOptions): Router {
   const clock = options.clock ?? systemClock;
   // One cache for every route: a signature admitted on one path is refused on all of them.
   const replay = new ReplayCache(options.maxSkewMs === undefined ? {} : { windowMs: options.maxSkewMs });
-  const authOptions = { secret: options.secret, replay, ...(options.clock === undefined ? {} : { clock: options.clock }), ...(options.maxSkewMs === undefined ? {} : { maxSkewMs: options.maxSkewMs }) };
+  const authOptions = {
+    secret: options.secret,
+    replay,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.maxSkewMs === undefined ? {} : { maxSkewMs: options.maxSkewMs }),
+  };
   const auth = createRpcAuth(authOptions);
   const authJson = createRpcAuth({ ...authOptions, bodyLimit: MAX_JSON_REQUEST_BYTES });
   const authCommits = createRpcAuth({ ...authOptions, bodyLimit: 4 + MAX_JSON_REQUEST_BYTES + MAX_INLINE_COMMIT_BYTES });
@@ -321,9 +310,7 @@ export function createRpcRouter(options: RpcAppOptions): Router {
     const queries = parseHeadsRequest(jsonOf(ctx));
     // No cancellation signal: a head is one metadata lookup, cheaper than the signal itself.
     // Each query is answered on its own, so one failing key does not fail its neighbours.
-    const answers = await Promise.all(
-      queries.map((q) => orWireError(replica.head(q.bucket, q.key, q.inlineUpTo === undefined ? {} : { inlineUpTo: q.inlineUpTo }))),
-    );
+    const answers = await Promise.all(queries.map((q) => orWireError(replica.head(q.bucket, q.key, q.inlineUpTo === undefined ? {} : { inlineUpTo: q.inlineUpTo }))));
     ctx.type = 'application/octet-stream';
     ctx.body = encodeHeadsResponse(answers);
   });

@@ -98,11 +98,7 @@ export class MemoryTransport implements ReplicaResolver {
    * Runs one call against a live node with a signal that fires on the caller's abort or when
    * the node goes down; a call cut by the node going down fails with PeerUnavailable.
    */
-  async #call<T>(
-    peerId: string,
-    signal: AbortSignal | undefined,
-    fn: (r: ReplicaApi, s: AbortSignal) => Promise<T>,
-  ): Promise<T> {
+  async #call<T>(peerId: string, signal: AbortSignal | undefined, fn: (r: ReplicaApi, s: AbortSignal) => Promise<T>): Promise<T> {
     const node = this.#node(peerId);
     signal?.throwIfAborted();
     const epoch = node.epoch.signal;
@@ -147,8 +143,7 @@ export class MemoryTransport implements ReplicaResolver {
           const stream = await r.read(bucket, key, version, range, s);
           return this.#cutOnDown(stream, peerId, s);
         }),
-      list: (bucket, options, signal) =>
-        this.#call(peerId, signal, async (r, s) => (await r.list(bucket, options, s)).map(toWireRecord)),
+      list: (bucket, options, signal) => this.#call(peerId, signal, async (r, s) => (await r.list(bucket, options, s)).map(toWireRecord)),
     };
   }
 

@@ -81,10 +81,7 @@ export function errorFromWire(status: number, body: unknown, peer: string): Ring
     const code = o['code'];
     const message = typeof o['message'] === 'string' ? o['message'] : '';
     const rawDetails = o['details'];
-    const details =
-      typeof rawDetails === 'object' && rawDetails !== null && !Array.isArray(rawDetails)
-        ? (rawDetails as Record<string, unknown>)
-        : {};
+    const details = typeof rawDetails === 'object' && rawDetails !== null && !Array.isArray(rawDetails) ? (rawDetails as Record<string, unknown>) : {};
     if (isErrorCode(code)) return new RingstoreError(code, message, { ...details, peer });
     if (typeof code === 'string') {
       return new RingstoreError('ServiceUnavailable', `peer ${peer} failed: ${code}: ${message}`, {

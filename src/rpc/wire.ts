@@ -15,17 +15,7 @@
 import { RingstoreError } from '../util/errors.js';
 import type { Version } from '../util/clock.js';
 import { errorFromWire, type WireError } from './wire-errors.js';
-import type {
-  ByteRange,
-  CommitBody,
-  CommitResult,
-  HeadResult,
-  ListOptions,
-  ObjectMeta,
-  ObjectRecord,
-  PartRef,
-  StagedBody,
-} from '../store/types.js';
+import type { ByteRange, CommitBody, CommitResult, HeadResult, ListOptions, ObjectMeta, ObjectRecord, PartRef, StagedBody } from '../store/types.js';
 
 /** Every route of the node-to-node API (all under one version prefix). */
 export const RPC_PATHS = {
@@ -192,7 +182,9 @@ export function toWireMeta(meta: ObjectMeta): ObjectMeta {
   };
   const withChecksums = meta.checksums === undefined ? out : { ...out, checksums: { ...meta.checksums } };
   const withHeaders = meta.headers === undefined ? withChecksums : { ...withChecksums, headers: { ...meta.headers } };
-  return meta.parts === undefined ? withHeaders : { ...withHeaders, parts: meta.parts.map((p) => ({ bucket: p.bucket, key: p.key, version: { hlc: p.version.hlc, node: p.version.node }, size: p.size, etag: p.etag })) };
+  return meta.parts === undefined
+    ? withHeaders
+    : { ...withHeaders, parts: meta.parts.map((p) => ({ bucket: p.bucket, key: p.key, version: { hlc: p.version.hlc, node: p.version.node }, size: p.size, etag: p.etag })) };
 }
 
 /** The contract fields of a record, in a plain object ready for JSON. */

@@ -38,11 +38,14 @@ export const S3_ERRORS = {
   InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },
   InvalidDigest: { status: 400, message: 'The Content-MD5 you specified is not valid.' },
   InvalidLocationConstraint: { status: 400, message: 'The specified location constraint is not valid.' },
-  InvalidPart: { status: 400, message: 'One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part\'s entity tag.' },
+  InvalidPart: {
+    status: 400,
+    message: "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag.",
+  },
   InvalidPartOrder: { status: 400, message: 'The list of parts was not in ascending order. The parts list must be specified in order by part number.' },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
   InvalidRequest: { status: 400, message: 'Invalid Request' },
-  InvalidURI: { status: 400, message: 'Couldn\'t parse the specified URI.' },
+  InvalidURI: { status: 400, message: "Couldn't parse the specified URI." },
   KeyTooLongError: { status: 400, message: 'Your key is too long' },
   MalformedTrailerError: { status: 400, message: 'The request contained trailing data that was not well-formed or did not conform to our published schema.' },
   MalformedXML: { status: 400, message: 'The XML you provided was not well-formed or did not validate against our published schema.' },
@@ -60,7 +63,7 @@ export const S3_ERRORS = {
   ServiceUnavailable: { status: 503, message: 'Service is unable to handle request.' },
   SignatureDoesNotMatch: { status: 403, message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.' },
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },
-  XAmzContentSHA256Mismatch: { status: 400, message: 'The provided \'x-amz-content-sha256\' header does not match what was computed.' },
+  XAmzContentSHA256Mismatch: { status: 400, message: "The provided 'x-amz-content-sha256' header does not match what was computed." },
 } as const satisfies Record<string, S3ErrorSpec>;
 
 /** Union of every S3 error code in the table. */
@@ -124,7 +127,12 @@ const DOMAIN_TO_S3: Readonly<Record<ErrorCode, { code: S3ErrorCode; internal: bo
   RpcTimeout: { code: 'ServiceUnavailable', internal: true, keepMessage: false },
   StoreClosed: { code: 'ServiceUnavailable', internal: true, keepMessage: false },
   CorruptBody: { code: 'ServiceUnavailable', internal: true, keepMessage: false },
-  InsufficientStorage: { code: 'ServiceUnavailable', internal: true, keepMessage: false, message: 'Insufficient storage: a replica has no free disk space, so the object was not stored. Retry later.' },
+  InsufficientStorage: {
+    code: 'ServiceUnavailable',
+    internal: true,
+    keepMessage: false,
+    message: 'Insufficient storage: a replica has no free disk space, so the object was not stored. Retry later.',
+  },
   ChecksumMismatch: { code: 'BadDigest', internal: false, keepMessage: false },
   BadDigest: { code: 'BadDigest', internal: false, keepMessage: false },
   IncompleteBody: { code: 'IncompleteBody', internal: false, keepMessage: false },

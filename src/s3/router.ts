@@ -154,7 +154,8 @@ export function validateBucketName(name: string): void {
 
 /** Throws KeyTooLongError for keys over 1024 UTF-8 bytes. */
 export function validateKey(key: string): void {
-  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError', undefined, { extra: { MaxSizeAllowed: String(MAX_KEY_BYTES), Size: String(Buffer.byteLength(key, 'utf8')) } });
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES)
+    throw new S3Error('KeyTooLongError', undefined, { extra: { MaxSizeAllowed: String(MAX_KEY_BYTES), Size: String(Buffer.byteLength(key, 'utf8')) } });
 }
 
 function decodeOrThrow(raw: string): string {
@@ -240,7 +241,13 @@ function routeBucket(method: string, bucket: string, query: URLSearchParams): S3
       if (sub === 'versioning') return { op: 'GetBucketVersioning', bucket };
       if (sub === 'acl') return { op: 'GetBucketAcl', bucket };
       if (sub !== undefined) return unsupported(method, sub, BUCKET_SUBRESOURCES, { bucket });
-      const common = { bucket, prefix: query.get('prefix') ?? '', ...optional('delimiter', query.get('delimiter')), maxKeys: nonNegativeInt(query, 'max-keys', MAX_LIST_KEYS, MAX_LIST_KEYS), ...encodingType(query) };
+      const common = {
+        bucket,
+        prefix: query.get('prefix') ?? '',
+        ...optional('delimiter', query.get('delimiter')),
+        maxKeys: nonNegativeInt(query, 'max-keys', MAX_LIST_KEYS, MAX_LIST_KEYS),
+        ...encodingType(query),
+      };
       if (query.get('list-type') === '2') {
         return {
           op: 'ListObjectsV2',
@@ -278,7 +285,13 @@ function routeObject(method: string, bucket: string, key: string, query: URLSear
     case 'GET':
     case 'HEAD': {
       if (method === 'GET' && query.has('uploadId')) {
-        return { op: 'ListParts', ...where, uploadId: uploadId(query), maxParts: nonNegativeInt(query, 'max-parts', MAX_LIST_KEYS, MAX_LIST_KEYS), partNumberMarker: nonNegativeInt(query, 'part-number-marker', 0) };
+        return {
+          op: 'ListParts',
+          ...where,
+          uploadId: uploadId(query),
+          maxParts: nonNegativeInt(query, 'max-parts', MAX_LIST_KEYS, MAX_LIST_KEYS),
+          partNumberMarker: nonNegativeInt(query, 'part-number-marker', 0),
+        };
       }
       if (method === 'GET' && sub === 'acl') return { op: 'GetObjectAcl', ...where };
       if (method === 'GET' && sub !== undefined) return unsupported(method, sub, OBJECT_SUBRESOURCES, where);

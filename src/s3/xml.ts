@@ -203,7 +203,10 @@ export function completeMultipartUploadXml(r: { readonly location: string; reado
 }
 
 /** CopyObject (`CopyObjectResult`) or UploadPartCopy (`CopyPartResult`). */
-export function copyResultXml(r: { readonly etag: string; readonly lastModified: Date | number; readonly checksums?: ChecksumFields }, root: 'CopyObjectResult' | 'CopyPartResult' = 'CopyObjectResult'): string {
+export function copyResultXml(
+  r: { readonly etag: string; readonly lastModified: Date | number; readonly checksums?: ChecksumFields },
+  root: 'CopyObjectResult' | 'CopyPartResult' = 'CopyObjectResult',
+): string {
   return doc(root, el('ETag', quoteEtag(r.etag)) + el('LastModified', isoDate(r.lastModified)) + checksumElements(r.checksums));
 }
 
@@ -233,9 +236,16 @@ export interface ListPartsResult {
 /** ListParts. */
 export function listPartsXml(r: ListPartsResult): string {
   let body =
-    el('Bucket', r.bucket) + el('Key', r.key) + el('UploadId', r.uploadId) + owner(r.owner, 'Initiator') + owner(r.owner) +
-    el('StorageClass', r.storageClass ?? 'STANDARD') + el('PartNumberMarker', r.partNumberMarker) + opt('NextPartNumberMarker', r.nextPartNumberMarker) +
-    el('MaxParts', r.maxParts) + el('IsTruncated', r.isTruncated);
+    el('Bucket', r.bucket) +
+    el('Key', r.key) +
+    el('UploadId', r.uploadId) +
+    owner(r.owner, 'Initiator') +
+    owner(r.owner) +
+    el('StorageClass', r.storageClass ?? 'STANDARD') +
+    el('PartNumberMarker', r.partNumberMarker) +
+    opt('NextPartNumberMarker', r.nextPartNumberMarker) +
+    el('MaxParts', r.maxParts) +
+    el('IsTruncated', r.isTruncated);
   for (const p of r.parts) {
     body += `<Part>${el('PartNumber', p.partNumber)}${el('LastModified', isoDate(p.lastModified))}${el('ETag', quoteEtag(p.etag))}${el('Size', p.size)}${checksumElements(p.checksums)}</Part>`;
   }
@@ -271,10 +281,16 @@ export interface ListUploadsResult {
 export function listMultipartUploadsXml(r: ListUploadsResult): string {
   const enc = r.encodingType === 'url' ? urlEncodeValue : (v: string): string => v;
   let body =
-    el('Bucket', r.bucket) + el('KeyMarker', enc(r.keyMarker)) + el('UploadIdMarker', r.uploadIdMarker) +
-    (r.nextKeyMarker === undefined ? '' : el('NextKeyMarker', enc(r.nextKeyMarker))) + opt('NextUploadIdMarker', r.nextUploadIdMarker) +
-    el('Prefix', enc(r.prefix)) + (r.delimiter === undefined ? '' : el('Delimiter', enc(r.delimiter))) +
-    el('MaxUploads', r.maxUploads) + el('IsTruncated', r.isTruncated) + opt('EncodingType', r.encodingType);
+    el('Bucket', r.bucket) +
+    el('KeyMarker', enc(r.keyMarker)) +
+    el('UploadIdMarker', r.uploadIdMarker) +
+    (r.nextKeyMarker === undefined ? '' : el('NextKeyMarker', enc(r.nextKeyMarker))) +
+    opt('NextUploadIdMarker', r.nextUploadIdMarker) +
+    el('Prefix', enc(r.prefix)) +
+    (r.delimiter === undefined ? '' : el('Delimiter', enc(r.delimiter))) +
+    el('MaxUploads', r.maxUploads) +
+    el('IsTruncated', r.isTruncated) +
+    opt('EncodingType', r.encodingType);
   for (const u of r.uploads) {
     body += `<Upload>${el('Key', enc(u.key))}${el('UploadId', u.uploadId)}${owner(u.owner, 'Initiator')}${owner(u.owner)}${el('StorageClass', u.storageClass ?? 'STANDARD')}${el('Initiated', isoDate(u.initiated))}</Upload>`;
   }

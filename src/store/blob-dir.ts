@@ -259,7 +259,7 @@ export class BlobDir {
         crc = crc32(chunk, crc);
         blocks.update(chunk);
         size += chunk.byteLength;
-        for (let from = 0; from < chunk.byteLength; ) {
+        for (let from = 0; from < chunk.byteLength;) {
           const n = Math.min(slab.length - fill, chunk.byteLength - from);
           slab.set(chunk.subarray(from, from + n), fill);
           fill += n;
@@ -319,9 +319,11 @@ export class BlobDir {
           if (this.#fsync && unsynced >= SYNC_EVERY_BYTES && flushing === undefined) {
             unsynced = 0;
             const written = pending;
-            flushing = written.then(() => fh.datasync()).finally(() => {
-              flushing = undefined;
-            });
+            flushing = written
+              .then(() => fh.datasync())
+              .finally(() => {
+                flushing = undefined;
+              });
             flushing.catch(() => {});
           }
           // Observed later by `await pending`; this only keeps it from counting as unhandled meanwhile.

@@ -30,7 +30,7 @@ export class BlockCrcBuilder {
 
   /** Adds the next bytes of the body. */
   update(chunk: Uint8Array): void {
-    for (let from = 0; from < chunk.byteLength; ) {
+    for (let from = 0; from < chunk.byteLength;) {
       const n = Math.min(this.#blockBytes - this.#fill, chunk.byteLength - from);
       this.#crc = crc32(n === chunk.byteLength ? chunk : chunk.subarray(from, from + n), this.#crc);
       this.#fill += n;

@@ -165,7 +165,8 @@ export async function verifyBody(stored: StoredValue, source: BodySource): Promi
     const where = badBlock === undefined ? '' : `; first bad 1 MiB block: ${badBlock}`;
     if (crc !== record.crc32) return { bytes: read, problem: { kind: 'blob-crc', detail: `blob file CRC32 ${hex(crc)}, record says ${hex(record.crc32)}${where}` } };
     if (badBlock !== undefined) return { bytes: read, problem: { kind: 'block-crc', detail: `block ${badBlock} (bytes ${badBlock * blocks!.blockBytes}…) differs from its block CRC` } };
-    if (blocks !== undefined && blocks.crcs.length !== Math.ceil(size / blocks.blockBytes)) return { bytes: read, problem: { kind: 'block-crc', detail: `${blocks.crcs.length} block CRCs for ${Math.ceil(size / blocks.blockBytes)} blocks` } };
+    if (blocks !== undefined && blocks.crcs.length !== Math.ceil(size / blocks.blockBytes))
+      return { bytes: read, problem: { kind: 'block-crc', detail: `${blocks.crcs.length} block CRCs for ${Math.ceil(size / blocks.blockBytes)} blocks` } };
     return { bytes: read };
   } catch (err) {
     return { bytes: 0, problem: { kind: 'unreadable-blob', detail: `cannot read blob file: ${(err as Error).message}` } };

@@ -23,19 +23,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { allObjectsBounds, bucketPrefix, decodeValue, encodeValue, listBounds, listingKey, objectKey } from './record-codec.js';
 import type { StoredValue } from './record-codec.js';
 import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkRange, manifestHasNoBody, toRecord } from './record.js';
-import type {
-  ByteRange,
-  CommitBody,
-  CommitResult,
-  HeadOptions,
-  HeadResult,
-  ListOptions,
-  LocalStore,
-  ObjectMeta,
-  ObjectRecord,
-  OrphanCounts,
-  StagedBody,
-} from './types.js';
+import type { ByteRange, CommitBody, CommitResult, HeadOptions, HeadResult, ListOptions, LocalStore, ObjectMeta, ObjectRecord, OrphanCounts, StagedBody } from './types.js';
 
 /** Construction options of a LevelStore. */
 export interface LevelStoreOptions {

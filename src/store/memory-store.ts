@@ -15,19 +15,7 @@ import type { Random } from '../util/random.js';
 import { bufferReadable, errorReadable } from './body-stream.js';
 import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkRange, manifestHasNoBody, toRecord } from './record.js';
 import { compareUtf8 } from '../util/utf8-order.js';
-import type {
-  ByteRange,
-  CommitBody,
-  CommitResult,
-  HeadOptions,
-  HeadResult,
-  ListOptions,
-  LocalStore,
-  ObjectMeta,
-  ObjectRecord,
-  OrphanCounts,
-  StagedBody,
-} from './types.js';
+import type { ByteRange, CommitBody, CommitResult, HeadOptions, HeadResult, ListOptions, LocalStore, ObjectMeta, ObjectRecord, OrphanCounts, StagedBody } from './types.js';
 
 /** Construction options of a MemoryStore. */
 export interface MemoryStoreOptions {
@@ -204,10 +192,7 @@ export class MemoryStore implements LocalStore {
     const span = blockCrcs === undefined || record.size === 0 ? { start: 0, end: record.size - 1 } : coveringSpan(want, record.size, blockCrcs.blockBytes);
     const checked = body.subarray(span.start, span.end + 1);
     const whole = span.start === 0 && span.end === record.size - 1;
-    const bad =
-      blockCrcs !== undefined
-        ? firstBadBlock(checked, blockCrcs, span.start / blockCrcs.blockBytes) !== -1 || (whole && crc32(body) !== record.crc32)
-        : crc32(body) !== record.crc32;
+    const bad = blockCrcs !== undefined ? firstBadBlock(checked, blockCrcs, span.start / blockCrcs.blockBytes) !== -1 || (whole && crc32(body) !== record.crc32) : crc32(body) !== record.crc32;
     if (bad || body.byteLength !== record.size) {
       this.#quarantine(bucket, key, entry);
       return errorReadable(new RingstoreError('CorruptBody', 'stored body does not match its checksum', { ...details, ...(blockCrcs && { resumable: true }) }));
@@ -237,10 +222,7 @@ export class MemoryStore implements LocalStore {
     const b = this.#buckets.get(bucket);
     if (b === undefined) return [];
     const { startAfter } = options;
-    let i =
-      startAfter !== undefined && compareUtf8(startAfter, prefix) >= 0
-        ? lowerBound(b.keys, startAfter, false)
-        : lowerBound(b.keys, prefix, true);
+    let i = startAfter !== undefined && compareUtf8(startAfter, prefix) >= 0 ? lowerBound(b.keys, startAfter, false) : lowerBound(b.keys, prefix, true);
     const out: ObjectRecord[] = [];
     for (; i < b.keys.length && out.length < options.limit; i++) {
       const key = b.keys[i] as string;

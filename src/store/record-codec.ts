@@ -81,11 +81,7 @@ export function listingKey(bucket: string, key: string): Buffer {
 }
 
 /** Listing-index bounds for a list call: keys of `bucket` with `prefix`, strictly after `startAfter`. */
-export function listBounds(
-  bucket: string,
-  prefix: string,
-  startAfter: string | undefined,
-): { gt: Buffer; lt: Buffer } | { gte: Buffer; lt: Buffer } {
+export function listBounds(bucket: string, prefix: string, startAfter: string | undefined): { gt: Buffer; lt: Buffer } | { gte: Buffer; lt: Buffer } {
   const base = bucketPrefix(bucket, true);
   const low = Buffer.concat([base, Buffer.from(prefix, 'utf8')]);
   const lt = Buffer.concat([low, AFTER_ALL]);

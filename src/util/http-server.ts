@@ -81,11 +81,7 @@ const IDLE_SWEEP_MS = 100;
  * by the application's own progress timeouts (and `socketIdleTimeoutMs`), and slow header
  * senders by `headersTimeout`.
  */
-export async function startHttpServer(
-  handler: RequestListener,
-  listen: string,
-  options: HttpServerOptions = {},
-): Promise<StartedHttpServer> {
+export async function startHttpServer(handler: RequestListener, listen: string, options: HttpServerOptions = {}): Promise<StartedHttpServer> {
   const { host, port } = parseHostPort(listen);
   const headersTimeout = options.headersTimeoutMs ?? 30_000;
   const idle = options.socketIdleTimeoutMs ?? 0;

@@ -210,11 +210,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
 
       it('ends with the newest version when commits to one key race', async () => {
         const hlcs = [13, 4, 20, 8, 1, 17, 11, 2, 19, 6, 15, 3, 10, 18, 5, 12, 7, 16, 9, 14];
-        const results = await Promise.all(
-          hlcs.map((hlc) =>
-            hlc % 3 === 0 ? putStaged('race', v(hlc), randomBytes(threshold + hlc)) : put('race', v(hlc), Buffer.from(`v${hlc}`)),
-          ),
-        );
+        const results = await Promise.all(hlcs.map((hlc) => (hlc % 3 === 0 ? putStaged('race', v(hlc), randomBytes(threshold + hlc)) : put('race', v(hlc), Buffer.from(`v${hlc}`)))));
         for (const [i, r] of results.entries()) expect(r.current.hlc).toBeGreaterThanOrEqual(hlcs[i] ?? 0);
         expect(results.filter((r) => r.current.hlc === 20 && r.applied)).toHaveLength(1);
         expect((await store.head(BUCKET, 'race'))?.record.version).toEqual(v(20));
@@ -276,9 +272,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         await expect(store.commit(meta('m', v(1), 3), { kind: 'inline', data: Buffer.from('four') })).rejects.toMatchObject({
           code: 'InvalidArgument',
         });
-        await expect(
-          store.commit({ ...tombstone('m', v(1)), size: 1 }, { kind: 'inline', data: Buffer.from('x') }),
-        ).rejects.toMatchObject({ code: 'InvalidArgument' });
+        await expect(store.commit({ ...tombstone('m', v(1)), size: 1 }, { kind: 'inline', data: Buffer.from('x') })).rejects.toMatchObject({ code: 'InvalidArgument' });
         expect(await store.head(BUCKET, 'm')).toBeUndefined();
       });
     });
@@ -399,17 +393,14 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
 
       it('applies prefix, startAfter and limit', async () => {
         await fill();
-        const keysOf = async (opts: { prefix?: string; startAfter?: string; limit: number }) =>
-          (await store.list(BUCKET, opts)).map((r) => r.key);
+        const keysOf = async (opts: { prefix?: string; startAfter?: string; limit: number }) => (await store.list(BUCKET, opts)).map((r) => r.key);
         expect(await keysOf({ prefix: 'a', limit: 100 })).toEqual(sorted.filter((k) => k.startsWith('a')));
         expect(await keysOf({ prefix: 'a/', limit: 100 })).toEqual(['a/b', 'a/c']);
         expect(await keysOf({ prefix: 'ü/', limit: 100 })).toEqual(['ü/1', 'ü/2']);
         expect(await keysOf({ prefix: '😀', limit: 100 })).toEqual(['😀']);
         expect(await keysOf({ startAfter: 'b', limit: 100 })).toEqual(sorted.filter((k) => byUtf8(k, 'b') > 0));
         expect(await keysOf({ startAfter: '\uE000', limit: 100 })).toEqual(sorted.filter((k) => byUtf8(k, '\uE000') > 0));
-        expect(await keysOf({ prefix: 'a', startAfter: 'a/b', limit: 100 })).toEqual(
-          sorted.filter((k) => k.startsWith('a') && byUtf8(k, 'a/b') > 0),
-        );
+        expect(await keysOf({ prefix: 'a', startAfter: 'a/b', limit: 100 })).toEqual(sorted.filter((k) => k.startsWith('a') && byUtf8(k, 'a/b') > 0));
         expect(await keysOf({ prefix: 'a/', startAfter: 'A', limit: 100 })).toEqual(['a/b', 'a/c']);
         expect(await keysOf({ prefix: 'a/', startAfter: 'zz', limit: 100 })).toEqual([]);
         expect(await keysOf({ prefix: 'nope', limit: 100 })).toEqual([]);

@@ -28,7 +28,7 @@ async function corruptLevelStore(store: LevelStore, dir: string, key: string, of
   await store.close();
   const db = new ClassicLevel<Buffer, Buffer>(join(dir, 'meta'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   const k = objectKey('bucket', key);
-  const value = Buffer.from(await db.get(k) ?? Buffer.alloc(0));
+  const value = Buffer.from((await db.get(k)) ?? Buffer.alloc(0));
   const at = value.length - (head?.record.size ?? 0) + offset;
   for (let i = at; i < at + length; i++) value[i] = value[i]! ^ 0x5a;
   await db.put(k, value);

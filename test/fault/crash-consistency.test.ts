@@ -223,7 +223,9 @@ describe('crash consistency', () => {
     for (const node of cluster.nodes) {
       const result = await fsck(node.dataDir);
       const report = JSON.parse(result.stdout || '{}') as { records?: number; blobs?: number; problems?: unknown[]; leftovers?: unknown[] };
-      console.log(`fsck ${node.id}: exit ${result.code}, ${report.records} records, ${report.blobs} blobs, ${report.problems?.length} problems, ${report.leftovers?.length} collectable ${result.stderr}`);
+      console.log(
+        `fsck ${node.id}: exit ${result.code}, ${report.records} records, ${report.blobs} blobs, ${report.problems?.length} problems, ${report.leftovers?.length} collectable ${result.stderr}`,
+      );
       expect(report.problems, `seed ${SEED}: fsck ${node.id}`).toEqual([]);
       expect(result.code, `seed ${SEED}: fsck ${node.id} exit code`).toBe(0);
     }

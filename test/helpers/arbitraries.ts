@@ -7,7 +7,43 @@ import fc from 'fast-check';
 const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 
 /** Pieces keys are glued from: path tricks, URL tricks, control characters S3 allows, unicode incl. astral. */
-const KEY_PIECES = ['..', '.', '/', '\\', ' ', '+', '%', '%20', '%2F', '?', '#', '&', '=', ';', '~', '*', "'", '"', '<', '>', '\t', '\n', '\r', '\u0001', '\u001f', '\u007f', 'é', '日本', '\u200b', '\ufeff', '😀', '𝄞', 'a', 'Z', '0'];
+const KEY_PIECES = [
+  '..',
+  '.',
+  '/',
+  '\\',
+  ' ',
+  '+',
+  '%',
+  '%20',
+  '%2F',
+  '?',
+  '#',
+  '&',
+  '=',
+  ';',
+  '~',
+  '*',
+  "'",
+  '"',
+  '<',
+  '>',
+  '\t',
+  '\n',
+  '\r',
+  '\u0001',
+  '\u001f',
+  '\u007f',
+  'é',
+  '日本',
+  '\u200b',
+  '\ufeff',
+  '😀',
+  '𝄞',
+  'a',
+  'Z',
+  '0',
+];
 
 /** A valid object key: 1..1024 UTF-8 bytes, no NUL, no lone surrogates (they cannot be UTF-8). */
 export const validKey: fc.Arbitrary<string> = fc
@@ -41,7 +77,10 @@ export const invalidBucketName: fc.Arbitrary<string> = fc
     fc.constantFrom('ab', 'a'.repeat(64), 'UPPER', '-abc', 'abc-', '.abc', 'abc.', 'a..b', '192.168.0.1', 'xn--abc', 'sthree-x', 'abc-s3alias', 'abc--ol-s3', 'abc.mrap', 'abc--x-s3', 'a_b'),
     fc.tuple(fc.stringMatching(/^[a-z0-9]{1,10}$/), fc.constantFrom(' ', '%', '\\', '😀', '\u0001', ':', '@')).map(([s, c]) => `${s}${c}${s}`),
   )
-  .filter((name) => !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) || name.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(name) || /^(xn--|sthree-)/.test(name) || /(-s3alias|--ol-s3|\.mrap|--x-s3)$/.test(name))
+  .filter(
+    (name) =>
+      !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) || name.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(name) || /^(xn--|sthree-)/.test(name) || /(-s3alias|--ol-s3|\.mrap|--x-s3)$/.test(name),
+  )
   // The empty name is the service endpoint, not a bucket.
   .filter((name) => name !== '');
 
@@ -56,7 +95,24 @@ export function rangeHeader(size: number): fc.Arbitrary<string> {
     { weight: 2, arbitrary: num.map((b) => `bytes=-${b}`) },
     { weight: 1, arbitrary: fc.tuple(ws, ws, num, ws, num, ws).map(([a, b, x, c, y, d]) => `${a}bytes${b}=${x}${c}-${y}${d}`) },
     { weight: 1, arbitrary: fc.tuple(num, num, num, num).map(([a, b, c, d]) => `bytes=${a}-${b},${c}-${d}`) },
-    { weight: 1, arbitrary: fc.constantFrom('bytes=', 'bytes=-', 'bytes=--1', 'bytes=1--2', 'items=0-1', 'bytes=a-b', 'bytes=0x1-2', 'bytes=1e3-', 'bytes=-0', 'BYTES=0-0', 'bytes=+1-2', 'bytes=0-1;', 'bytes=0-1 ,') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        'bytes=',
+        'bytes=-',
+        'bytes=--1',
+        'bytes=1--2',
+        'items=0-1',
+        'bytes=a-b',
+        'bytes=0x1-2',
+        'bytes=1e3-',
+        'bytes=-0',
+        'BYTES=0-0',
+        'bytes=+1-2',
+        'bytes=0-1;',
+        'bytes=0-1 ,',
+      ),
+    },
     { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom('b', 'y', 't', 'e', 's', '=', '-', ',', ' ', '0', '1', '9', 'x'), maxLength: 20 }) },
   );
 }
@@ -88,16 +144,52 @@ export const headerName: fc.Arbitrary<string> = fc.oneof(
   fc.stringMatching(/^[a-z0-9-]{1,20}$/).map((s) => `x-amz-${s}`),
   fc.stringMatching(/^[a-z0-9-]{1,20}$/).map((s) => `x-amz-meta-${s}`),
   fc.constantFrom(
-    'content-md5', 'content-type', 'content-encoding', 'x-amz-checksum-crc32', 'x-amz-checksum-sha256', 'x-amz-checksum-algorithm', 'x-amz-sdk-checksum-algorithm', 'x-amz-trailer',
-    'x-amz-decoded-content-length', 'x-amz-copy-source', 'x-amz-copy-source-range', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since', 'range',
-    'x-amz-checksum-mode', 'cache-control', 'expires', 'content-disposition', 'x-amz-storage-class', 'x-amz-acl',
+    'content-md5',
+    'content-type',
+    'content-encoding',
+    'x-amz-checksum-crc32',
+    'x-amz-checksum-sha256',
+    'x-amz-checksum-algorithm',
+    'x-amz-sdk-checksum-algorithm',
+    'x-amz-trailer',
+    'x-amz-decoded-content-length',
+    'x-amz-copy-source',
+    'x-amz-copy-source-range',
+    'if-match',
+    'if-none-match',
+    'if-modified-since',
+    'if-unmodified-since',
+    'range',
+    'x-amz-checksum-mode',
+    'cache-control',
+    'expires',
+    'content-disposition',
+    'x-amz-storage-class',
+    'x-amz-acl',
   ),
 );
 
 /** Header values undici will send: visible ASCII, spaces, tabs inside. */
 export const headerValue: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 80 }),
-  fc.constantFrom('', 'true', 'ENABLED', 'CRC32', 'SHA256', 'AAAAAA==', '1B2M2Y8AsgTpgAmY7PrvyQ==', '*', '"abc"', 'Thu, 01 Jan 1970 00:00:00 GMT', '-1', '18446744073709551616', 'aws-chunked', 'x-amz-checksum-crc32', '/b/k', 'bytes=0-1'),
+  fc.constantFrom(
+    '',
+    'true',
+    'ENABLED',
+    'CRC32',
+    'SHA256',
+    'AAAAAA==',
+    '1B2M2Y8AsgTpgAmY7PrvyQ==',
+    '*',
+    '"abc"',
+    'Thu, 01 Jan 1970 00:00:00 GMT',
+    '-1',
+    '18446744073709551616',
+    'aws-chunked',
+    'x-amz-checksum-crc32',
+    '/b/k',
+    'bytes=0-1',
+  ),
   fc.nat({ max: 8000 }).map((n) => 'v'.repeat(n)),
 );
 
@@ -105,10 +197,46 @@ export const headerValue: fc.Arbitrary<string> = fc.oneof(
 export const queryString: fc.Arbitrary<string> = fc
   .array(
     fc.oneof(
-      fc.tuple(
-        fc.constantFrom('list-type', 'max-keys', 'prefix', 'delimiter', 'marker', 'continuation-token', 'start-after', 'encoding-type', 'fetch-owner', 'uploads', 'uploadId', 'partNumber', 'versionId', 'max-parts', 'part-number-marker', 'max-uploads', 'key-marker', 'upload-id-marker', 'delete', 'acl', 'location', 'versioning', 'tagging', 'policy', 'response-content-type', 'response-expires', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Date'),
-        fc.oneof(fc.constant(null), fc.constantFrom('', '2', '0', '-1', '1001', '99999999999', 'url', 'URL', 'true', '%', '%zz', '%C0%AF', '%F0%9F%98%80', '%00', 'a+b', '%2B', 'x'.repeat(2000)), fc.stringMatching(/^[A-Za-z0-9%._~+-]{0,30}$/)),
-      ).map(([k, v]) => (v === null ? k : `${k}=${v}`)),
+      fc
+        .tuple(
+          fc.constantFrom(
+            'list-type',
+            'max-keys',
+            'prefix',
+            'delimiter',
+            'marker',
+            'continuation-token',
+            'start-after',
+            'encoding-type',
+            'fetch-owner',
+            'uploads',
+            'uploadId',
+            'partNumber',
+            'versionId',
+            'max-parts',
+            'part-number-marker',
+            'max-uploads',
+            'key-marker',
+            'upload-id-marker',
+            'delete',
+            'acl',
+            'location',
+            'versioning',
+            'tagging',
+            'policy',
+            'response-content-type',
+            'response-expires',
+            'X-Amz-Signature',
+            'X-Amz-Credential',
+            'X-Amz-Date',
+          ),
+          fc.oneof(
+            fc.constant(null),
+            fc.constantFrom('', '2', '0', '-1', '1001', '99999999999', 'url', 'URL', 'true', '%', '%zz', '%C0%AF', '%F0%9F%98%80', '%00', 'a+b', '%2B', 'x'.repeat(2000)),
+            fc.stringMatching(/^[A-Za-z0-9%._~+-]{0,30}$/),
+          ),
+        )
+        .map(([k, v]) => (v === null ? k : `${k}=${v}`)),
       fc.stringMatching(/^[A-Za-z0-9%=&._~+-]{0,30}$/),
     ),
     { maxLength: 6 },

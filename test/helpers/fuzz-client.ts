@@ -69,7 +69,9 @@ export function signRaw(req: RawRequest, host: string, now = Date.now()): { head
   headers['host'] = host;
   headers['x-amz-date'] = amzDate;
   headers['x-amz-content-sha256'] = payloadHash;
-  const signed = Object.keys(headers).filter((h) => h !== 'transfer-encoding' && h !== 'connection' && h !== 'expect').sort();
+  const signed = Object.keys(headers)
+    .filter((h) => h !== 'transfer-encoding' && h !== 'connection' && h !== 'expect')
+    .sort();
   const creq = canonicalRequest({ method: req.method, path: req.path, query: req.query ?? '', headers, signedHeaders: signed, payloadHash });
   const signature = sign(signingKey, stringToSign(amzDate, scope, creq));
   headers['authorization'] = `${ALGORITHM} Credential=${ACCESS_KEY}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`;

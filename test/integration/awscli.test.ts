@@ -23,7 +23,15 @@ describe.skipIf(!existsSync(AWS) && !process.env['CI'])('aws cli v2', () => {
 
   async function aws(...args: string[]): Promise<string> {
     const { stdout } = await run(AWS, ['--endpoint-url', cluster.endpoint('n2'), ...args], {
-      env: { ...process.env, AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET_KEY, AWS_DEFAULT_REGION: 'us-east-1', AWS_PAGER: '', AWS_CONFIG_FILE: join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none') },
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: ACCESS_KEY,
+        AWS_SECRET_ACCESS_KEY: SECRET_KEY,
+        AWS_DEFAULT_REGION: 'us-east-1',
+        AWS_PAGER: '',
+        AWS_CONFIG_FILE: join(dir, 'none'),
+        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+      },
       timeout: 120_000,
       maxBuffer: 16 * 1024 * 1024,
     });
@@ -52,7 +60,10 @@ describe.skipIf(!existsSync(AWS) && !process.env['CI'])('aws cli v2', () => {
       await aws('s3', 'cp', local, `s3://cli-bucket/${name}`);
     }
     const listing = await aws('s3', 'ls', '--recursive', 's3://cli-bucket/');
-    const lines = listing.trim().split('\n').map((l) => l.trim().split(/\s+/));
+    const lines = listing
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/));
     expect(lines.map((l) => [l[3], Number(l[2])])).toEqual([
       ['dir/large.bin', 20 * 1024 * 1024],
       ['dir/medium.bin', 5 * 1024 * 1024],

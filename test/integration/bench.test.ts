@@ -61,9 +61,33 @@ describe('ringstore bench against a 3-node cluster (--endpoint)', () => {
   it('runs a mixed workload with a size mix and Zipf keys, verifying every GET', async () => {
     const pids = cluster.nodes.map((n) => n.process!.pid!).join(',');
     const run = await bench([
-      '--endpoint', cluster.endpoint(), '--access-key', ACCESS_KEY, '--secret', SECRET_KEY, '--bucket', 'bench-it',
-      '--op', 'mixed', '--read-ratio', '0.6', '--size', '4KiB:80,256KiB:20', '--objects', '60', '--distribution', 'zipf',
-      '--concurrency', '4', '--duration', '3', '--warmup', '1', '--server-pids', pids, '--json',
+      '--endpoint',
+      cluster.endpoint(),
+      '--access-key',
+      ACCESS_KEY,
+      '--secret',
+      SECRET_KEY,
+      '--bucket',
+      'bench-it',
+      '--op',
+      'mixed',
+      '--read-ratio',
+      '0.6',
+      '--size',
+      '4KiB:80,256KiB:20',
+      '--objects',
+      '60',
+      '--distribution',
+      'zipf',
+      '--concurrency',
+      '4',
+      '--duration',
+      '3',
+      '--warmup',
+      '1',
+      '--server-pids',
+      pids,
+      '--json',
     ]);
     const r = parse(run);
     expect(run.code, run.stderr).toBe(0);

@@ -148,4 +148,3 @@ describe.skipIf(!mounted)('full disks on two of three nodes', () => {
     expect((await ready(cluster.node('n1').rpcPort)).status).toBe(200);
   });
 });
-

@@ -127,7 +127,11 @@ describe('disk garbage collection', () => {
     const size = 8 * MiB;
     const put = s3.send(new PutObjectCommand({ Bucket, Key: 'cut', Body: stream, ContentLength: size }));
     stream.write(randomBody(4 * MiB));
-    await waitFor('a temp file on n2', () => blobFiles(n2.dataDir), (f) => f.temps.length > 0);
+    await waitFor(
+      'a temp file on n2',
+      () => blobFiles(n2.dataDir),
+      (f) => f.temps.length > 0,
+    );
     await cluster.kill('n2');
     stream.end(randomBody(4 * MiB));
     await put; // W = 2 of n1 and n3

@@ -209,13 +209,57 @@ describe('fuzz: aws-chunked and XML bodies', () => {
   });
 
   const XML_TOKENS = [
-    '<', '>', '</', '/>', 'Delete', 'Object', 'Key', 'VersionId', 'Quiet', 'true', 'CompleteMultipartUpload', 'Part', 'PartNumber', 'ETag', 'ChecksumCRC32',
-    '1', '0', '-1', '10001', '"abc"', ' ', '\n', '&amp;', '&lt;', '&#0;', '&#x1F600;', '&#1114112;', '&#xD800;', '&nbsp;', '&bogus;', '&', '<![CDATA[', ']]>',
-    '<?xml version="1.0" encoding="UTF-8"?>', '<!--', '-->', '<!DOCTYPE x [<!ENTITY a "aaaa">]>', '&a;', 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"', '=', "'", '"', '\u0000', '😀', '\uFFFE',
+    '<',
+    '>',
+    '</',
+    '/>',
+    'Delete',
+    'Object',
+    'Key',
+    'VersionId',
+    'Quiet',
+    'true',
+    'CompleteMultipartUpload',
+    'Part',
+    'PartNumber',
+    'ETag',
+    'ChecksumCRC32',
+    '1',
+    '0',
+    '-1',
+    '10001',
+    '"abc"',
+    ' ',
+    '\n',
+    '&amp;',
+    '&lt;',
+    '&#0;',
+    '&#x1F600;',
+    '&#1114112;',
+    '&#xD800;',
+    '&nbsp;',
+    '&bogus;',
+    '&',
+    '<![CDATA[',
+    ']]>',
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<!--',
+    '-->',
+    '<!DOCTYPE x [<!ENTITY a "aaaa">]>',
+    '&a;',
+    'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"',
+    '=',
+    "'",
+    '"',
+    '\u0000',
+    '😀',
+    '\uFFFE',
   ];
   const xmlSoup = fc.array(fc.constantFrom(...XML_TOKENS), { maxLength: 60 }).map((t) => t.join(''));
   const wrap = (root: string, inner: string): string => `<?xml version="1.0" encoding="UTF-8"?><${root} xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${inner}</${root}>`;
-  const nested = fc.tuple(fc.oneof(fc.integer({ min: 1, max: 2000 }), fc.constantFrom(3000, 100_000, 300_000)), fc.constantFrom('Object', 'Part', 'a', 'Key')).map(([depth, tag]) => `<${tag}>`.repeat(depth) + `</${tag}>`.repeat(depth));
+  const nested = fc
+    .tuple(fc.oneof(fc.integer({ min: 1, max: 2000 }), fc.constantFrom(3000, 100_000, 300_000)), fc.constantFrom('Object', 'Part', 'a', 'Key'))
+    .map(([depth, tag]) => `<${tag}>`.repeat(depth) + `</${tag}>`.repeat(depth));
   const entities = fc.tuple(fc.oneof(fc.integer({ min: 1, max: 2000 }), fc.constant(300_000)), fc.constantFrom('&amp;', '&#x41;', '&lt;&gt;', '&quot;')).map(([n, e]) => e.repeat(n));
   const deleteBody = fc.oneof(
     xmlSoup,
@@ -223,9 +267,18 @@ describe('fuzz: aws-chunked and XML bodies', () => {
     nested.map((s) => wrap('Delete', s)),
     entities.map((s) => wrap('Delete', `<Object><Key>${s}</Key></Object>`)),
     // Short lists (each key is a quorum delete) and the one-too-many list S3 refuses outright.
-    fc.oneof(fc.array(fc.record({ key: fc.string({ maxLength: 40 }), version: fc.option(fc.string({ maxLength: 8 })) }), { maxLength: 20 }), fc.constant(Array.from({ length: 1001 }, (_, i) => ({ key: `k${i}`, version: null })))).map((objs) =>
-      wrap('Delete', `<Quiet>${objs.length % 2 === 0}</Quiet>` + objs.map((o) => `<Object><Key>${o.key.replace(/[<&]/g, '')}</Key>${o.version === null ? '' : `<VersionId>${o.version.replace(/[<&]/g, '')}</VersionId>`}</Object>`).join('')),
-    ),
+    fc
+      .oneof(
+        fc.array(fc.record({ key: fc.string({ maxLength: 40 }), version: fc.option(fc.string({ maxLength: 8 })) }), { maxLength: 20 }),
+        fc.constant(Array.from({ length: 1001 }, (_, i) => ({ key: `k${i}`, version: null }))),
+      )
+      .map((objs) =>
+        wrap(
+          'Delete',
+          `<Quiet>${objs.length % 2 === 0}</Quiet>` +
+            objs.map((o) => `<Object><Key>${o.key.replace(/[<&]/g, '')}</Key>${o.version === null ? '' : `<VersionId>${o.version.replace(/[<&]/g, '')}</VersionId>`}</Object>`).join(''),
+        ),
+      ),
     fc.uint8Array({ maxLength: 500 }).map((b) => Buffer.from(b).toString('latin1')),
   );
   const completeBody = fc.oneof(
@@ -233,16 +286,26 @@ describe('fuzz: aws-chunked and XML bodies', () => {
     xmlSoup.map((s) => wrap('CompleteMultipartUpload', s)),
     nested.map((s) => wrap('CompleteMultipartUpload', s)),
     entities.map((s) => wrap('CompleteMultipartUpload', `<Part><PartNumber>1</PartNumber><ETag>${s}</ETag></Part>`)),
-    fc.array(fc.record({ n: fc.oneof(fc.integer({ min: -2, max: 10_002 }).map(String), fc.constantFrom('', 'x', '1.5', '01', ' 1 ', '99999999999999999999')), etag: fc.stringMatching(/^"?[0-9a-f]{0,32}"?$/) }), { maxLength: 30 }).map((parts) =>
-      wrap('CompleteMultipartUpload', parts.map((p) => `<Part><PartNumber>${p.n}</PartNumber><ETag>${p.etag}</ETag></Part>`).join('')),
-    ),
+    fc
+      .array(
+        fc.record({
+          n: fc.oneof(fc.integer({ min: -2, max: 10_002 }).map(String), fc.constantFrom('', 'x', '1.5', '01', ' 1 ', '99999999999999999999')),
+          etag: fc.stringMatching(/^"?[0-9a-f]{0,32}"?$/),
+        }),
+        { maxLength: 30 },
+      )
+      .map((parts) => wrap('CompleteMultipartUpload', parts.map((p) => `<Part><PartNumber>${p.n}</PartNumber><ETag>${p.etag}</ETag></Part>`).join(''))),
   );
 
   it('DeleteObjects with random, invalid, deeply nested and entity-heavy XML → 200 or a 4xx (MalformedXML), never a 5xx', async () => {
     await fc.assert(
       fc.asyncProperty(deleteBody, fc.boolean(), async (xml, md5) => {
         const body = Buffer.from(xml, 'utf8');
-        const headers: Record<string, string> = { 'content-length': String(body.length), 'content-type': 'application/xml', ...(md5 && { 'content-md5': createHash('md5').update(body).digest('base64') }) };
+        const headers: Record<string, string> = {
+          'content-length': String(body.length),
+          'content-type': 'application/xml',
+          ...(md5 && { 'content-md5': createHash('md5').update(body).digest('base64') }),
+        };
         const res = await sendXmlBody({ method: 'POST', path: `/${BUCKET}`, query: 'delete', body, headers }, MAX_DELETE_OBJECTS * 2048);
         if (res === undefined) return;
         const what = `DeleteObjects ${body.length} bytes: ${xml.slice(0, 200)}`;
@@ -254,7 +317,12 @@ describe('fuzz: aws-chunked and XML bodies', () => {
   });
 
   it('CreateBucket with random and invalid CreateBucketConfiguration XML → 200 or a 4xx, never a 5xx', async () => {
-    const configBody = fc.oneof(xmlSoup, xmlSoup.map((s) => wrap('CreateBucketConfiguration', s)), fc.constantFrom('us-east-1', 'eu-west-1', '', ' ', 'EU').map((l) => wrap('CreateBucketConfiguration', `<LocationConstraint>${l}</LocationConstraint>`)), nested.map((s) => wrap('CreateBucketConfiguration', s)));
+    const configBody = fc.oneof(
+      xmlSoup,
+      xmlSoup.map((s) => wrap('CreateBucketConfiguration', s)),
+      fc.constantFrom('us-east-1', 'eu-west-1', '', ' ', 'EU').map((l) => wrap('CreateBucketConfiguration', `<LocationConstraint>${l}</LocationConstraint>`)),
+      nested.map((s) => wrap('CreateBucketConfiguration', s)),
+    );
     let run = 0;
     await fc.assert(
       fc.asyncProperty(configBody, async (xml) => {
@@ -276,7 +344,10 @@ describe('fuzz: aws-chunked and XML bodies', () => {
     expect(created.status, created.text).toBe(200);
     const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.text)![1]!;
     const part = Buffer.from('the only part');
-    expect((await client.send({ method: 'PUT', path: `/${BUCKET}/mpu`, query: `partNumber=1&uploadId=${encodeURIComponent(uploadId)}`, body: part, headers: { 'content-length': String(part.length) } })).status).toBe(200);
+    expect(
+      (await client.send({ method: 'PUT', path: `/${BUCKET}/mpu`, query: `partNumber=1&uploadId=${encodeURIComponent(uploadId)}`, body: part, headers: { 'content-length': String(part.length) } }))
+        .status,
+    ).toBe(200);
     await fc.assert(
       fc.asyncProperty(completeBody, fc.boolean(), async (xml, realUpload) => {
         const body = Buffer.from(xml, 'utf8');

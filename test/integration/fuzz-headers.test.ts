@@ -123,7 +123,10 @@ describe('fuzz: headers, query strings, auth, ranges', () => {
       { seed: FUZZ_SEED, numRuns: 120, endOnFailure: true },
     );
     const presigned = fc.array(
-      fc.tuple(fc.constantFrom('X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature', 'X-Amz-Security-Token'), fc.oneof(fc.stringMatching(/^[A-Za-z0-9%/_.-]{0,40}$/), fc.constantFrom('AWS4-HMAC-SHA256', '604801', '-1', '0', 'host', 'RSTESTACCESSKEY00001/20261201/us-east-1/s3/aws4_request'))),
+      fc.tuple(
+        fc.constantFrom('X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature', 'X-Amz-Security-Token'),
+        fc.oneof(fc.stringMatching(/^[A-Za-z0-9%/_.-]{0,40}$/), fc.constantFrom('AWS4-HMAC-SHA256', '604801', '-1', '0', 'host', 'RSTESTACCESSKEY00001/20261201/us-east-1/s3/aws4_request')),
+      ),
       { minLength: 1, maxLength: 7 },
     );
     await fc.assert(
@@ -148,28 +151,44 @@ describe('fuzz: headers, query strings, auth, ranges', () => {
       // A header block over the 64 KiB limit: Node answers 431 itself.
       fc.nat({ max: 100_000 }).map((n) => rawRequest('GET', `/${BUCKET}/obj`, [`host: ${host}`, `x-big: ${'a'.repeat(66_000 + n)}`])),
       // Metadata over 2 KB in many headers → 400 InvalidArgument; a few thousand headers.
-      fc.integer({ min: 1, max: 3000 }).map((n) => rawRequest('PUT', `/${BUCKET}/meta`, [...signedLines('PUT', `/${BUCKET}/meta`, { 'content-length': '0' }), ...Array.from({ length: n }, (_, i) => `x-amz-meta-m${i}: ${'v'.repeat(i % 50)}`)])),
+      fc
+        .integer({ min: 1, max: 3000 })
+        .map((n) =>
+          rawRequest('PUT', `/${BUCKET}/meta`, [
+            ...signedLines('PUT', `/${BUCKET}/meta`, { 'content-length': '0' }),
+            ...Array.from({ length: n }, (_, i) => `x-amz-meta-m${i}: ${'v'.repeat(i % 50)}`),
+          ]),
+        ),
       // A signed header repeated with another value, or the auth headers themselves twice.
-      fc.constantFrom('authorization', 'x-amz-date', 'x-amz-content-sha256', 'host', 'range', 'content-md5', 'x-amz-copy-source', 'if-match', 'x-amz-decoded-content-length', 'content-encoding').map((name) => {
-        const lines = signedLines('GET', `/${BUCKET}/obj`, { range: 'bytes=0-9' });
-        return rawRequest('GET', `/${BUCKET}/obj`, [...lines, `${name}: ${name === 'range' ? 'bytes=5-6' : 'other-value'}`]);
-      }),
+      fc
+        .constantFrom('authorization', 'x-amz-date', 'x-amz-content-sha256', 'host', 'range', 'content-md5', 'x-amz-copy-source', 'if-match', 'x-amz-decoded-content-length', 'content-encoding')
+        .map((name) => {
+          const lines = signedLines('GET', `/${BUCKET}/obj`, { range: 'bytes=0-9' });
+          return rawRequest('GET', `/${BUCKET}/obj`, [...lines, `${name}: ${name === 'range' ? 'bytes=5-6' : 'other-value'}`]);
+        }),
       // Conflicting or broken framing headers.
-      fc.constantFrom(
-        ['content-length: 5', 'content-length: 6'],
-        ['content-length: 5', 'transfer-encoding: chunked'],
-        ['transfer-encoding: gzip, chunked'],
-        ['content-length: -1'],
-        ['content-length: 1e3'],
-        ['expect: 100-continue'],
-        ['x-bad\x00name: v'],
-        ['x-folded: a', ' continued'],
-      ).map((extra) => rawRequest('PUT', `/${BUCKET}/framing`, [`host: ${host}`, ...extra], 'hello')),
+      fc
+        .constantFrom(
+          ['content-length: 5', 'content-length: 6'],
+          ['content-length: 5', 'transfer-encoding: chunked'],
+          ['transfer-encoding: gzip, chunked'],
+          ['content-length: -1'],
+          ['content-length: 1e3'],
+          ['expect: 100-continue'],
+          ['x-bad\x00name: v'],
+          ['x-folded: a', ' continued'],
+        )
+        .map((extra) => rawRequest('PUT', `/${BUCKET}/framing`, [`host: ${host}`, ...extra], 'hello')),
       // Request lines Node's parser refuses (unknown or lower-case method, bad bytes in the target).
-      fc.constantFrom('X-CUSTOM /', 'get /', 'GET /a b', 'GET /\x01', 'GET \xff', 'GET http://other/x', 'GET *', 'GET //x/..', 'GET').map((line) => Buffer.from(`${line} HTTP/1.1\r\nhost: ${host}\r\n\r\n`, 'latin1')),
+      fc
+        .constantFrom('X-CUSTOM /', 'get /', 'GET /a b', 'GET /\x01', 'GET \xff', 'GET http://other/x', 'GET *', 'GET //x/..', 'GET')
+        .map((line) => Buffer.from(`${line} HTTP/1.1\r\nhost: ${host}\r\n\r\n`, 'latin1')),
       // Raw bytes 0x80–0xff (obs-text) in signed header values: the signature covers them as latin1.
       fc.uint8Array({ minLength: 1, maxLength: 40 }).map((bytes) => {
-        const value = Buffer.from(bytes.map((b) => (b < 0x20 || b === 0x7f ? 0x80 | b : b))).toString('latin1').trim() || '\xff';
+        const value =
+          Buffer.from(bytes.map((b) => (b < 0x20 || b === 0x7f ? 0x80 | b : b)))
+            .toString('latin1')
+            .trim() || '\xff';
         return rawRequest('GET', `/${BUCKET}/obj`, signedLines('GET', `/${BUCKET}/obj`, { 'x-amz-meta-raw': value, 'if-none-match': value }));
       }),
     );
@@ -186,10 +205,30 @@ describe('fuzz: headers, query strings, auth, ranges', () => {
 
   it('CopyObject and UploadPartCopy with fuzzed x-amz-copy-source and x-amz-copy-source-range get well-formed answers', async () => {
     const copySource = fc.oneof(
-      fc.constantFrom(`${BUCKET}/obj`, `/${BUCKET}/obj`, `${BUCKET}/obj?versionId=null`, `${BUCKET}/`, `/${BUCKET}`, '/', '', `${BUCKET}/missing`, 'no-such-bucket-x/obj', `AB/obj`, `${BUCKET}/${'k'.repeat(1025)}`, `${BUCKET}/%`, `${BUCKET}/%ZZ`, `${BUCKET}/%C0%AF`),
+      fc.constantFrom(
+        `${BUCKET}/obj`,
+        `/${BUCKET}/obj`,
+        `${BUCKET}/obj?versionId=null`,
+        `${BUCKET}/`,
+        `/${BUCKET}`,
+        '/',
+        '',
+        `${BUCKET}/missing`,
+        'no-such-bucket-x/obj',
+        `AB/obj`,
+        `${BUCKET}/${'k'.repeat(1025)}`,
+        `${BUCKET}/%`,
+        `${BUCKET}/%ZZ`,
+        `${BUCKET}/%C0%AF`,
+      ),
       fc.stringMatching(/^[A-Za-z0-9/%?=._-]{0,60}$/),
     );
-    const copyRange = fc.option(fc.oneof(fc.constantFrom('bytes=0-0', 'bytes=0-999', 'bytes=5-1', 'bytes=0-99999999', 'bytes=-5', 'bytes=0-', 'bytes= 0-1', 'junk'), fc.tuple(fc.nat({ max: 1200 }), fc.nat({ max: 1200 })).map(([a, b]) => `bytes=${a}-${b}`)));
+    const copyRange = fc.option(
+      fc.oneof(
+        fc.constantFrom('bytes=0-0', 'bytes=0-999', 'bytes=5-1', 'bytes=0-99999999', 'bytes=-5', 'bytes=0-', 'bytes= 0-1', 'junk'),
+        fc.tuple(fc.nat({ max: 1200 }), fc.nat({ max: 1200 })).map(([a, b]) => `bytes=${a}-${b}`),
+      ),
+    );
     const created = await client.send({ method: 'POST', path: `/${BUCKET}/copy-mpu`, query: 'uploads' });
     const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.text)![1]!;
     await fc.assert(
@@ -214,26 +253,30 @@ describe('fuzz: headers, query strings, auth, ranges', () => {
       expect(put.status).toBe(200);
     }
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...sizes).chain((size) => fc.tuple(fc.constant(size), rangeHeader(size))), fc.constantFrom('GET', 'HEAD'), async ([size, range], method) => {
-        const res = await client.send({ method, path: `/${BUCKET}/range-${size}`, headers: { range } }, 'n2');
-        expectWellFormed(res, method, `${method} size ${size} Range: ${range}`);
-        const model = rangeModel(range, size);
-        const body = source(size);
-        if (model === 'unsatisfiable') {
-          expect(res.status, `Range: ${range} on ${size} bytes`).toBe(416);
-          expect(res.headers['content-range']).toBe(`bytes */${size}`);
-          if (method === 'GET') expect(codeOf(res.text)).toBe('InvalidRange');
-        } else if (model === 'full') {
-          expect(res.status, `Range: ${range} on ${size} bytes`).toBe(200);
-          if (method === 'GET') expect(res.body.equals(body)).toBe(true);
-          expect(res.headers['content-length']).toBe(String(size));
-        } else {
-          expect(res.status, `Range: ${range} on ${size} bytes`).toBe(206);
-          expect(res.headers['content-range']).toBe(`bytes ${model.start}-${model.end}/${size}`);
-          expect(res.headers['content-length']).toBe(String(model.end - model.start + 1));
-          if (method === 'GET') expect(res.body.equals(body.subarray(model.start, model.end + 1)), `bytes of Range: ${range}`).toBe(true);
-        }
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...sizes).chain((size) => fc.tuple(fc.constant(size), rangeHeader(size))),
+        fc.constantFrom('GET', 'HEAD'),
+        async ([size, range], method) => {
+          const res = await client.send({ method, path: `/${BUCKET}/range-${size}`, headers: { range } }, 'n2');
+          expectWellFormed(res, method, `${method} size ${size} Range: ${range}`);
+          const model = rangeModel(range, size);
+          const body = source(size);
+          if (model === 'unsatisfiable') {
+            expect(res.status, `Range: ${range} on ${size} bytes`).toBe(416);
+            expect(res.headers['content-range']).toBe(`bytes */${size}`);
+            if (method === 'GET') expect(codeOf(res.text)).toBe('InvalidRange');
+          } else if (model === 'full') {
+            expect(res.status, `Range: ${range} on ${size} bytes`).toBe(200);
+            if (method === 'GET') expect(res.body.equals(body)).toBe(true);
+            expect(res.headers['content-length']).toBe(String(size));
+          } else {
+            expect(res.status, `Range: ${range} on ${size} bytes`).toBe(206);
+            expect(res.headers['content-range']).toBe(`bytes ${model.start}-${model.end}/${size}`);
+            expect(res.headers['content-length']).toBe(String(model.end - model.start + 1));
+            if (method === 'GET') expect(res.body.equals(body.subarray(model.start, model.end + 1)), `bytes of Range: ${range}`).toBe(true);
+          }
+        },
+      ),
       { seed: FUZZ_SEED, numRuns: 150, endOnFailure: true },
     );
   });

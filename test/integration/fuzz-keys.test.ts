@@ -62,7 +62,10 @@ describe('fuzz: keys and bucket names', () => {
         // itself (CR included), unless it holds characters XML 1.0 cannot carry at all.
         if (!/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/.test(key)) {
           const sdkList = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: key }));
-          expect((sdkList.Contents ?? []).map((c) => c.Key), `SDK ListObjectsV2 prefix=${JSON.stringify(key)}`).toContain(key);
+          expect(
+            (sdkList.Contents ?? []).map((c) => c.Key),
+            `SDK ListObjectsV2 prefix=${JSON.stringify(key)}`,
+          ).toContain(key);
         }
       }),
       { seed: FUZZ_SEED, numRuns: 120, endOnFailure: true },

@@ -99,7 +99,12 @@ describe('a node survives bodies that fail verification', () => {
     chunks.push(Buffer.alloc(0));
     const framedLength = chunks.reduce((n, c) => n + c.length.toString(16).length + ';chunk-signature='.length + 64 + 4 + c.length, 0);
     const signed = signRequest(
-      { method: 'PUT', url: url.toString(), headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(size), 'content-length': String(framedLength) }, payloadHash: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD' },
+      {
+        method: 'PUT',
+        url: url.toString(),
+        headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(size), 'content-length': String(framedLength) },
+        payloadHash: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+      },
       { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, region: 'us-east-1' },
     );
     let previous = signed.seed.signature;
@@ -144,7 +149,12 @@ describe('a node survives bodies that fail verification', () => {
     const data = Buffer.from('abc');
     const trailer = 'x-amz-meta-flood:' + 'v'.repeat(20) + '\r\n';
     const framed = Buffer.concat([Buffer.from(`3\r\nabc\r\n0\r\n`), Buffer.from(trailer.repeat(300_000)), Buffer.from('\r\n')]);
-    const signed = sign('PUT', `/${bucket}/trailer-flood`, { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(data.length), 'x-amz-trailer': 'x-amz-checksum-crc32', 'content-length': String(framed.length) }, 'STREAMING-UNSIGNED-PAYLOAD-TRAILER');
+    const signed = sign(
+      'PUT',
+      `/${bucket}/trailer-flood`,
+      { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(data.length), 'x-amz-trailer': 'x-amz-checksum-crc32', 'content-length': String(framed.length) },
+      'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+    );
     const res = await request(signed.url, { method: 'PUT', headers: signed.headers, body: framed }).catch((err: unknown) => err as Error);
     // The server may answer and close before the whole flood is sent.
     if (!(res instanceof Error)) expect([res.statusCode, codeOf(await res.body.text())]).toEqual([400, 'MalformedTrailerError']);
@@ -201,7 +211,15 @@ describe('a node survives bodies that fail verification', () => {
     const size = 2 * 1024 * 1024;
     const body = randomBytes(size);
     const signed = sign('PUT', `/${bucket}/reset`, { 'content-length': String(size) }, 'UNSIGNED-PAYLOAD');
-    const head = [`PUT ${signed.url.pathname} HTTP/1.1`, `Host: ${signed.url.host}`, ...Object.entries(signed.headers).filter(([k]) => k.toLowerCase() !== 'host').map(([k, v]) => `${k}: ${String(v)}`), '', ''].join('\r\n');
+    const head = [
+      `PUT ${signed.url.pathname} HTTP/1.1`,
+      `Host: ${signed.url.host}`,
+      ...Object.entries(signed.headers)
+        .filter(([k]) => k.toLowerCase() !== 'host')
+        .map(([k, v]) => `${k}: ${String(v)}`),
+      '',
+      '',
+    ].join('\r\n');
     for (const cut of [0, 1, 1000, 64 * 1024, 65 * 1024, 70 * 1024, 300 * 1024, 1024 * 1024 + 7, size - 1]) {
       for (const delay of [0, 5, 30]) {
         await new Promise<void>((resolve) => {

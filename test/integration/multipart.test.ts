@@ -59,7 +59,12 @@ describe('multipart upload', () => {
     expect([head.ContentLength, head.ContentType, head.Metadata, head.ETag]).toEqual([whole.length, 'video/mp4', { camera: 'a' }, done.ETag]);
     const got = await cluster.s3('n3').send(new GetObjectCommand({ Bucket, Key: 'big/object' }));
     expect(sha256(await got.Body!.transformToByteArray())).toBe(sha256(whole));
-    for (const [start, end] of [[0, 0], [5 * MiB - 10, 5 * MiB + 9], [5 * MiB - 1, 10 * MiB + 5], [whole.length - 100, whole.length - 1]] as const) {
+    for (const [start, end] of [
+      [0, 0],
+      [5 * MiB - 10, 5 * MiB + 9],
+      [5 * MiB - 1, 10 * MiB + 5],
+      [whole.length - 100, whole.length - 1],
+    ] as const) {
       const ranged = await s3.send(new GetObjectCommand({ Bucket, Key: 'big/object', Range: `bytes=${start}-${end}` }));
       expect(Buffer.from(await ranged.Body!.transformToByteArray()).equals(whole.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
     }
@@ -74,7 +79,19 @@ describe('multipart upload', () => {
       s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: 'bad', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: '"0123456789abcdef0123456789abcdef"' }] } })),
     ).rejects.toMatchObject({ name: 'InvalidPart', $metadata: { httpStatusCode: 400 } });
     await expect(
-      s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: 'bad', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: a.ETag }, { PartNumber: 2, ETag: b.ETag }] } })),
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key: 'bad',
+          UploadId,
+          MultipartUpload: {
+            Parts: [
+              { PartNumber: 1, ETag: a.ETag },
+              { PartNumber: 2, ETag: b.ETag },
+            ],
+          },
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'EntityTooSmall', $metadata: { httpStatusCode: 400 } });
     await expect(s3.send(new HeadObjectCommand({ Bucket, Key: 'bad' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
 

@@ -72,7 +72,11 @@ describe('rpc auth: every route refuses missing credentials, another body and a 
       nodeId: 'n9',
       bodyDigest: streamed ? STREAMED_BODY : bodyDigest(req.body),
     });
-    const mac = streamed ? streamMac(CLUSTER_SECRET, signed.signature).update(req.body ?? Buffer.alloc(0)).digest() : undefined;
+    const mac = streamed
+      ? streamMac(CLUSTER_SECRET, signed.signature)
+          .update(req.body ?? Buffer.alloc(0))
+          .digest()
+      : undefined;
     return {
       headers: { [AUTH_HEADER]: signed.header },
       // The MAC was computed over the original body: appending it to another body is the replay.
@@ -102,7 +106,11 @@ describe('rpc auth: every route refuses missing credentials, another body and a 
       // Auth passes; the version asked for does not exist.
       ok: 404,
     },
-    list: { req: () => ({ method: 'POST', path: withQuery(RPC_PATHS.list, { bucket: BUCKET }), body: Buffer.from(JSON.stringify({ limit: 10 })) }), tampered: () => Buffer.from(JSON.stringify({ limit: 1000, prefix: 'secret/' })), ok: 200 },
+    list: {
+      req: () => ({ method: 'POST', path: withQuery(RPC_PATHS.list, { bucket: BUCKET }), body: Buffer.from(JSON.stringify({ limit: 10 })) }),
+      tampered: () => Buffer.from(JSON.stringify({ limit: 1000, prefix: 'secret/' })),
+      ok: 200,
+    },
   };
 
   it('covers every route of the RPC API', () => {

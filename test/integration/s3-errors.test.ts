@@ -76,15 +76,18 @@ describe('S3 errors', () => {
 
   it('a wrong x-amz-checksum-crc32 → 400 BadDigest and nothing stored', async () => {
     const client = cluster.s3();
-    await expect(
-      client.send(new PutObjectCommand({ Bucket: bucket, Key: 'bad-crc', Body: Buffer.from('hello world'), ChecksumCRC32: 'AAAAAA==' })),
-    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
+    await expect(client.send(new PutObjectCommand({ Bucket: bucket, Key: 'bad-crc', Body: Buffer.from('hello world'), ChecksumCRC32: 'AAAAAA==' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 400 },
+    });
     await expect(client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'bad-crc' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
     client.destroy();
   });
 
   it('a wrong signed payload hash → 400 XAmzContentSHA256Mismatch and nothing stored, small or large', async () => {
-    for (const [key, size] of [['bad-sha-small', 100], ['bad-sha-large', 3 * 1024 * 1024]] as const) {
+    for (const [key, size] of [
+      ['bad-sha-small', 100],
+      ['bad-sha-large', 3 * 1024 * 1024],
+    ] as const) {
       const body = Buffer.alloc(size, 7);
       const res = await signed('PUT', `/${bucket}/${key}`, { body, payloadHash: 'a'.repeat(64), headers: { 'content-length': String(size) } });
       expect([res.status, codeOf(res.text)]).toEqual([400, 'XAmzContentSHA256Mismatch']);
@@ -94,7 +97,11 @@ describe('S3 errors', () => {
 
   it('a wrong Content-MD5 → 400 BadDigest', async () => {
     const body = Buffer.from('content');
-    const res = await signed('PUT', `/${bucket}/bad-md5`, { body, payloadHash: 'UNSIGNED-PAYLOAD', headers: { 'content-md5': Buffer.alloc(16).toString('base64'), 'content-length': String(body.length) } });
+    const res = await signed('PUT', `/${bucket}/bad-md5`, {
+      body,
+      payloadHash: 'UNSIGNED-PAYLOAD',
+      headers: { 'content-md5': Buffer.alloc(16).toString('base64'), 'content-length': String(body.length) },
+    });
     expect([res.status, codeOf(res.text)]).toEqual([400, 'BadDigest']);
   });
 

@@ -186,7 +186,10 @@ describe('40 uploads stalled after 70 KiB on one gateway', () => {
     partial.socket.destroy();
     silent.socket.destroy();
     expect(timedOut, 'both connections closed by the server').toBeDefined();
-    console.log('header timeouts closed after (ms):', timedOut!.map((o) => o.closedAfterMs));
+    console.log(
+      'header timeouts closed after (ms):',
+      timedOut!.map((o) => o.closedAfterMs),
+    );
     for (const o of timedOut!) {
       expect(o.closedAfterMs).toBeGreaterThanOrEqual(HEADERS_MS - 200);
       expect(o.closedAfterMs).toBeLessThan(HEADERS_MS + 5000);

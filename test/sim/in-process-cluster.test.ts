@@ -61,7 +61,10 @@ describe('three nodes in one process', () => {
     const [n1, n2] = nodes as [RunningNode, RunningNode, RunningNode];
     const small = Buffer.from('hello from the simulator');
     const large = Buffer.alloc(5000, 7);
-    for (const [key, data] of [['small', small], ['large', large]] as const) {
+    for (const [key, data] of [
+      ['small', small],
+      ['large', large],
+    ] as const) {
       await n1.coordinator.putObject({ bucket: 'sim', key, contentType: 'text/plain', userMeta: {}, body: Readable.from([data]), seal: () => ({ etag: 'etag-' + key }) });
     }
     // Every replica holds both objects: W=2 acknowledged, the third commit completes right after.
@@ -97,7 +100,10 @@ describe('three nodes in one process', () => {
     }
     const n1 = nodes[0]!;
     const local = stores.get('n1')!;
-    for (const [key, data] of [['small', Buffer.from('x'.repeat(500))], ['large', Buffer.alloc(3 * 1024 * 1024 + 5, 9)]] as const) {
+    for (const [key, data] of [
+      ['small', Buffer.from('x'.repeat(500))],
+      ['large', Buffer.alloc(3 * 1024 * 1024 + 5, 9)],
+    ] as const) {
       const put = await n1.coordinator.putObject({ bucket: 'sim', key, contentType: 'text/plain', userMeta: {}, body: Readable.from([data]), seal: () => ({ etag: 'e' }) });
       await new Promise((r) => setTimeout(r, 20));
       local.corruptForTest('sim', key, data.length - 3);

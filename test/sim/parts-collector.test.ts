@@ -66,7 +66,12 @@ describe('parts collector', () => {
     expect(await collector(0).collect()).toBe(0);
     expect(await liveParts()).toHaveLength(2);
 
-    await multipart.complete('b', 'k', uploadId, etags.map((etag, i) => ({ partNumber: i + 1, etag })));
+    await multipart.complete(
+      'b',
+      'k',
+      uploadId,
+      etags.map((etag, i) => ({ partNumber: i + 1, etag })),
+    );
     now += 10_000;
     expect(await collector(0).collect()).toBe(0);
     const found = await n1.coordinator.headObject('b', 'k');

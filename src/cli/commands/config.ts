@@ -26,14 +26,8 @@ export const configPrintCommand: Command = {
   name: 'config print',
   summary: 'print the effective config as JSON, secrets redacted',
   usage: 'config print [--config FILE] [--sources] [--<key.path> VALUE …]',
-  examples: [
-    'ringstore config print --config config/example.json',
-    'RINGSTORE_REPLICATION_FACTOR=2 ringstore config print -c cluster.json --sources',
-  ],
-  options: [
-    { name: 'sources', type: 'boolean', description: 'Print one line per key with its value and where it came from, instead of JSON.' },
-    ...configOptions(),
-  ],
+  examples: ['ringstore config print --config config/example.json', 'RINGSTORE_REPLICATION_FACTOR=2 ringstore config print -c cluster.json --sources'],
+  options: [{ name: 'sources', type: 'boolean', description: 'Print one line per key with its value and where it came from, instead of JSON.' }, ...configOptions()],
   async run(argv) {
     const parsed = parseCommandArgs(configPrintCommand, argv);
     if ('exit' in parsed) return parsed.exit;

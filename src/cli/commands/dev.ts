@@ -96,7 +96,7 @@ export const devCommand: Command = {
   options: [
     { name: 'nodes', type: 'string', short: 'n', valueName: 'N', description: 'Number of nodes, 1–9 (default 3). N = min(3, nodes), majority quorums.' },
     { name: 'base-port', type: 'string', short: 'p', valueName: 'PORT', description: 'S3 ports are PORT, PORT+1, …; RPC ports PORT+100, … (default 9000).' },
-    { name: 'data', type: 'string', short: 'd', valueName: 'DIR', description: 'Directory for the nodes\' data dirs and dev-credentials.json (default ./data).' },
+    { name: 'data', type: 'string', short: 'd', valueName: 'DIR', description: "Directory for the nodes' data dirs and dev-credentials.json (default ./data)." },
     { name: 'raw-logs', type: 'boolean', description: 'Print the nodes\' pino JSON lines unchanged instead of "[n1] level msg".' },
     { name: 'restart', type: 'boolean', description: 'Restart a node that exits unexpectedly (with backoff).' },
     { name: 'log-level', type: 'string', valueName: 'LEVEL', description: 'log.level of every node (default info).' },
@@ -146,7 +146,10 @@ export const devCommand: Command = {
     }
     for (const warning of warnings) say(`warning: ${warning}`);
     for (const node of plan.nodes) {
-      for (const [what, listen] of [['S3', node.s3Listen], ['RPC', node.rpcListen]] as const) {
+      for (const [what, listen] of [
+        ['S3', node.s3Listen],
+        ['RPC', node.rpcListen],
+      ] as const) {
         if (!(await portFree(listen))) {
           err(`ringstore dev: ${listen} (${node.id} ${what}) is already in use — is another ringstore dev running? Pick other ports with --base-port.`);
           return EXIT.error;
@@ -179,9 +182,7 @@ export const devCommand: Command = {
         finish(EXIT.degraded);
       }
     };
-    const children = plan.nodes.map(
-      (node) => new DevChild({ id: node.id, mainJs, env: devChildEnv(process.env, node), rawLogs: values['raw-logs'] === true, onUnexpectedExit }),
-    );
+    const children = plan.nodes.map((node) => new DevChild({ id: node.id, mainJs, env: devChildEnv(process.env, node), rawLogs: values['raw-logs'] === true, onUnexpectedExit }));
 
     const stopAll = async (): Promise<void> => {
       state.phase = 'stopping';

@@ -31,9 +31,7 @@ export function formatReport(report: FsckReport): string[] {
   const lines = [
     `fsck ${report.dir}: ${report.records} records (${report.tombstones} tombstones, ${report.multipart} multipart), ${report.blobs} blobs, ${bytes(report.bytesChecked)} checked`,
     problems.length === 0 ? 'problems: none' : `problems: ${problems.length} (${countBy(problems)})`,
-    leftovers.length === 0
-      ? 'collectable: none'
-      : `collectable: ${leftovers.length} files, ${bytes(leftovers.reduce((s, l) => s + l.size, 0))} (${countBy(leftovers)})`,
+    leftovers.length === 0 ? 'collectable: none' : `collectable: ${leftovers.length} files, ${bytes(leftovers.reduce((s, l) => s + l.size, 0))} (${countBy(leftovers)})`,
   ];
   for (const p of problems) {
     const where = p.bucket !== undefined ? ` ${p.bucket}/${p.key ?? ''}` : '';

@@ -266,7 +266,9 @@ export function encodeAwsChunked(data: Uint8Array, options: AwsChunkedEncodeOpti
   }
   out.push(Buffer.from(header(new Uint8Array(0))));
   if (options.trailers !== undefined) {
-    const canonical = Object.entries(options.trailers).map(([n, v]) => `${n.toLowerCase()}:${v}\n`).join('');
+    const canonical = Object.entries(options.trailers)
+      .map(([n, v]) => `${n.toLowerCase()}:${v}\n`)
+      .join('');
     out.push(Buffer.from(canonical.replaceAll('\n', '\r\n')));
     if (seed !== undefined) {
       const signature = sign(seed.signingKey, trailerStringToSign(seed.amzDate, seed.scope, previous, canonical));

@@ -17,10 +17,12 @@ type ListV1Op = Extract<S3Op, { op: 'ListObjects' }>;
 async function run(call: S3Call, bucket: string, prefix: string, delimiter: string | undefined, maxKeys: number, startAfter: string | undefined): Promise<ListOutcome> {
   await call.services.buckets.assertExists(bucket);
   const { coordinator } = call.services;
-  return listObjects(
-    (after, limit) => coordinator.listPage(bucket, { ...(prefix !== '' && { prefix }), ...(after !== undefined && { startAfter: after }), limit }),
-    { prefix, maxKeys, ...(delimiter !== undefined && delimiter !== '' && { delimiter }), ...(startAfter !== undefined && startAfter !== '' && { startAfter }) },
-  );
+  return listObjects((after, limit) => coordinator.listPage(bucket, { ...(prefix !== '' && { prefix }), ...(after !== undefined && { startAfter: after }), limit }), {
+    prefix,
+    maxKeys,
+    ...(delimiter !== undefined && delimiter !== '' && { delimiter }),
+    ...(startAfter !== undefined && startAfter !== '' && { startAfter }),
+  });
 }
 
 function entries(call: S3Call, outcome: ListOutcome, withOwner: boolean): ObjectEntry[] {

@@ -36,7 +36,14 @@ export function storedHeadersOf(headers: Record<string, string | string[] | unde
     const value = headers[name];
     if (typeof value !== 'string') continue;
     // aws-chunked is transfer framing, not the object's encoding.
-    const kept = name === 'content-encoding' ? value.split(',').map((s) => s.trim()).filter((s) => s && s !== 'aws-chunked').join(', ') : value;
+    const kept =
+      name === 'content-encoding'
+        ? value
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s && s !== 'aws-chunked')
+            .join(', ')
+        : value;
     if (kept) out[name] = kept;
   }
   return out;

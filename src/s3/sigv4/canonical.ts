@@ -136,12 +136,5 @@ export interface CanonicalRequestParts {
  * `METHOD\nURI\nQUERY\nHEADERS\n\nSIGNED;HEADERS\nPAYLOAD-HASH`.
  */
 export function canonicalRequest(p: CanonicalRequestParts): string {
-  return [
-    p.method.toUpperCase(),
-    canonicalUri(p.path),
-    canonicalQuery(p.query, p.excludeQuery),
-    canonicalHeaders(p.headers, p.signedHeaders),
-    p.signedHeaders.join(';'),
-    p.payloadHash,
-  ].join('\n');
+  return [p.method.toUpperCase(), canonicalUri(p.path), canonicalQuery(p.query, p.excludeQuery), canonicalHeaders(p.headers, p.signedHeaders), p.signedHeaders.join(';'), p.payloadHash].join('\n');
 }

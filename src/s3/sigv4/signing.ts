@@ -23,7 +23,10 @@ export function hmac(key: string | Uint8Array, data: string | Uint8Array): Buffe
 
 /** `YYYYMMDDTHHMMSSZ` for an instant (the x-amz-date format). */
 export function toAmzDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** Parses an x-amz-date (`YYYYMMDDTHHMMSSZ`) to epoch ms; undefined when malformed. */
@@ -152,7 +155,9 @@ export function signRequest(req: RequestToSign, creds: SignerCredentials): Signe
   headers['host'] ??= url.host;
   headers['x-amz-date'] = amzDate;
   headers['x-amz-content-sha256'] = payloadHash;
-  const signedHeaders = Object.keys(headers).filter((h) => !UNSIGNABLE.has(h)).sort();
+  const signedHeaders = Object.keys(headers)
+    .filter((h) => !UNSIGNABLE.has(h))
+    .sort();
   const creq = canonicalRequest({ method: req.method, path: url.pathname, query: url.search.slice(1), headers, signedHeaders, payloadHash });
   const sts = stringToSign(amzDate, scope, creq);
   const signature = sign(signingKey, sts);

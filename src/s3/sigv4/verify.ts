@@ -71,9 +71,13 @@ export function payloadModeOf(value: string): PayloadMode {
     default:
       if (HEX64.test(value)) return { kind: 'signed', sha256: value };
       if (value.startsWith('STREAMING-AWS4-ECDSA-P256-SHA256-')) throw new S3Error('NotImplemented', 'SigV4a (ECDSA) streaming signatures are not supported.');
-      throw new S3Error('InvalidArgument', 'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.', {
-        extra: { ArgumentName: 'x-amz-content-sha256', ArgumentValue: value },
-      });
+      throw new S3Error(
+        'InvalidArgument',
+        'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.',
+        {
+          extra: { ArgumentName: 'x-amz-content-sha256', ArgumentValue: value },
+        },
+      );
   }
 }
 
@@ -167,7 +171,17 @@ function verify(req: RequestToVerify, creds: CredentialLookup, region: string, v
 function parseCredential(credential: string, malformed: S3ErrorCode, what: string): Pick<Parsed, 'accessKeyId' | 'date' | 'region' | 'service'> {
   const parts = credential.split('/');
   const [accessKeyId, date, region, service, terminator] = parts;
-  if (parts.length !== 5 || accessKeyId === undefined || accessKeyId === '' || date === undefined || !/^\d{8}$/.test(date) || region === undefined || region === '' || service === undefined || terminator !== 'aws4_request') {
+  if (
+    parts.length !== 5 ||
+    accessKeyId === undefined ||
+    accessKeyId === '' ||
+    date === undefined ||
+    !/^\d{8}$/.test(date) ||
+    region === undefined ||
+    region === '' ||
+    service === undefined ||
+    terminator !== 'aws4_request'
+  ) {
     throw new S3Error(malformed, `${what}; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".`);
   }
   return { accessKeyId, date, region, service };
@@ -231,7 +245,10 @@ function parsePresigned(req: RequestToVerify, query: ReadonlyMap<string, string>
   const signedHeaders = query.get('X-Amz-SignedHeaders');
   const signature = query.get('X-Amz-Signature');
   if (algorithm === undefined || credential === undefined || amzDate === undefined || expires === undefined || signedHeaders === undefined || signature === undefined) {
-    throw new S3Error('AuthorizationQueryParametersError', 'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.');
+    throw new S3Error(
+      'AuthorizationQueryParametersError',
+      'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.',
+    );
   }
   if (algorithm !== ALGORITHM) throw new S3Error('AuthorizationQueryParametersError', `X-Amz-Algorithm only supports "${ALGORITHM}"`);
   const cred = parseCredential(credential, 'AuthorizationQueryParametersError', what);

@@ -42,10 +42,7 @@ describe('planDevCluster', () => {
 
   it('child env drops RINGSTORE_CONFIG and conflicting *_FILE variables, passes other settings through', () => {
     const [node] = planDevCluster({ nodes: 1, basePort: 9000, dataRoot: '/tmp/rs', credentials }).nodes;
-    const env = devChildEnv(
-      { PATH: '/bin', RINGSTORE_CONFIG: '/etc/x.json', RINGSTORE_SECRET_KEY_FILE: '/run/s', RINGSTORE_NODE_ID: 'zz', RINGSTORE_STORE_FSYNC: 'false' },
-      node!,
-    );
+    const env = devChildEnv({ PATH: '/bin', RINGSTORE_CONFIG: '/etc/x.json', RINGSTORE_SECRET_KEY_FILE: '/run/s', RINGSTORE_NODE_ID: 'zz', RINGSTORE_STORE_FSYNC: 'false' }, node!);
     expect(env['PATH']).toBe('/bin');
     expect(env['RINGSTORE_CONFIG']).toBeUndefined();
     expect(env['RINGSTORE_SECRET_KEY_FILE']).toBeUndefined();

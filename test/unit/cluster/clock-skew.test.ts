@@ -51,30 +51,82 @@ describe('judgeSkew', () => {
   const bound = 250;
 
   it('with one node 1 s ahead of two that agree, only that node is skewed', () => {
-    const fast = judgeSkew(new Map([['n2', -1000], ['n3', -1001]]), bound);
+    const fast = judgeSkew(
+      new Map([
+        ['n2', -1000],
+        ['n3', -1001],
+      ]),
+      bound,
+    );
     expect(fast).toMatchObject({ skewed: true, agreeing: 1, members: 3 });
     expect(fast.offsetMs).toBe(1000);
-    const honest = judgeSkew(new Map([['n1', 1000], ['n3', -1]]), bound);
+    const honest = judgeSkew(
+      new Map([
+        ['n1', 1000],
+        ['n3', -1],
+      ]),
+      bound,
+    );
     expect(honest).toMatchObject({ skewed: false, agreeing: 2, members: 3 });
     expect(honest.offsetMs).toBe(0);
   });
 
   it('a node 1 s behind is skewed too', () => {
-    expect(judgeSkew(new Map([['n2', 1000], ['n3', 1003]]), bound)).toMatchObject({ skewed: true, offsetMs: -1000 });
+    expect(
+      judgeSkew(
+        new Map([
+          ['n2', 1000],
+          ['n3', 1003],
+        ]),
+        bound,
+      ),
+    ).toMatchObject({ skewed: true, offsetMs: -1000 });
   });
 
   it('offsets within the bound are fine', () => {
-    expect(judgeSkew(new Map([['n2', 240], ['n3', -240]]), bound).skewed).toBe(false);
+    expect(
+      judgeSkew(
+        new Map([
+          ['n2', 240],
+          ['n3', -240],
+        ]),
+        bound,
+      ).skewed,
+    ).toBe(false);
   });
 
   it('gives members not measured yet the benefit of the doubt', () => {
-    expect(judgeSkew(new Map([['n2', undefined], ['n3', undefined]]), bound).skewed).toBe(false);
-    expect(judgeSkew(new Map([['n2', -1000], ['n3', undefined]]), bound).skewed).toBe(false);
+    expect(
+      judgeSkew(
+        new Map([
+          ['n2', undefined],
+          ['n3', undefined],
+        ]),
+        bound,
+      ).skewed,
+    ).toBe(false);
+    expect(
+      judgeSkew(
+        new Map([
+          ['n2', -1000],
+          ['n3', undefined],
+        ]),
+        bound,
+      ).skewed,
+    ).toBe(false);
   });
 
   it('two nodes that disagree with no third to decide are both skewed', () => {
     // n3 was measured once (agreeing with n2) and is down now; here n1 and n2 each see the other 1 s off.
-    expect(judgeSkew(new Map([['n2', -1000], ['n3', -1000]]), bound).skewed).toBe(true);
+    expect(
+      judgeSkew(
+        new Map([
+          ['n2', -1000],
+          ['n3', -1000],
+        ]),
+        bound,
+      ).skewed,
+    ).toBe(true);
     expect(judgeSkew(new Map([['n1', 1000]]), bound)).toMatchObject({ skewed: true, members: 2 });
   });
 
@@ -83,7 +135,27 @@ describe('judgeSkew', () => {
   });
 
   it('in five nodes, two off on the same side leave the three that agree writing', () => {
-    expect(judgeSkew(new Map([['n2', 0], ['n3', 2], ['n4', 900], ['n5', 950]]), bound).skewed).toBe(false);
-    expect(judgeSkew(new Map([['n1', -900], ['n2', -900], ['n3', -898], ['n5', 50]]), bound)).toMatchObject({ skewed: true, agreeing: 2, members: 5 });
+    expect(
+      judgeSkew(
+        new Map([
+          ['n2', 0],
+          ['n3', 2],
+          ['n4', 900],
+          ['n5', 950],
+        ]),
+        bound,
+      ).skewed,
+    ).toBe(false);
+    expect(
+      judgeSkew(
+        new Map([
+          ['n1', -900],
+          ['n2', -900],
+          ['n3', -898],
+          ['n5', 50],
+        ]),
+        bound,
+      ),
+    ).toMatchObject({ skewed: true, agreeing: 2, members: 5 });
   });
 });

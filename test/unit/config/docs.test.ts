@@ -8,7 +8,11 @@ import { BASE_ENV } from './fixtures.js';
 
 const root = (path: string): string => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
 const CREDENTIALS = ['s3.accessKey', 's3.secretKey', 'rpc.secret'];
-const SECRETS_ONLY = { RINGSTORE_ACCESS_KEY: BASE_ENV['RINGSTORE_ACCESS_KEY']!, RINGSTORE_SECRET_KEY: BASE_ENV['RINGSTORE_SECRET_KEY']!, RINGSTORE_CLUSTER_SECRET: BASE_ENV['RINGSTORE_CLUSTER_SECRET']! };
+const SECRETS_ONLY = {
+  RINGSTORE_ACCESS_KEY: BASE_ENV['RINGSTORE_ACCESS_KEY']!,
+  RINGSTORE_SECRET_KEY: BASE_ENV['RINGSTORE_SECRET_KEY']!,
+  RINGSTORE_CLUSTER_SECRET: BASE_ENV['RINGSTORE_CLUSTER_SECRET']!,
+};
 
 describe('docs/configuration.md', () => {
   const doc = readFileSync(root('docs/configuration.md'), 'utf8');
@@ -46,7 +50,14 @@ describe('config files in the repository', () => {
   });
 
   it('config/docker.json (the image default) is valid with node id, members and secrets from the environment', () => {
-    const env = { ...SECRETS_ONLY, RINGSTORE_NODE_ID: 'n1', RINGSTORE_CLUSTER_MEMBERS: 'n1@127.0.0.1:9100/z1/1', RINGSTORE_REPLICATION_FACTOR: '1', RINGSTORE_REPLICATION_READ_QUORUM: '1', RINGSTORE_REPLICATION_WRITE_QUORUM: '1' };
+    const env = {
+      ...SECRETS_ONLY,
+      RINGSTORE_NODE_ID: 'n1',
+      RINGSTORE_CLUSTER_MEMBERS: 'n1@127.0.0.1:9100/z1/1',
+      RINGSTORE_REPLICATION_FACTOR: '1',
+      RINGSTORE_REPLICATION_READ_QUORUM: '1',
+      RINGSTORE_REPLICATION_WRITE_QUORUM: '1',
+    };
     const config = loadConfig({ file: root('config/docker.json'), env, flags: {} });
     expect(config).toMatchObject({ dataDir: '/data', s3: { listen: '0.0.0.0:9000' }, rpc: { listen: '0.0.0.0:9100' } });
   });

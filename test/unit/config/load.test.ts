@@ -33,8 +33,24 @@ describe('loadConfig precedence: defaults < file < env < flags', () => {
   it.each([
     { sources: 'default only', file: undefined, env: {}, flags: {}, listen: '127.0.0.1:9000', timeoutMs: 5000, fsync: true },
     { sources: 'file', file: configFile, env: {}, flags: {}, listen: '127.0.0.1:7001', timeoutMs: 1111, fsync: false },
-    { sources: 'file + env', file: configFile, env: { RINGSTORE_S3_LISTEN: '127.0.0.1:7002', RINGSTORE_RPC_TIMEOUT_MS: '2222', RINGSTORE_STORE_FSYNC: 'yes' }, flags: {}, listen: '127.0.0.1:7002', timeoutMs: 2222, fsync: true },
-    { sources: 'file + env + flags', file: configFile, env: { RINGSTORE_S3_LISTEN: '127.0.0.1:7002', RINGSTORE_RPC_TIMEOUT_MS: '2222' }, flags: { 's3.listen': '127.0.0.1:7003', 'rpc.timeoutMs': '3333', 'store.fsync': 'off' }, listen: '127.0.0.1:7003', timeoutMs: 3333, fsync: false },
+    {
+      sources: 'file + env',
+      file: configFile,
+      env: { RINGSTORE_S3_LISTEN: '127.0.0.1:7002', RINGSTORE_RPC_TIMEOUT_MS: '2222', RINGSTORE_STORE_FSYNC: 'yes' },
+      flags: {},
+      listen: '127.0.0.1:7002',
+      timeoutMs: 2222,
+      fsync: true,
+    },
+    {
+      sources: 'file + env + flags',
+      file: configFile,
+      env: { RINGSTORE_S3_LISTEN: '127.0.0.1:7002', RINGSTORE_RPC_TIMEOUT_MS: '2222' },
+      flags: { 's3.listen': '127.0.0.1:7003', 'rpc.timeoutMs': '3333', 'store.fsync': 'off' },
+      listen: '127.0.0.1:7003',
+      timeoutMs: 3333,
+      fsync: false,
+    },
     { sources: 'file + flags', file: configFile, env: {}, flags: { 'rpc.timeoutMs': '4444' }, listen: '127.0.0.1:7001', timeoutMs: 4444, fsync: false },
   ])('$sources', ({ file: f, env, flags, listen, timeoutMs, fsync }) => {
     const config = loadConfig({ file: f, env: { ...BASE_ENV, ...env }, flags });
@@ -78,7 +94,10 @@ describe('loadConfig precedence: defaults < file < env < flags', () => {
 
   it('reads members from the environment in compact or JSON form', () => {
     const json = JSON.stringify([{ id: 'a', address: 'h1:1', zone: 'z', capacity: 2 }]);
-    const config = loadConfig({ env: { ...BASE_ENV, RINGSTORE_NODE_ID: 'a', RINGSTORE_CLUSTER_MEMBERS: json, RINGSTORE_REPLICATION_FACTOR: '1', RINGSTORE_REPLICATION_READ_QUORUM: '1', RINGSTORE_REPLICATION_WRITE_QUORUM: '1' }, flags: {} });
+    const config = loadConfig({
+      env: { ...BASE_ENV, RINGSTORE_NODE_ID: 'a', RINGSTORE_CLUSTER_MEMBERS: json, RINGSTORE_REPLICATION_FACTOR: '1', RINGSTORE_REPLICATION_READ_QUORUM: '1', RINGSTORE_REPLICATION_WRITE_QUORUM: '1' },
+      flags: {},
+    });
     expect(config.cluster.members).toEqual([{ id: 'a', address: 'h1:1', zone: 'z', capacity: 2 }]);
     expect(loadConfig({ env: BASE_ENV, flags: {} }).cluster.members[2]).toEqual({ id: 'n3', address: '127.0.0.1:9102', zone: 'z3', capacity: 1 });
   });

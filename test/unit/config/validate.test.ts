@@ -57,7 +57,10 @@ describe('validateConfig', () => {
     if (path === 'cluster.members.0') (tree['cluster'] as { members: unknown[] }).members[0] = value;
     else setPath(tree, path, value);
     const problems = checkConfig(tree).problems;
-    expect(problems.some((p) => p.startsWith(message)), `${message}\nin\n${problems.join('\n')}`).toBe(true);
+    expect(
+      problems.some((p) => p.startsWith(message)),
+      `${message}\nin\n${problems.join('\n')}`,
+    ).toBe(true);
   });
 
   it.each([
@@ -73,7 +76,10 @@ describe('validateConfig', () => {
     if (value === undefined) delete member[field];
     else member[field] = value;
     const problems = checkConfig(tree).problems;
-    expect(problems.some((p) => p.startsWith(message)), `${message}\nin\n${problems.join('\n')}`).toBe(true);
+    expect(
+      problems.some((p) => p.startsWith(message)),
+      `${message}\nin\n${problems.join('\n')}`,
+    ).toBe(true);
   });
 
   it('says how to set a required key that is missing', () => {
@@ -81,7 +87,9 @@ describe('validateConfig', () => {
     delete (tree['rpc'] as Record<string, unknown>)['secret'];
     delete tree['nodeId'];
     const problems = checkConfig(tree).problems;
-    expect(problems).toContain('config: rpc.secret = (not set); expected a secret of at least 16 characters (e.g. `openssl rand -hex 16`) — set RINGSTORE_CLUSTER_SECRET or RINGSTORE_CLUSTER_SECRET_FILE');
+    expect(problems).toContain(
+      'config: rpc.secret = (not set); expected a secret of at least 16 characters (e.g. `openssl rand -hex 16`) — set RINGSTORE_CLUSTER_SECRET or RINGSTORE_CLUSTER_SECRET_FILE',
+    );
     expect(problems.some((p) => p.startsWith('config: nodeId = (not set)') && p.includes('set RINGSTORE_NODE_ID, --nodeId'))).toBe(true);
     // dataDir derives from nodeId: only the nodeId problem is reported.
     expect(problems).toHaveLength(2);

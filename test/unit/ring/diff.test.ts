@@ -9,13 +9,21 @@ beforeAll(async () => {
   hasher = await createHasher();
 });
 
-const setOf = (members: readonly { id: string }[]): string => members.map((m) => m.id).sort().join(',');
+const setOf = (members: readonly { id: string }[]): string =>
+  members
+    .map((m) => m.id)
+    .sort()
+    .join(',');
 const inChanged = (diff: RingDiff, p: bigint): boolean => diff.ranges.some((r) => r.start <= p && p <= r.end);
 
 describe('diffRings', () => {
   it('finds nothing between two rings of the same layout', () => {
     const a = new Ring(layoutOf(5), hasher, { vnodesPerUnit: 64 });
-    const b = new Ring(layoutOf(5, () => ({}), 2), hasher, { vnodesPerUnit: 64 });
+    const b = new Ring(
+      layoutOf(5, () => ({}), 2),
+      hasher,
+      { vnodesPerUnit: 64 },
+    );
     const diff = diffRings(a, b, 3);
     expect(diff.ranges).toEqual([]);
     expect(diff.movedFraction).toBe(0);
@@ -24,7 +32,10 @@ describe('diffRings', () => {
 
   it('adding a 6th member moves at most 1.2 × 1/6 of primaries, all to the new member (acceptance)', () => {
     const five = new Ring(layoutOf(5), hasher);
-    const six = new Ring(layoutOf(6, () => ({}), 2), hasher);
+    const six = new Ring(
+      layoutOf(6, () => ({}), 2),
+      hasher,
+    );
     const diff = diffRings(five, six, 1);
     expect(diff.movedFraction).toBeLessThanOrEqual(1.2 / 6);
     expect(diff.movedFraction).toBeGreaterThanOrEqual(0.8 / 6);
@@ -55,7 +66,10 @@ describe('diffRings', () => {
 
   it('with N = 3, adding a member copies about 1/6 of all replicas, each range gaining only the new member', () => {
     const five = new Ring(layoutOf(5), hasher);
-    const six = new Ring(layoutOf(6, () => ({}), 2), hasher);
+    const six = new Ring(
+      layoutOf(6, () => ({}), 2),
+      hasher,
+    );
     const diff = diffRings(five, six, 3);
     expect(diff.transferFraction).toBeLessThanOrEqual(1.2 / 6);
     expect(diff.transferFraction).toBeGreaterThanOrEqual(0.8 / 6);
@@ -67,8 +81,16 @@ describe('diffRings', () => {
   });
 
   it('reports exactly the positions whose replica set changes', () => {
-    const a = new Ring(layoutOf(5, (i) => ({ zone: `z${i % 2}` })), hasher, { vnodesPerUnit: 32 });
-    const b = new Ring(layoutOf(6, (i) => ({ zone: `z${i % 3}` }), 2), hasher, { vnodesPerUnit: 32 });
+    const a = new Ring(
+      layoutOf(5, (i) => ({ zone: `z${i % 2}` })),
+      hasher,
+      { vnodesPerUnit: 32 },
+    );
+    const b = new Ring(
+      layoutOf(6, (i) => ({ zone: `z${i % 3}` }), 2),
+      hasher,
+      { vnodesPerUnit: 32 },
+    );
     const diff = diffRings(a, b, 3);
     let changed = 0;
     for (const key of sampleKeys(5_000)) {
@@ -82,7 +104,11 @@ describe('diffRings', () => {
 
   it('returns sorted, disjoint, maximal ranges and is symmetric in the moved share', () => {
     const a = new Ring(layoutOf(4), hasher, { vnodesPerUnit: 64 });
-    const b = new Ring(layoutOf(3, () => ({}), 2), hasher, { vnodesPerUnit: 64 });
+    const b = new Ring(
+      layoutOf(3, () => ({}), 2),
+      hasher,
+      { vnodesPerUnit: 64 },
+    );
     const forward = diffRings(a, b, 2);
     forward.ranges.forEach((r, i) => {
       expect(r.end).toBeGreaterThanOrEqual(r.start);

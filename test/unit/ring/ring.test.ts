@@ -45,7 +45,13 @@ describe('Ring construction', () => {
   });
 
   it('refuses a layout that would need millions of tokens (capacity given in bytes)', () => {
-    expect(() => new Ring(layoutOf(1, () => ({ capacity: 4e9 })), hasher)).toThrow(/tokens/);
+    expect(
+      () =>
+        new Ring(
+          layoutOf(1, () => ({ capacity: 4e9 })),
+          hasher,
+        ),
+    ).toThrow(/tokens/);
   });
 });
 
@@ -59,9 +65,7 @@ describe('Ring placement', () => {
   it('gives the primary to the owner of the first token at or after the key (wrapping)', () => {
     // One token each makes the token positions h64("nX#0") directly checkable.
     const ring = new Ring(layoutOf(3), hasher, { vnodesPerUnit: 1 });
-    const tokens = ['n1', 'n2', 'n3']
-      .map((id) => ({ id, pos: hasher.h64(`${id}#0`) }))
-      .sort((a, b) => (a.pos < b.pos ? -1 : 1));
+    const tokens = ['n1', 'n2', 'n3'].map((id) => ({ id, pos: hasher.h64(`${id}#0`) })).sort((a, b) => (a.pos < b.pos ? -1 : 1));
     const [first, second] = tokens;
     if (first === undefined || second === undefined) throw new Error('unreachable');
     expect(ring.preferenceListAt(first.pos, 1).replicas[0]?.id).toBe(first.id);
@@ -93,7 +97,7 @@ describe('Ring placement', () => {
     expect(list.fallbacks).toEqual([]);
   });
 
-  it('agrees with ranges(n): the key\'s range has the same replicas', () => {
+  it("agrees with ranges(n): the key's range has the same replicas", () => {
     const ring = new Ring(layoutOf(5), hasher, { vnodesPerUnit: 32 });
     const ranges = ring.ranges(3);
     for (const key of sampleKeys(300)) {
@@ -131,7 +135,10 @@ describe('Ring balance (acceptance, default vnodes)', () => {
   });
 
   it('a capacity-2 member owns twice what a capacity-1 member owns (± 15%)', () => {
-    const ring = new Ring(layoutOf(5, (i) => ({ capacity: i === 0 ? 2 : 1 })), hasher);
+    const ring = new Ring(
+      layoutOf(5, (i) => ({ capacity: i === 0 ? 2 : 1 })),
+      hasher,
+    );
     const own = ring.ownership(1);
     const big = own.get('n1') ?? 0;
     for (const id of ['n2', 'n3', 'n4', 'n5']) {
@@ -140,14 +147,21 @@ describe('Ring balance (acceptance, default vnodes)', () => {
   });
 
   it('gives a gateway (capacity 0) nothing', () => {
-    const ring = new Ring(layoutOf(4, (i) => ({ capacity: i === 3 ? 0 : 1 })), hasher, { vnodesPerUnit: 64 });
+    const ring = new Ring(
+      layoutOf(4, (i) => ({ capacity: i === 3 ? 0 : 1 })),
+      hasher,
+      { vnodesPerUnit: 64 },
+    );
     expect(ring.ownership(3).get('n4')).toBe(0);
   });
 });
 
 describe('Ring zones', () => {
   it('with 3 zones × 2 members and N = 3, every one of 20,000 keys has a replica in each zone', () => {
-    const ring = new Ring(layoutOf(6, (i) => ({ zone: `z${i % 3}` })), hasher);
+    const ring = new Ring(
+      layoutOf(6, (i) => ({ zone: `z${i % 3}` })),
+      hasher,
+    );
     for (const key of sampleKeys(20_000)) {
       const zones = new Set(ring.preferenceList('bucket', key, 3).replicas.map((m) => m.zone));
       expect(zones.size).toBe(3);
@@ -155,7 +169,7 @@ describe('Ring zones', () => {
     for (const [, share] of ring.ownership(3)) expect(share).toBeCloseTo(0.5, 1);
   });
 
-  it('with fewer zones than N, takes each zone\'s first member, then fills in walk order', () => {
+  it("with fewer zones than N, takes each zone's first member, then fills in walk order", () => {
     // One token each, so the walk order is the order of h64("nX#0").
     const walk = ['n1', 'n2', 'n3', 'n4'].sort((x, y) => (hasher.h64(`${x}#0`) < hasher.h64(`${y}#0`) ? -1 : 1));
     const [a, b, c, d] = walk;
@@ -176,7 +190,11 @@ describe('Ring zones', () => {
   });
 
   it('with 2 zones and N = 3, every key gets both zones and 3 distinct members', () => {
-    const ring = new Ring(layoutOf(5, (i) => ({ zone: i < 4 ? 'big' : 'small' })), hasher, { vnodesPerUnit: 64 });
+    const ring = new Ring(
+      layoutOf(5, (i) => ({ zone: i < 4 ? 'big' : 'small' })),
+      hasher,
+      { vnodesPerUnit: 64 },
+    );
     for (const key of sampleKeys(2_000)) {
       const { replicas, fallbacks } = ring.preferenceList('b', key, 3);
       expect(new Set(replicas.map((m) => m.zone))).toEqual(new Set(['big', 'small']));
@@ -253,7 +271,11 @@ describe('Ring speed', () => {
   it('preferenceList takes well under 5 µs per call (5 members × 256 vnodes, and the default)', () => {
     const keys = sampleKeys(20_000);
     for (const vnodesPerUnit of [256, DEFAULT_VNODES_PER_UNIT]) {
-      const ring = new Ring(layoutOf(5, (i) => ({ zone: `z${i % 3}` })), hasher, { vnodesPerUnit });
+      const ring = new Ring(
+        layoutOf(5, (i) => ({ zone: `z${i % 3}` })),
+        hasher,
+        { vnodesPerUnit },
+      );
       for (const key of keys) ring.preferenceList('bucket', key, 3); // warm the per-token cache and the JIT
       const start = performance.now();
       let sink = 0;

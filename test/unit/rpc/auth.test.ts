@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  AUTH_SCHEME,
-  MAX_CLOCK_SKEW_MS,
-  ReplayCache,
-  STREAMED_BODY,
-  bodyDigest,
-  signRpc,
-  signRpcRequest,
-  verifyRpc,
-} from '../../../src/rpc/auth.js';
+import { AUTH_SCHEME, MAX_CLOCK_SKEW_MS, ReplayCache, STREAMED_BODY, bodyDigest, signRpc, signRpcRequest, verifyRpc } from '../../../src/rpc/auth.js';
 import { RingstoreError } from '../../../src/util/errors.js';
 
 const SECRET = 'cluster-secret-for-tests';

@@ -34,8 +34,15 @@ describe('verifiedStream (the stage body and its trailing MAC)', () => {
   });
 
   it.each([
-    ['a changed body byte', (() => { const b = Buffer.from(framed); b.writeUInt8(b.readUInt8(10) ^ 1, 10); return b; })()],
-    ['another request\'s MAC', Buffer.concat([body, streamMac(SECRET, 'cd'.repeat(32)).update(body).digest()])],
+    [
+      'a changed body byte',
+      (() => {
+        const b = Buffer.from(framed);
+        b.writeUInt8(b.readUInt8(10) ^ 1, 10);
+        return b;
+      })(),
+    ],
+    ["another request's MAC", Buffer.concat([body, streamMac(SECRET, 'cd'.repeat(32)).update(body).digest()])],
     ['no MAC at all', body],
     ['a body shorter than a MAC', Buffer.from('short')],
   ])('fails at the end with RpcUnauthorized for %s', async (_name, data) => {

@@ -123,7 +123,10 @@ describe('record codecs', () => {
 
   it('round-trips commit answers, each result or error on its own', () => {
     const err = errorToWire(new RingstoreError('StoreClosed', 'closing'));
-    const text = encodeCommitsResponse([{ applied: true, current: { hlc: 5, node: 'n1' } }, { status: err.status, error: err.body }]);
+    const text = encodeCommitsResponse([
+      { applied: true, current: { hlc: 5, node: 'n1' } },
+      { status: err.status, error: err.body },
+    ]);
     const answers = decodeCommitsResponse(JSON.parse(text), 2, 'n3');
     expect(answers[0]).toEqual({ applied: true, current: { hlc: 5, node: 'n1' } });
     expect(answers[1]).toBeInstanceOf(RingstoreError);
@@ -141,7 +144,10 @@ describe('record codecs', () => {
 
 describe('query codecs', () => {
   it('round-trips a batch of head queries and refuses malformed or oversized ones', () => {
-    const queries = [{ bucket: 'photos', key: record.key, inlineUpTo: 4096 }, { bucket: 'b', key: '' }];
+    const queries = [
+      { bucket: 'photos', key: record.key, inlineUpTo: 4096 },
+      { bucket: 'b', key: '' },
+    ];
     expect(parseHeadsRequest(JSON.parse(encodeHeadsRequest(queries)))).toEqual(queries);
     expect(code(() => parseHeadsRequest({ queries: [] }))).toBe('RpcProtocol');
     expect(code(() => parseHeadsRequest({ queries: Array.from({ length: MAX_HEAD_BATCH + 1 }, () => ({ bucket: 'b', key: 'k' })) }))).toBe('RpcProtocol');
@@ -183,9 +189,7 @@ describe('query codecs', () => {
     expect(code(() => decodeReadQuery(new URLSearchParams('bucket=b&key=k&hlc=1')))).toBe('RpcProtocol');
     expect(code(() => decodeReadQuery(new URLSearchParams('bucket=b&key=k&hlc=-1&node=n')))).toBe('RpcProtocol');
     expect(code(() => decodeReadQuery(new URLSearchParams('bucket=b&key=k&hlc=1&node=n&start=1')))).toBe('RpcProtocol');
-    expect(code(() => decodeReadQuery(new URLSearchParams('bucket=b&key=k&hlc=1&node=n&start=5&end=1')))).toBe(
-      'RpcProtocol',
-    );
+    expect(code(() => decodeReadQuery(new URLSearchParams('bucket=b&key=k&hlc=1&node=n&start=5&end=1')))).toBe('RpcProtocol');
     expect(code(() => decodeReadQuery(new URLSearchParams('bucket=b&bucket=c&key=k&hlc=1&node=n')))).toBe('RpcProtocol');
   });
 });

@@ -86,11 +86,24 @@ describe('routeS3: AWS operations', () => {
       'PUT',
       '/examplebucket/example-object?partNumber=10000&uploadId=u1',
       { 'x-amz-copy-source': '/source-bucket/sourceobject', 'x-amz-copy-source-range': 'bytes=500-6291456' },
-      { op: 'UploadPartCopy', bucket: 'examplebucket', key: 'example-object', uploadId: 'u1', partNumber: 10000, source: { bucket: 'source-bucket', key: 'sourceobject' }, range: { start: 500, end: 6291456 } },
+      {
+        op: 'UploadPartCopy',
+        bucket: 'examplebucket',
+        key: 'example-object',
+        uploadId: 'u1',
+        partNumber: 10000,
+        source: { bucket: 'source-bucket', key: 'sourceobject' },
+        range: { start: 500, end: 6291456 },
+      },
     ],
     ['POST', '/examplebucket/example-object?uploadId=u1', {}, { op: 'CompleteMultipartUpload', bucket: 'examplebucket', key: 'example-object', uploadId: 'u1' }],
     ['DELETE', '/examplebucket/example-object?uploadId=u1', {}, { op: 'AbortMultipartUpload', bucket: 'examplebucket', key: 'example-object', uploadId: 'u1' }],
-    ['GET', '/examplebucket/example-object?uploadId=u1&max-parts=2&part-number-marker=1', {}, { op: 'ListParts', bucket: 'examplebucket', key: 'example-object', uploadId: 'u1', maxParts: 2, partNumberMarker: 1 }],
+    [
+      'GET',
+      '/examplebucket/example-object?uploadId=u1&max-parts=2&part-number-marker=1',
+      {},
+      { op: 'ListParts', bucket: 'examplebucket', key: 'example-object', uploadId: 'u1', maxParts: 2, partNumberMarker: 1 },
+    ],
     ['get', '/examplebucket/x', {}, { op: 'GetObject', bucket: 'examplebucket', key: 'x' }],
   ])('%s %s', (method, target, headers, op) => {
     expect(route(method, target, headers)).toEqual(op);

@@ -8,7 +8,10 @@ describe('parseCreateBucketConfiguration', () => {
     ['', {}],
     ['   ', {}],
     [`<CreateBucketConfiguration ${NS}><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>`, { locationConstraint: 'eu-west-1' }],
-    [`<?xml version="1.0" encoding="UTF-8"?>\n<CreateBucketConfiguration ${NS}>\n  <LocationConstraint> us-west-2 </LocationConstraint>\n</CreateBucketConfiguration>`, { locationConstraint: 'us-west-2' }],
+    [
+      `<?xml version="1.0" encoding="UTF-8"?>\n<CreateBucketConfiguration ${NS}>\n  <LocationConstraint> us-west-2 </LocationConstraint>\n</CreateBucketConfiguration>`,
+      { locationConstraint: 'us-west-2' },
+    ],
     ['<CreateBucketConfiguration/>', {}],
     ['<CreateBucketConfiguration><LocationConstraint></LocationConstraint></CreateBucketConfiguration>', {}],
   ])('%j → %j', (xml, config) => {
@@ -31,7 +34,9 @@ describe('parseCompleteMultipartUpload', () => {
   });
 
   it('parses a single part (no array in the XML)', () => {
-    expect(parseCompleteMultipartUpload('<CompleteMultipartUpload><Part><ETag>e</ETag><PartNumber>7</PartNumber></Part></CompleteMultipartUpload>')).toEqual([{ partNumber: 7, etag: 'e', checksums: {} }]);
+    expect(parseCompleteMultipartUpload('<CompleteMultipartUpload><Part><ETag>e</ETag><PartNumber>7</PartNumber></Part></CompleteMultipartUpload>')).toEqual([
+      { partNumber: 7, etag: 'e', checksums: {} },
+    ]);
   });
 
   it.each([

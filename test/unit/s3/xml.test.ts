@@ -77,7 +77,9 @@ describe('ListObjectsV2', () => {
 
 describe('ListObjects (v1)', () => {
   it('has Marker and NextMarker', () => {
-    const r = parse(listObjectsV1Xml({ name: 'quotes', prefix: 'N', marker: 'Ned', nextMarker: 'Nelson', delimiter: '/', maxKeys: 40, isTruncated: true, contents: objects.slice(0, 1), commonPrefixes: [] }))['ListBucketResult']!;
+    const r = parse(
+      listObjectsV1Xml({ name: 'quotes', prefix: 'N', marker: 'Ned', nextMarker: 'Nelson', delimiter: '/', maxKeys: 40, isTruncated: true, contents: objects.slice(0, 1), commonPrefixes: [] }),
+    )['ListBucketResult']!;
     expect(r).toMatchObject({ Name: 'quotes', Prefix: 'N', Marker: 'Ned', NextMarker: 'Nelson', MaxKeys: '40', Delimiter: '/', IsTruncated: 'true' });
     expect(r['KeyCount']).toBeUndefined();
   });
@@ -112,10 +114,31 @@ describe('other responses', () => {
       ETag: '"abc-2"',
       ChecksumCRC32: 'AAAAAA==',
     });
-    const parts = parse(listPartsXml({ bucket: 'b', key: 'k', uploadId: 'u', owner: { id: 'o' }, partNumberMarker: 0, nextPartNumberMarker: 2, maxParts: 2, isTruncated: true, parts: [{ partNumber: 1, lastModified: T, etag: 'e1', size: 5 }] }))['ListPartsResult']!;
+    const parts = parse(
+      listPartsXml({
+        bucket: 'b',
+        key: 'k',
+        uploadId: 'u',
+        owner: { id: 'o' },
+        partNumberMarker: 0,
+        nextPartNumberMarker: 2,
+        maxParts: 2,
+        isTruncated: true,
+        parts: [{ partNumber: 1, lastModified: T, etag: 'e1', size: 5 }],
+      }),
+    )['ListPartsResult']!;
     expect(parts).toMatchObject({ NextPartNumberMarker: '2', IsTruncated: 'true', Part: [{ PartNumber: '1', ETag: '"e1"', Size: '5' }] });
     const uploads = parse(
-      listMultipartUploadsXml({ bucket: 'b', keyMarker: '', uploadIdMarker: '', prefix: '', maxUploads: 1000, isTruncated: false, uploads: [{ key: 'k', uploadId: 'u', initiated: T, owner: { id: 'o' } }], commonPrefixes: [] }),
+      listMultipartUploadsXml({
+        bucket: 'b',
+        keyMarker: '',
+        uploadIdMarker: '',
+        prefix: '',
+        maxUploads: 1000,
+        isTruncated: false,
+        uploads: [{ key: 'k', uploadId: 'u', initiated: T, owner: { id: 'o' } }],
+        commonPrefixes: [],
+      }),
     )['ListMultipartUploadsResult']!;
     expect(uploads).toMatchObject({ Upload: [{ Key: 'k', UploadId: 'u', Initiated: '2009-10-12T17:50:30.000Z', StorageClass: 'STANDARD' }] });
   });
@@ -129,7 +152,13 @@ describe('other responses', () => {
     [false, { Deleted: [{ Key: 'ok' }], Error: [{ Key: 'bad', Code: 'AccessDenied', Message: 'Access Denied' }] }],
     [true, { Error: [{ Key: 'bad', Code: 'AccessDenied', Message: 'Access Denied' }] }],
   ])('DeleteResult (quiet=%s)', (quiet, expected) => {
-    const xml = deleteResultXml([{ key: 'ok', deleted: true }, { key: 'bad', deleted: false, code: 'AccessDenied', message: 'Access Denied' }], quiet);
+    const xml = deleteResultXml(
+      [
+        { key: 'ok', deleted: true },
+        { key: 'bad', deleted: false, code: 'AccessDenied', message: 'Access Denied' },
+      ],
+      quiet,
+    );
     expect(parse(xml)['DeleteResult']).toEqual({ '@_xmlns': S3_XMLNS, ...expected });
   });
 });

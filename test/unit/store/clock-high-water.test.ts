@@ -41,7 +41,12 @@ describe('HighWaterFile', () => {
   it('after a restart the clock begins above every version issued before, even with the wall clock set back', async () => {
     const p = await path();
     const before = await HighWaterFile.open(p, { windowMs: 1000, fsync: true });
-    const wall = { t: 50_000, now() { return this.t; } };
+    const wall = {
+      t: 50_000,
+      now() {
+        return this.t;
+      },
+    };
     const clock = new HybridClock('n1', wall, { highWater: before.file });
     const issued = [];
     for (let i = 0; i < 20; i++) {

@@ -111,9 +111,11 @@ describe('checkStore (fsck)', () => {
     await reopened.open();
     const head = await reopened.head('b', 'blocks');
     const body = await reopened.read('b', 'blocks', head!.record.version);
-    await expect((async () => {
-      for await (const chunk of body) void chunk;
-    })()).rejects.toMatchObject({ code: 'CorruptBody' });
+    await expect(
+      (async () => {
+        for await (const chunk of body) void chunk;
+      })(),
+    ).rejects.toMatchObject({ code: 'CorruptBody' });
     await reopened.close();
     expect(kinds(await checkStore(dir))).toEqual(['quarantined b/blocks']);
   });

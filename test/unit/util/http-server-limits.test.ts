@@ -43,9 +43,13 @@ describe('startHttpServer limits', () => {
   it('closes a connection silent mid-request, also on a later keep-alive request', async () => {
     const idle = 300;
     // The handler answers GET /fast and never answers anything else (it hangs, silently).
-    started = await startHttpServer((req, res) => {
-      if (req.url === '/fast') res.end('ok');
-    }, '127.0.0.1:0', { socketIdleTimeoutMs: idle, keepAliveTimeoutMs: 10_000 });
+    started = await startHttpServer(
+      (req, res) => {
+        if (req.url === '/fast') res.end('ok');
+      },
+      '127.0.0.1:0',
+      { socketIdleTimeoutMs: idle, keepAliveTimeoutMs: 10_000 },
+    );
     const conn = open(started.address);
     conn.socket.write('GET /fast HTTP/1.1\r\nHost: x\r\n\r\n');
     await new Promise((r) => setTimeout(r, idle * 2));

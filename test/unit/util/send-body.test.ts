@@ -38,7 +38,10 @@ async function serve(handler: (res: ServerResponse) => Promise<void>): Promise<{
   const done = new Promise((r) => (settle = r));
   const server = createServer((_req, res) => {
     res.statusCode = 200;
-    handler(res).then(() => settle('ok'), (err: unknown) => settle(err));
+    handler(res).then(
+      () => settle('ok'),
+      (err: unknown) => settle(err),
+    );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, done };

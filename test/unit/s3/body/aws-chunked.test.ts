@@ -37,7 +37,12 @@ async function decodeError(pieces: readonly Buffer[], options: AwsChunkedOptions
 }
 
 function seedOf(headers: Readonly<Record<string, string>>, signature: string): SigningSeed {
-  const auth = verifyRequest({ method: 'PUT', path: '/examplebucket/chunkObject.txt', query: '', headers: { ...headers, authorization: authorizationFor(headers, signature) } }, exampleCreds, EXAMPLE_NOW, REGION);
+  const auth = verifyRequest(
+    { method: 'PUT', path: '/examplebucket/chunkObject.txt', query: '', headers: { ...headers, authorization: authorizationFor(headers, signature) } },
+    exampleCreds,
+    EXAMPLE_NOW,
+    REGION,
+  );
   expect(auth.seed).toBeDefined();
   return auth.seed!;
 }
@@ -48,7 +53,12 @@ describe('the AWS chunked upload example (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)', 
 
   it('verifies the documented seed signature as stream-signed', () => {
     const auth = verifyRequest(
-      { method: 'PUT', path: '/examplebucket/chunkObject.txt', query: '', headers: { ...STREAMING_EXAMPLE.headers, authorization: authorizationFor(STREAMING_EXAMPLE.headers, STREAMING_EXAMPLE.seedSignature) } },
+      {
+        method: 'PUT',
+        path: '/examplebucket/chunkObject.txt',
+        query: '',
+        headers: { ...STREAMING_EXAMPLE.headers, authorization: authorizationFor(STREAMING_EXAMPLE.headers, STREAMING_EXAMPLE.seedSignature) },
+      },
       exampleCreds,
       EXAMPLE_NOW,
       REGION,
@@ -76,9 +86,11 @@ describe('the AWS trailing-header example (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TR
   const body = encodeAwsChunked(STREAMING_BODY, { seed, trailers: { 'x-amz-checksum-crc32c': 'sOO8/Q==' } });
 
   it('encodes the documented final chunk, trailer and trailer signature', () => {
-    expect(body.toString('latin1').endsWith(
-      `\r\n0;chunk-signature=${TRAILER_EXAMPLE.finalChunkSignature}\r\n${TRAILER_EXAMPLE.trailer}\r\nx-amz-trailer-signature:${TRAILER_EXAMPLE.trailerSignature}\r\n\r\n`,
-    )).toBe(true);
+    expect(
+      body
+        .toString('latin1')
+        .endsWith(`\r\n0;chunk-signature=${TRAILER_EXAMPLE.finalChunkSignature}\r\n${TRAILER_EXAMPLE.trailer}\r\nx-amz-trailer-signature:${TRAILER_EXAMPLE.trailerSignature}\r\n\r\n`),
+    ).toBe(true);
   });
 
   it('decodes it and exposes the trailer', async () => {
@@ -93,7 +105,12 @@ describe('the AWS trailing-header example (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TR
   });
 });
 
-const testSeed: SigningSeed = { signature: 'f'.repeat(64), signingKey: deriveSigningKey(SECRET_KEY, '20250101', REGION, 's3'), scope: `20250101/${REGION}/s3/aws4_request`, amzDate: '20250101T000000Z' };
+const testSeed: SigningSeed = {
+  signature: 'f'.repeat(64),
+  signingKey: deriveSigningKey(SECRET_KEY, '20250101', REGION, 's3'),
+  scope: `20250101/${REGION}/s3/aws4_request`,
+  amzDate: '20250101T000000Z',
+};
 
 describe('decoding is independent of how the body is split (property)', () => {
   it.each([
@@ -142,7 +159,12 @@ describe('malformed aws-chunked bodies', () => {
   it.each<[string, Buffer, AwsChunkedOptions, string]>([
     ['a changed data byte in a signed chunk', flip(signedBody, signedBody.indexOf('\r\n') + 3), { seed: testSeed, trailer: false }, 'SignatureDoesNotMatch'],
     ['a chunk without chunk-signature in a signed upload', unsignedBody('3\r\nabc\r\n0\r\n\r\n'), { seed: testSeed, trailer: false }, 'SignatureDoesNotMatch'],
-    ['a signed trailer without x-amz-trailer-signature', Buffer.concat([encodeAwsChunked(Buffer.from('abc'), { seed: testSeed }).subarray(0, -2), unsignedBody('x-amz-checksum-crc32:AAAAAA==\r\n\r\n')]), { seed: testSeed, trailer: true }, 'SignatureDoesNotMatch'],
+    [
+      'a signed trailer without x-amz-trailer-signature',
+      Buffer.concat([encodeAwsChunked(Buffer.from('abc'), { seed: testSeed }).subarray(0, -2), unsignedBody('x-amz-checksum-crc32:AAAAAA==\r\n\r\n')]),
+      { seed: testSeed, trailer: true },
+      'SignatureDoesNotMatch',
+    ],
     ['a body cut inside the data', unsignedBody('a\r\n01234'), { trailer: false }, 'IncompleteBody'],
     ['a body without its final chunk', unsignedBody('3\r\nabc\r\n'), { trailer: false }, 'IncompleteBody'],
     ['more bytes than x-amz-decoded-content-length', unsignedBody('3\r\nabc\r\n0\r\n\r\n'), { trailer: false, decodedLength: 2 }, 'IncompleteBody'],

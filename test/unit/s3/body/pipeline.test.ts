@@ -165,7 +165,12 @@ describe('buildBodyPipeline rejects invalid header combinations before reading',
     ['a malformed checksum header', { 'x-amz-checksum-sha256': 'DUoRhQ==' }, unsigned, 'InvalidRequest'],
     ['x-amz-trailer without a trailer payload mode', { 'x-amz-trailer': 'x-amz-checksum-crc32' }, unsigned, 'InvalidRequest'],
     ['x-amz-trailer naming an unsupported header', { 'x-amz-decoded-content-length': '1', 'x-amz-trailer': 'x-amz-meta-foo' }, unsignedTrailer, 'InvalidRequest'],
-    ['a checksum header and a checksum trailer', { 'x-amz-decoded-content-length': '1', 'x-amz-trailer': 'x-amz-checksum-crc32', 'x-amz-checksum-crc32c': 'rDzTHA==' }, unsignedTrailer, 'InvalidRequest'],
+    [
+      'a checksum header and a checksum trailer',
+      { 'x-amz-decoded-content-length': '1', 'x-amz-trailer': 'x-amz-checksum-crc32', 'x-amz-checksum-crc32c': 'rDzTHA==' },
+      unsignedTrailer,
+      'InvalidRequest',
+    ],
     ['x-amz-sdk-checksum-algorithm without a checksum', { 'x-amz-sdk-checksum-algorithm': 'CRC32' }, unsigned, 'InvalidRequest'],
     ['an unknown x-amz-sdk-checksum-algorithm', { 'x-amz-sdk-checksum-algorithm': 'MD4', 'x-amz-checksum-crc32': 'DUoRhQ==' }, unsigned, 'InvalidRequest'],
   ])('%s → %s', (_name, headers, auth, code) => {

@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  EMPTY_SHA256,
-  canonicalHeaderValue,
-  canonicalHeaders,
-  canonicalQuery,
-  canonicalRequest,
-  canonicalUri,
-  uriEncode,
-} from '../../../../src/s3/sigv4/canonical.js';
+import { EMPTY_SHA256, canonicalHeaderValue, canonicalHeaders, canonicalQuery, canonicalRequest, canonicalUri, uriEncode } from '../../../../src/s3/sigv4/canonical.js';
 import { credentialScope, deriveSigningKey, parseAmzDate, sign, stringToSign, toAmzDate } from '../../../../src/s3/sigv4/signing.js';
 import { EXAMPLE_NOW, HEADER_EXAMPLES, SECRET_KEY } from '../fixtures/aws-examples.js';
 

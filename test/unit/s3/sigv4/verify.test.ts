@@ -6,17 +6,7 @@ import { S3Error } from '../../../../src/s3/errors.js';
 import { canonicalRequest } from '../../../../src/s3/sigv4/canonical.js';
 import { credentialScope, deriveSigningKey, presignUrl, sign, signRequest, stringToSign, toAmzDate } from '../../../../src/s3/sigv4/signing.js';
 import { MAX_CLOCK_SKEW_MS, payloadModeOf, verifyRequest, type RequestToVerify } from '../../../../src/s3/sigv4/verify.js';
-import {
-  ACCESS_KEY,
-  EMPTY_HASH,
-  EXAMPLE_NOW,
-  HEADER_EXAMPLES,
-  PRESIGNED_EXAMPLE_QUERY,
-  REGION,
-  SECRET_KEY,
-  authorizationFor,
-  exampleCreds,
-} from '../fixtures/aws-examples.js';
+import { ACCESS_KEY, EMPTY_HASH, EXAMPLE_NOW, HEADER_EXAMPLES, PRESIGNED_EXAMPLE_QUERY, REGION, SECRET_KEY, authorizationFor, exampleCreds } from '../fixtures/aws-examples.js';
 import { NodeSha256, capturingClient } from '../fixtures/sdk.js';
 
 function exampleRequest(i: number, overrides: { headers?: Record<string, string | undefined>; signature?: string } = {}): RequestToVerify {
@@ -97,7 +87,11 @@ describe('verifyRequest: presigned URLs refuse unsigned x-amz-* headers, as head
     expect(verifyRequest(req({ 'content-type': 'text/plain' }), exampleCreds, now, REGION).via).toBe('presigned');
   });
 
-  it.each([['x-amz-copy-source', '/bkt/other'], ['x-amz-meta-owner', 'mallory'], ['X-Amz-Acl', 'public-read']])('is AccessDenied with an unsigned %s header', (name, value) => {
+  it.each([
+    ['x-amz-copy-source', '/bkt/other'],
+    ['x-amz-meta-owner', 'mallory'],
+    ['X-Amz-Acl', 'public-read'],
+  ])('is AccessDenied with an unsigned %s header', (name, value) => {
     const err = s3ErrorOf(() => verifyRequest(req({ [name]: value }), exampleCreds, now, REGION));
     expect(err.code).toBe('AccessDenied');
     expect(err.message).toBe('There were headers present in the request which were not signed');
@@ -135,11 +129,31 @@ describe('verifyRequest: errors', () => {
   it.each<[string, RequestToVerify, number, string]>([
     ['no authentication at all', { method: 'GET', path: '/b/k', query: '', headers: { host: 'h' } }, EXAMPLE_NOW, 'AccessDenied'],
     ['an unknown access key', { method: 'GET', path: '/', query: '', headers: { ...base, authorization: cred('AKIANOBODY/20130524/us-east-1/s3/aws4_request') } }, EXAMPLE_NOW, 'InvalidAccessKeyId'],
-    ['a wrong region', { method: 'GET', path: '/', query: '', headers: { ...base, authorization: cred(`${ACCESS_KEY}/20130524/eu-west-1/s3/aws4_request`) } }, EXAMPLE_NOW, 'AuthorizationHeaderMalformed'],
-    ['a wrong service', { method: 'GET', path: '/', query: '', headers: { ...base, authorization: cred(`${ACCESS_KEY}/20130524/us-east-1/ec2/aws4_request`) } }, EXAMPLE_NOW, 'AuthorizationHeaderMalformed'],
-    ['a scope date other than x-amz-date', { method: 'GET', path: '/', query: '', headers: { ...base, authorization: cred(`${ACCESS_KEY}/20130523/us-east-1/s3/aws4_request`) } }, EXAMPLE_NOW, 'AuthorizationHeaderMalformed'],
+    [
+      'a wrong region',
+      { method: 'GET', path: '/', query: '', headers: { ...base, authorization: cred(`${ACCESS_KEY}/20130524/eu-west-1/s3/aws4_request`) } },
+      EXAMPLE_NOW,
+      'AuthorizationHeaderMalformed',
+    ],
+    [
+      'a wrong service',
+      { method: 'GET', path: '/', query: '', headers: { ...base, authorization: cred(`${ACCESS_KEY}/20130524/us-east-1/ec2/aws4_request`) } },
+      EXAMPLE_NOW,
+      'AuthorizationHeaderMalformed',
+    ],
+    [
+      'a scope date other than x-amz-date',
+      { method: 'GET', path: '/', query: '', headers: { ...base, authorization: cred(`${ACCESS_KEY}/20130523/us-east-1/s3/aws4_request`) } },
+      EXAMPLE_NOW,
+      'AuthorizationHeaderMalformed',
+    ],
     ['a malformed credential', { method: 'GET', path: '/', query: '', headers: { ...base, authorization: cred(`${ACCESS_KEY}/20130524/us-east-1`) } }, EXAMPLE_NOW, 'AuthorizationHeaderMalformed'],
-    ['a header without Signature', { method: 'GET', path: '/', query: '', headers: { ...base, authorization: `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY}/20130524/us-east-1/s3/aws4_request, SignedHeaders=host` } }, EXAMPLE_NOW, 'AuthorizationHeaderMalformed'],
+    [
+      'a header without Signature',
+      { method: 'GET', path: '/', query: '', headers: { ...base, authorization: `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY}/20130524/us-east-1/s3/aws4_request, SignedHeaders=host` } },
+      EXAMPLE_NOW,
+      'AuthorizationHeaderMalformed',
+    ],
     ['a clock 16 minutes ahead', exampleRequest(0), EXAMPLE_NOW + 16 * 60_000, 'RequestTimeTooSkewed'],
     ['a clock 16 minutes behind', exampleRequest(0), EXAMPLE_NOW - 16 * 60_000, 'RequestTimeTooSkewed'],
     ['no x-amz-content-sha256', exampleRequest(2, { headers: { 'x-amz-content-sha256': undefined } }), EXAMPLE_NOW, 'InvalidRequest'],
@@ -148,9 +162,24 @@ describe('verifyRequest: errors', () => {
     ['an unknown scheme', { method: 'GET', path: '/', query: '', headers: { ...base, authorization: 'Bearer x' } }, EXAMPLE_NOW, 'InvalidArgument'],
     ['header and query auth together', { ...exampleRequest(0), query: PRESIGNED_EXAMPLE_QUERY }, EXAMPLE_NOW, 'InvalidArgument'],
     ['an unsigned x-amz-* header', exampleRequest(0, { headers: { 'x-amz-meta-evil': '1' } }), EXAMPLE_NOW, 'AccessDenied'],
-    ['a presigned URL valid longer than 7 days', { method: 'GET', path: '/test.txt', query: PRESIGNED_EXAMPLE_QUERY.replace('86400', '604801'), headers: { host: 'h' } }, EXAMPLE_NOW, 'AuthorizationQueryParametersError'],
-    ['a presigned URL without X-Amz-Date', { method: 'GET', path: '/test.txt', query: PRESIGNED_EXAMPLE_QUERY.replace('&X-Amz-Date=20130524T000000Z', ''), headers: { host: 'h' } }, EXAMPLE_NOW, 'AuthorizationQueryParametersError'],
-    ['a presigned URL for another region', { method: 'GET', path: '/test.txt', query: PRESIGNED_EXAMPLE_QUERY.replace('us-east-1', 'eu-west-1'), headers: { host: 'h' } }, EXAMPLE_NOW, 'AuthorizationQueryParametersError'],
+    [
+      'a presigned URL valid longer than 7 days',
+      { method: 'GET', path: '/test.txt', query: PRESIGNED_EXAMPLE_QUERY.replace('86400', '604801'), headers: { host: 'h' } },
+      EXAMPLE_NOW,
+      'AuthorizationQueryParametersError',
+    ],
+    [
+      'a presigned URL without X-Amz-Date',
+      { method: 'GET', path: '/test.txt', query: PRESIGNED_EXAMPLE_QUERY.replace('&X-Amz-Date=20130524T000000Z', ''), headers: { host: 'h' } },
+      EXAMPLE_NOW,
+      'AuthorizationQueryParametersError',
+    ],
+    [
+      'a presigned URL for another region',
+      { method: 'GET', path: '/test.txt', query: PRESIGNED_EXAMPLE_QUERY.replace('us-east-1', 'eu-west-1'), headers: { host: 'h' } },
+      EXAMPLE_NOW,
+      'AuthorizationQueryParametersError',
+    ],
   ])('%s → %s', (_name, req, now, code) => {
     expect(s3ErrorOf(() => verifyRequest(req, exampleCreds, now, REGION)).code).toBe(code);
   });
@@ -205,7 +234,9 @@ describe('signRequest / presignUrl round trip through verifyRequest', () => {
 
     const presigned = new URL(presignUrl({ method, url, expiresIn: 60, now }, creds));
     expect(verifyRequest({ method, path: presigned.pathname, query: presigned.search.slice(1), headers: { host: presigned.host } }, exampleCreds, now + 59_000, REGION).via).toBe('presigned');
-    expect(s3ErrorOf(() => verifyRequest({ method, path: presigned.pathname, query: presigned.search.slice(1), headers: { host: presigned.host } }, exampleCreds, now + 61_000, REGION)).code).toBe('AccessDenied');
+    expect(s3ErrorOf(() => verifyRequest({ method, path: presigned.pathname, query: presigned.search.slice(1), headers: { host: presigned.host } }, exampleCreds, now + 61_000, REGION)).code).toBe(
+      'AccessDenied',
+    );
   });
 
   it('signs STREAMING markers as given', () => {
@@ -215,7 +246,14 @@ describe('signRequest / presignUrl round trip through verifyRequest', () => {
 });
 
 describe('verifyRequest accepts what the AWS SDK signs', () => {
-  const signer = new SignatureV4({ credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, region: REGION, service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: true });
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+    region: REGION,
+    service: 's3',
+    sha256: NodeSha256,
+    uriEscapePath: false,
+    applyChecksum: true,
+  });
   const now = Date.UTC(2025, 5, 1, 12, 0, 0);
 
   it('@smithy/signature-v4 header signature with a query and an encoded path', async () => {
@@ -235,7 +273,14 @@ describe('verifyRequest accepts what the AWS SDK signs', () => {
   });
 
   it('@smithy/signature-v4 presigned URL', async () => {
-    const request = new HttpRequest({ method: 'GET', protocol: 'http:', hostname: 'localhost', port: 9000, path: '/bkt/k', headers: { host: 'localhost:9000', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
+    const request = new HttpRequest({
+      method: 'GET',
+      protocol: 'http:',
+      hostname: 'localhost',
+      port: 9000,
+      path: '/bkt/k',
+      headers: { host: 'localhost:9000', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    });
     const presigned = await signer.presign(request, { signingDate: new Date(now), expiresIn: 900 });
     const query = Object.entries(presigned.query ?? {})
       .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
@@ -246,7 +291,7 @@ describe('verifyRequest accepts what the AWS SDK signs', () => {
 
   it('S3Client requests (PutObject, GetObject, ListObjectsV2) with awkward keys', async () => {
     const { client, requests } = capturingClient(ACCESS_KEY, SECRET_KEY);
-    await client.send(new PutObjectCommand({ Bucket: 'bkt', Key: 'dir/a b+c~!*()\'$&=;:@,?.txt', Body: 'hello world' }));
+    await client.send(new PutObjectCommand({ Bucket: 'bkt', Key: "dir/a b+c~!*()'$&=;:@,?.txt", Body: 'hello world' }));
     await client.send(new GetObjectCommand({ Bucket: 'bkt', Key: 'ü/x y/€' }));
     await client.send(new ListObjectsV2Command({ Bucket: 'bkt', Prefix: 'a b/+', Delimiter: '/', StartAfter: 'a b/!' }));
     expect(requests).toHaveLength(3);
