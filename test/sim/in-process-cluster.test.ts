@@ -11,29 +11,10 @@ import { MemoryTransport } from '../../src/rpc/transport.js';
 import type { ReplicaApi } from '../../src/store/types.js';
 import { RingstoreError } from '../../src/util/errors.js';
 import { silentLogger } from '../../src/util/logger.js';
-import type { Random } from '../../src/util/random.js';
 import type { Config } from '../../src/config/schema.js';
-import { testConfig } from '../helpers/config.js';
-import { xorshift32 } from '../helpers/data.js';
+import { seededRandom, simNodeConfig } from '../helpers/sim.js';
 
-function seededRandom(seed: number): Random {
-  const next = xorshift32(seed);
-  return { float: () => next() / 2 ** 32, hex: (bytes) => Array.from({ length: bytes }, () => (next() & 0xff).toString(16).padStart(2, '0')).join('') };
-}
-
-function configFor(id: string): Config {
-  return testConfig({
-    nodeId: id,
-    dataDir: `/nonexistent/${id}`,
-    s3: { listen: '127.0.0.1:0', accessKey: 'SIMKEY', secretKey: 'sim-secret-key-0123' },
-    rpc: { listen: '127.0.0.1:0', secret: 'sim-cluster-secret-0123', timeoutMs: 1000 },
-    replication: { factor: 3, readQuorum: 2, writeQuorum: 2, readRepairPercent: 100 },
-    ring: { vnodesPerUnit: 64 },
-    store: { inlineThreshold: 1024, fsync: false, directIo: false },
-    cluster: { members: ['n1', 'n2', 'n3'].map((m, i) => ({ id: m, address: `sim:${i}`, zone: `z${i}`, capacity: 1 })), pingIntervalMs: 60_000, downAfterMisses: 3 },
-    log: { level: 'silent' },
-  });
-}
+const configFor = (id: string): Config => simNodeConfig(id, { replication: { readRepairPercent: 100 } });
 
 async function body(data: Uint8Array | Readable): Promise<Buffer> {
   if (data instanceof Uint8Array) return Buffer.from(data);

@@ -12,30 +12,14 @@ import { MemoryTransport } from '../../src/rpc/transport.js';
 import { Multipart, PARTS_NAMESPACE } from '../../src/replication/multipart.js';
 import { PartsCollector } from '../../src/replication/parts-collector.js';
 import { silentLogger } from '../../src/util/logger.js';
-import type { Random } from '../../src/util/random.js';
 import type { Config } from '../../src/config/schema.js';
-import { testConfig } from '../helpers/config.js';
-import { xorshift32 } from '../helpers/data.js';
+import { seededRandom, simNodeConfig } from '../helpers/sim.js';
 
-function seededRandom(seed: number): Random {
-  const next = xorshift32(seed);
-  return { float: () => next() / 2 ** 32, hex: (bytes) => Array.from({ length: bytes }, () => (next() & 0xff).toString(16).padStart(2, '0')).join('') };
-}
-
-function configFor(id: string): Config {
-  return testConfig({
-    nodeId: id,
-    dataDir: `/nonexistent/${id}`,
-    s3: { listen: '127.0.0.1:0', accessKey: 'SIMKEY', secretKey: 'sim-secret-key-0123' },
-    rpc: { listen: '127.0.0.1:0', secret: 'sim-cluster-secret-0123', timeoutMs: 1000 },
-    replication: { factor: 3, readQuorum: 2, writeQuorum: 2, readRepairPercent: 0 },
-    ring: { vnodesPerUnit: 64 },
+const configFor = (id: string): Config =>
+  simNodeConfig(id, {
     // The node's own workers stay out of the way: the test drives a collector by hand.
-    store: { inlineThreshold: 1024, fsync: false, directIo: false, gcIntervalMs: 86_400_000, orphanAgeMs: 3_600_000, partGraceMs: 86_400_000, blobDeleteDelayMs: 0 },
-    cluster: { members: ['n1', 'n2', 'n3'].map((m, i) => ({ id: m, address: `sim:${i}`, zone: `z${i}`, capacity: 1 })), pingIntervalMs: 60_000, downAfterMisses: 3 },
-    log: { level: 'silent' },
+    store: { gcIntervalMs: 86_400_000, partGraceMs: 86_400_000, blobDeleteDelayMs: 0 },
   });
-}
 
 const part = (n: number, size = 2000) => ({ body: Readable.from([Buffer.alloc(size, n)]), seal: () => ({ etag: `${n}`.repeat(32).slice(0, 32) }) });
 
