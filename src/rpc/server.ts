@@ -3,7 +3,7 @@
  *
  * Routes (all authenticated with `x-ringstore-auth`, see auth.ts; the signature covers the body,
  * and each signature is admitted once):
- * - `POST /rpc/v1/stage`   raw body streamed into `replica.stage`, ending with a 32-byte MAC that
+ * - `POST /rpc/v1/stage`   raw body streamed into `replica.stage`, ending with a 16-byte MAC that
  *                          must match before the stage id is handed out → 200 JSON StagedBody
  * - `POST /rpc/v1/commits` framed: JSON `{commits: [WireCommit]}` (up to 64), then the inline bodies
  *                          → 200 JSON `{answers}`, one per commit (its CommitResult or its error); see wire.ts

@@ -165,7 +165,7 @@ export class FileRangeReadable extends Readable implements RecyclingBody {
     );
   }
 
-  /** Reads the next block, checks it (and at the end the whole CRC), then hands out its bytes in the emit window. */
+  /** Reads the next block, checks it (and at the end the whole CRC when asked to), then hands out its bytes in the emit window. */
   async #readBlock(blocks: NonNullable<FileRangeOptions['blocks']>): Promise<void> {
     if (this.#remaining === 0) {
       this.#ended = true;

@@ -313,7 +313,6 @@ export class LevelStore implements LocalStore {
       if (range !== undefined) checkRange(range, record.size);
       const details = { bucket, key, version: record.version };
       if (record.storage === 'quarantined') throw new RingstoreError('CorruptBody', 'this replica quarantined its corrupt copy', details);
-      const verify = range === undefined ? { crc32: record.crc32, details } : undefined;
       if (stored.inline !== undefined) {
         // An inline body is small: check all of it, ranged reads included.
         if (stored.inline.byteLength !== record.size || crc32(stored.inline) !== record.crc32) {
@@ -321,8 +320,8 @@ export class LevelStore implements LocalStore {
           await this.#quarantine(stored, err.message);
           return errorReadable(err);
         }
-        if (range !== undefined) return bufferReadable(stored.inline.subarray(range.start, range.end + 1));
-        return bufferReadable(stored.inline, verify);
+        // Checked just above, so the stream need not check it again.
+        return bufferReadable(range === undefined ? stored.inline : stored.inline.subarray(range.start, range.end + 1));
       }
       return this.#readBlob(stored, range, details);
     });
@@ -363,7 +362,7 @@ export class LevelStore implements LocalStore {
         length: span.end - span.start + 1,
         blocks: { crcs: blocks, firstBlock: span.start / blocks.blockBytes },
         emit: { start: want.start, end: want.end + 1 },
-        ...(range === undefined && { verify: { crc32: record.crc32, details: { ...details, blobId } } }),
+        // No whole-body CRC on top: the block CRCs, taken from the same bytes at staging, cover every byte.
         details: { ...details, blobId },
         buffers: this.#readBuffers,
         onCorrupt,

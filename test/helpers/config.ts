@@ -16,9 +16,9 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
 }
 
 /**
- * Defaults < `overrides`. Not validated: in-process tests use transport addresses (`sim:0`) a
- * real node's config would refuse.
+ * Defaults < each of `layers` in turn. Not validated: in-process tests use transport addresses
+ * (`sim:0`) a real node's config would refuse.
  */
-export function testConfig(overrides: ConfigOverrides): Config {
-  return merge(defaultTree() as Record<string, unknown>, overrides as Record<string, unknown>) as unknown as Config;
+export function testConfig(...layers: ConfigOverrides[]): Config {
+  return layers.reduce<Record<string, unknown>>((tree, layer) => merge(tree, layer as Record<string, unknown>), defaultTree() as Record<string, unknown>) as unknown as Config;
 }

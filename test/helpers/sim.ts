@@ -3,6 +3,11 @@
  * three simulated nodes (n1..n3 on the in-memory transport), over which a test lays what it needs.
  */
 import type { Config } from '../../src/config/schema.js';
+import { startNode, type RunningNode } from '../../src/node.js';
+import { MemoryTransport } from '../../src/rpc/transport.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import type { ReplicaApi } from '../../src/store/types.js';
+import { silentLogger } from '../../src/util/logger.js';
 import type { Random } from '../../src/util/random.js';
 import { testConfig, type ConfigOverrides } from './config.js';
 import { xorshift32 } from './data.js';
@@ -26,7 +31,46 @@ export function simNodeConfig(id: string, overrides: ConfigOverrides = {}): Conf
     cluster: { members: ['n1', 'n2', 'n3'].map((m, i) => ({ id: m, address: `sim:${i}`, zone: `z${i}`, capacity: 1 })), pingIntervalMs: 60_000, downAfterMisses: 3 },
     log: { level: 'silent' },
   };
-  const merged = { ...base } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(overrides)) merged[k] = typeof v === 'object' && v !== null && !Array.isArray(v) ? { ...(base[k as keyof ConfigOverrides] as object), ...v } : v;
-  return testConfig(merged as ConfigOverrides);
+  return testConfig(base, overrides);
+}
+
+/** Wall-clock start of simulated time; node i runs i ms ahead of it. */
+export const SIM_EPOCH_MS = 1_800_000_000_000;
+
+/** A 3-node in-process cluster: memory stores on one in-memory transport, seeded and on simulated time. */
+export interface SimCluster {
+  readonly nodes: [RunningNode, RunningNode, RunningNode];
+  readonly stores: [MemoryStore, MemoryStore, MemoryStore];
+  readonly transport: MemoryTransport;
+}
+
+/** Options of `startSimCluster`. */
+export interface SimClusterOptions {
+  /** Node i gets `seededRandom(seed + i)`. */
+  readonly seed: number;
+  readonly overrides?: ConfigOverrides;
+  /** Simulated wall clock (node i adds i ms); SIM_EPOCH_MS by default. */
+  readonly now?: () => number;
+  /** What the transport serves for a node instead of its store (to inject replica faults). */
+  readonly replicaFor?: (id: string, store: MemoryStore) => ReplicaApi;
+}
+
+/**
+ * Starts n1..n3. Pings answer on the nodes' time base, or every node would see its peers'
+ * clocks far off and refuse writes. The caller stops the nodes.
+ */
+export async function startSimCluster(options: SimClusterOptions): Promise<SimCluster> {
+  const now = options.now ?? (() => SIM_EPOCH_MS);
+  const transport = new MemoryTransport({ clock: { now } });
+  const nodes: RunningNode[] = [];
+  const stores: MemoryStore[] = [];
+  for (const [i, id] of ['n1', 'n2', 'n3'].entries()) {
+    const store = new MemoryStore({ inlineThreshold: 1024 });
+    stores.push(store);
+    transport.register(id, options.replicaFor?.(id, store) ?? store);
+    nodes.push(
+      await startNode(simNodeConfig(id, options.overrides), { store, transport, logger: silentLogger, metrics: null, random: seededRandom(options.seed + i), clock: { now: () => now() + i } }),
+    );
+  }
+  return { nodes: nodes as SimCluster['nodes'], stores: stores as SimCluster['stores'], transport };
 }

@@ -5,16 +5,12 @@
  */
 import { describe, it, expect, afterEach } from 'vitest';
 import { Readable } from 'node:stream';
-import { startNode, type RunningNode } from '../../src/node.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
-import { MemoryTransport } from '../../src/rpc/transport.js';
+import type { RunningNode } from '../../src/node.js';
 import type { ReplicaApi } from '../../src/store/types.js';
 import { RingstoreError } from '../../src/util/errors.js';
-import { silentLogger } from '../../src/util/logger.js';
-import type { Config } from '../../src/config/schema.js';
-import { seededRandom, simNodeConfig } from '../helpers/sim.js';
+import { startSimCluster } from '../helpers/sim.js';
 
-const configFor = (id: string): Config => simNodeConfig(id, { replication: { readRepairPercent: 100 } });
+const overrides = { replication: { readRepairPercent: 100 } };
 
 async function body(data: Uint8Array | Readable): Promise<Buffer> {
   if (data instanceof Uint8Array) return Buffer.from(data);
@@ -31,14 +27,8 @@ describe('three nodes in one process', () => {
 
   it('replicates through the in-memory transport and survives a node marked down', async () => {
     // Pings answer on the nodes' simulated time base, or every node would see its peers' clocks 40 days off.
-    const transport = new MemoryTransport({ clock: { now: () => 1_800_000_000_000 } });
-    const stores = new Map<string, MemoryStore>();
-    for (const [i, id] of ['n1', 'n2', 'n3'].entries()) {
-      const store = new MemoryStore({ inlineThreshold: 1024 });
-      stores.set(id, store);
-      transport.register(id, store);
-      nodes.push(await startNode(configFor(id), { store, transport, logger: silentLogger, metrics: null, random: seededRandom(i + 1), clock: { now: () => 1_800_000_000_000 + i } }));
-    }
+    const { nodes: started, stores, transport } = await startSimCluster({ seed: 1, overrides });
+    nodes.push(...started);
     const [n1, n2] = nodes as [RunningNode, RunningNode, RunningNode];
     const small = Buffer.from('hello from the simulator');
     const large = Buffer.alloc(5000, 7);
@@ -71,16 +61,10 @@ describe('three nodes in one process', () => {
   });
 
   it('reads around a corrupt copy (inline or blob) and restores it under the same version', async () => {
-    const transport = new MemoryTransport({ clock: { now: () => 1_800_000_000_000 } });
-    const stores = new Map<string, MemoryStore>();
-    for (const [i, id] of ['n1', 'n2', 'n3'].entries()) {
-      const store = new MemoryStore({ inlineThreshold: 1024 });
-      stores.set(id, store);
-      transport.register(id, store);
-      nodes.push(await startNode(configFor(id), { store, transport, logger: silentLogger, metrics: null, random: seededRandom(i + 11), clock: { now: () => 1_800_000_000_000 + i } }));
-    }
+    const { nodes: started, stores } = await startSimCluster({ seed: 11, overrides });
+    nodes.push(...started);
     const n1 = nodes[0]!;
-    const local = stores.get('n1')!;
+    const local = stores[0];
     for (const [key, data] of [
       ['small', Buffer.from('x'.repeat(500))],
       ['large', Buffer.alloc(3 * 1024 * 1024 + 5, 9)],
@@ -103,12 +87,8 @@ describe('three nodes in one process', () => {
 
   it('still asks peers its failure detector has marked down when the others cannot make a quorum', async () => {
     // Pings answer on the nodes' simulated time base, or every node would see its peers' clocks 40 days off.
-    const transport = new MemoryTransport({ clock: { now: () => 1_800_000_000_000 } });
-    for (const [i, id] of ['n1', 'n2', 'n3'].entries()) {
-      const store = new MemoryStore({ inlineThreshold: 1024 });
-      transport.register(id, store);
-      nodes.push(await startNode(configFor(id), { store, transport, logger: silentLogger, metrics: null, random: seededRandom(i + 7), clock: { now: () => 1_800_000_000_000 + i } }));
-    }
+    const { nodes: started, transport } = await startSimCluster({ seed: 7, overrides });
+    nodes.push(...started);
     const n1 = nodes[0]!;
     // What a node sees when it starts before its peers: every ping failed, both marked down.
     n1.membership.setLiveness('n2', 'down');
@@ -123,13 +103,11 @@ describe('three nodes in one process', () => {
   });
 
   it('discards the stage of a replica whose commit failed, so its body does not stay on disk', async () => {
-    const transport = new MemoryTransport({ clock: { now: () => 1_800_000_000_000 } });
-    const stores: MemoryStore[] = [];
-    for (const [i, id] of ['n1', 'n2', 'n3'].entries()) {
-      const store = new MemoryStore({ inlineThreshold: 1024 });
-      stores.push(store);
-      // n3 stages like any replica, but every commit it is sent fails (e.g. it timed out).
-      const replica: ReplicaApi =
+    // n3 stages like any replica, but every commit it is sent fails (e.g. it timed out).
+    const { nodes: started, stores } = await startSimCluster({
+      seed: 11,
+      overrides,
+      replicaFor: (id, store): ReplicaApi =>
         id === 'n3'
           ? {
               stage: (b, sig) => store.stage(b, sig),
@@ -141,10 +119,9 @@ describe('three nodes in one process', () => {
                 throw new RingstoreError('RpcTimeout', 'injected: commit timed out');
               },
             }
-          : store;
-      transport.register(id, replica);
-      nodes.push(await startNode(configFor(id), { store, transport, logger: silentLogger, metrics: null, random: seededRandom(i + 11), clock: { now: () => 1_800_000_000_000 + i } }));
-    }
+          : store,
+    });
+    nodes.push(...started);
     const n1 = nodes[0]!;
     await n1.coordinator.putObject({ bucket: 'sim', key: 'big', contentType: 'text/plain', userMeta: {}, body: Readable.from([Buffer.alloc(5000, 1)]), seal: () => ({ etag: 'etag-big' }) });
     const deadline = Date.now() + 5000;

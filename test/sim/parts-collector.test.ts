@@ -6,20 +6,14 @@
  */
 import { describe, it, expect, afterEach } from 'vitest';
 import { Readable } from 'node:stream';
-import { startNode, type RunningNode } from '../../src/node.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
-import { MemoryTransport } from '../../src/rpc/transport.js';
+import type { RunningNode } from '../../src/node.js';
 import { Multipart, PARTS_NAMESPACE } from '../../src/replication/multipart.js';
 import { PartsCollector } from '../../src/replication/parts-collector.js';
 import { silentLogger } from '../../src/util/logger.js';
-import type { Config } from '../../src/config/schema.js';
-import { seededRandom, simNodeConfig } from '../helpers/sim.js';
+import { SIM_EPOCH_MS, seededRandom, startSimCluster } from '../helpers/sim.js';
 
-const configFor = (id: string): Config =>
-  simNodeConfig(id, {
-    // The node's own workers stay out of the way: the test drives a collector by hand.
-    store: { gcIntervalMs: 86_400_000, partGraceMs: 86_400_000, blobDeleteDelayMs: 0 },
-  });
+// The node's own workers stay out of the way: the test drives a collector by hand.
+const overrides = { store: { gcIntervalMs: 86_400_000, partGraceMs: 86_400_000, blobDeleteDelayMs: 0 } };
 
 const part = (n: number, size = 2000) => ({ body: Readable.from([Buffer.alloc(size, n)]), seal: () => ({ etag: `${n}`.repeat(32).slice(0, 32) }) });
 
@@ -30,15 +24,9 @@ describe('parts collector', () => {
   });
 
   it('keeps parts of an upload in progress and of the current object, and deletes them once it is overwritten', async () => {
-    const transport = new MemoryTransport();
-    const stores: MemoryStore[] = [];
-    let now = 1_800_000_000_000;
-    for (const [i, id] of ['n1', 'n2', 'n3'].entries()) {
-      const store = new MemoryStore({ inlineThreshold: 1024 });
-      stores.push(store);
-      transport.register(id, store);
-      nodes.push(await startNode(configFor(id), { store, transport, logger: silentLogger, metrics: null, random: seededRandom(i + 21), clock: { now: () => now + i } }));
-    }
+    let now = SIM_EPOCH_MS;
+    const { nodes: started, stores } = await startSimCluster({ seed: 21, overrides, now: () => now });
+    nodes.push(...started);
     const n1 = nodes[0]!;
     const multipart = new Multipart(n1.coordinator, seededRandom(99));
     const collector = (graceMs: number) => new PartsCollector({ coordinator: n1.coordinator, local: stores[0]!, clock: { now: () => now }, logger: silentLogger, metrics: null, graceMs });
