@@ -7,6 +7,7 @@
 //
 //   npm run build && node bench/suite.mjs            # full run, ~20-30 min on the 2-core box
 //   DURATION=2 BIG_COUNT=2 LIST_KEYS=200 SCALE_NODES=3 SCALE_CONCURRENCY=1,16 node bench/suite.mjs   # smoke run
+//   ONLY="PUT 4KiB,GET 4KiB,PUT 64MiB,GET 64MiB" SCALE_NODES= SCALE_CONCURRENCY= S3LOAD=0 node bench/suite.mjs   # hot-path rows only
 //
 // Every step is bounded (each bench has --max-time, the clusters are stopped by PID) and the
 // suite stops by itself. Settings are environment variables; `node bench/suite.mjs --help` lists them.
@@ -46,6 +47,8 @@ const S = {
   S3LOAD_DIR: env.S3LOAD_DIR ?? '/work/shared/bench',
   MAX_TIME: num('MAX_TIME', 900),
   OUT: resolve(env.OUT ?? join(ROOT, 'bench/results')),
+  // Comma-separated name prefixes of the side-by-side tests to run (e.g. "PUT 4KiB,GET 4KiB,PUT 64MiB,GET 64MiB"); empty runs them all.
+  ONLY: env.ONLY ?? '',
 };
 if (process.argv.includes('--help')) {
   console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 12).join('\n').replace(/^\/\/ ?/gm, ''));
@@ -275,6 +278,8 @@ const TESTS = [
   ['MIXED 70/30 4KiB c=16', ['--op', 'mixed', '--read-ratio', '0.7', '--size', '4KiB', '--prefix', 'suite-mixed', '-c', '16', ...T]],
   ...(S.MULTIPART ? [['MULTIPART 64MiB c=2', ['--op', 'multipart', '--size', '64MiB', '--part-size', '8MiB', '-c', '2', '--count', String(Math.max(1, S.BIG_COUNT / 2)), '--prefix', 'suite-mpu']]] : []),
 ];
+const only = S.ONLY.split(',').map((s) => s.trim()).filter(Boolean);
+if (only.length > 0) TESTS.splice(0, TESTS.length, ...TESTS.filter(([name]) => only.some((prefix) => name.startsWith(prefix))));
 const bucket = `suite-${stamp}`.toLowerCase();
 
 const report = { started: started.toISOString(), settings: S, machine: {}, idle: null, tests: [], scale_nodes: [], scale_concurrency: [], s3load: [] };
