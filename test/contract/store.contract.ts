@@ -471,8 +471,8 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
     describe('arguments and signals', () => {
       it('rejects calls whose signal is already aborted', async () => {
         const signal = AbortSignal.abort();
-        await expect(store.head(BUCKET, 'k', {}, signal)).rejects.toBeDefined();
-        await expect(store.commit(meta('k', v(1), 1), { kind: 'inline', data: Buffer.from('x') }, signal)).rejects.toBeDefined();
+        await expect(store.head(BUCKET, 'k', {}, signal)).rejects.toMatchObject({ name: 'AbortError' });
+        await expect(store.commit(meta('k', v(1), 1), { kind: 'inline', data: Buffer.from('x') }, signal)).rejects.toMatchObject({ name: 'AbortError' });
         expect(await store.head(BUCKET, 'k')).toBeUndefined();
       });
 

@@ -44,19 +44,27 @@ describe('node failures', () => {
     await cluster?.stop();
   });
 
+  // Each test starts from a whole cluster and leaves it whole: it brings back what it killed.
   it('keeps serving reads and writes with one node killed -9', async () => {
     await cluster.kill('n3');
-    await put(s3, 'during/small', 500);
-    await put(s3, 'during/large', 3 * 1024 * 1024);
-    await expectAllReadable(s3);
-    const n2 = cluster.s3('n2');
-    await expectAllReadable(n2);
-    const listed = await n2.send(new ListObjectsV2Command({ Bucket: bucket }));
-    expect(listed.Contents?.map((o) => o.Key)).toEqual(['before/large', 'before/small', 'during/large', 'during/small']);
-    n2.destroy();
+    try {
+      await put(s3, 'during/small', 500);
+      await put(s3, 'during/large', 3 * 1024 * 1024);
+      await expectAllReadable(s3);
+      const n2 = cluster.s3('n2');
+      await expectAllReadable(n2);
+      const listed = await n2.send(new ListObjectsV2Command({ Bucket: bucket }));
+      expect(listed.Contents?.map((o) => o.Key)).toEqual(['before/large', 'before/small', 'during/large', 'during/small']);
+      n2.destroy();
+    } finally {
+      await cluster.startNode('n3');
+    }
   });
 
   it('serves its replicas again after a restart, repaired by reads', async () => {
+    await cluster.kill('n3');
+    await put(s3, 'missed/small', 600);
+    await put(s3, 'missed/large', 2 * 1024 * 1024);
     await cluster.startNode('n3');
     const n3 = cluster.s3('n3');
     await expectAllReadable(n3);
@@ -74,10 +82,13 @@ describe('node failures', () => {
     expect(missing).toEqual([]);
     // With n1 gone, n2 and n3 form the quorum on their own.
     await cluster.kill('n1');
-    await expectAllReadable(n3);
-    await put(n3, 'after/small', 100);
-    n3.destroy();
-    await cluster.startNode('n1');
+    try {
+      await expectAllReadable(n3);
+      await put(n3, 'after/small', 100);
+      n3.destroy();
+    } finally {
+      await cluster.startNode('n1');
+    }
   });
 
   it('answers within the replica timeout while a node is paused (SIGSTOP)', async () => {

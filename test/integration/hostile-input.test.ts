@@ -1,9 +1,9 @@
 /**
- * Regressions of hardening findings 1 and 6. (1) A body that fails verification, or a client that
- * goes away, must be answered (or dropped) without taking the node down: before the fix, a PUT
+ * Guards two rules. A body that fails verification, or a client that goes away, is answered (or
+ * dropped) without taking the node down: before this was guarded, a PUT
  * above the inline threshold with a wrong Content-MD5 killed the gateway with an uncaught
  * exception, because the fan-out destroyed a replica lane whose local stage was still opening its
- * file. (6) Everything a client sends is bounded: trailers, headers kept with an object, XML
+ * file. And everything a client sends is bounded: trailers, headers kept with an object, XML
  * bodies, DeleteObjects keys, response overrides.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';

@@ -266,26 +266,3 @@ describe('Ring properties (fast-check)', () => {
     );
   });
 });
-
-describe('Ring speed', () => {
-  it('preferenceList takes well under 5 µs per call (5 members × 256 vnodes, and the default)', () => {
-    const keys = sampleKeys(20_000);
-    for (const vnodesPerUnit of [256, DEFAULT_VNODES_PER_UNIT]) {
-      const ring = new Ring(
-        layoutOf(5, (i) => ({ zone: `z${i % 3}` })),
-        hasher,
-        { vnodesPerUnit },
-      );
-      for (const key of keys) ring.preferenceList('bucket', key, 3); // warm the per-token cache and the JIT
-      const start = performance.now();
-      let sink = 0;
-      for (let round = 0; round < 5; round++) {
-        for (const key of keys) sink += ring.preferenceList('bucket', key, 3).replicas.length;
-      }
-      const perCall = ((performance.now() - start) * 1000) / (5 * keys.length);
-      expect(sink).toBe(5 * keys.length * 3);
-      // The bound is loose so a busy CI machine does not flake; locally this is ~1 µs.
-      expect(perCall).toBeLessThan(5);
-    }
-  });
-});

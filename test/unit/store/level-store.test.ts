@@ -256,7 +256,7 @@ describe('LevelStore', () => {
         controller.abort();
         yield randomBytes(1000);
       }
-      await expect(store.stage(aborted(), controller.signal)).rejects.toBeDefined();
+      await expect(store.stage(aborted(), controller.signal)).rejects.toMatchObject({ name: 'AbortError' });
       expect(await blobFiles(dir)).toEqual([]);
     });
 

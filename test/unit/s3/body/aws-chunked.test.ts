@@ -175,7 +175,7 @@ describe('malformed aws-chunked bodies', () => {
     ['an undeclared trailer', unsignedBody('3\r\nabc\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n'), { trailer: false }, 'MalformedTrailerError'],
     ['a trailer line without a colon', unsignedBody('3\r\nabc\r\n0\r\nbogus\r\n\r\n'), { trailer: true }, 'MalformedTrailerError'],
     ['data after the final chunk', unsignedBody('3\r\nabc\r\n0\r\n\r\nextra'), { trailer: false }, 'InvalidRequest'],
-    // Regression (hardening finding 6): 300,000 trailer lines were accepted and kept in memory.
+    // Guards the trailer bound: 300,000 trailer lines were once accepted and kept in memory.
     ['a flood of trailer lines', unsignedBody(`3\r\nabc\r\n0\r\n${'x-amz-meta-a:b\r\n'.repeat(17)}\r\n`), { trailer: true }, 'MalformedTrailerError'],
     ['a flood of distinct trailer names', unsignedBody(`3\r\nabc\r\n0\r\n${Array.from({ length: 1000 }, (_, i) => `x-t${i}:v\r\n`).join('')}\r\n`), { trailer: true }, 'MalformedTrailerError'],
     ['a trailer sent twice', unsignedBody('3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n'), { trailer: true }, 'MalformedTrailerError'],
