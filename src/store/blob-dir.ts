@@ -5,7 +5,7 @@
  * Paths are built only from validated hex ids, never from object keys.
  */
 import { constants } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { crc32 } from '../util/crc.js';
 import { RingstoreError, describeError } from '../util/errors.js';
 import type { Random } from '../util/random.js';
@@ -162,11 +162,20 @@ export class BlobDir {
 
   /** Creates the root and its fan-out directories, and finds out whether O_DIRECT works here. */
   async init(): Promise<void> {
-    await this.#fs.mkdirp(this.#root);
+    const created = await this.#fs.mkdirp(this.#root);
     const dirs: Promise<unknown>[] = [];
     for (let i = 0; i < 256; i++) dirs.push(this.#fs.mkdirp(join(this.#root, i.toString(16).padStart(2, '0'))));
     await Promise.all(dirs);
-    if (this.#fsync) await this.#fs.syncDir(this.#root);
+    if (this.#fsync) {
+      // The fan-out entries live in the root, the root's own entry (and those of any parents just
+      // created) in the directory above: unsynced, a power cut can lose every blob at once.
+      const chain = [this.#root];
+      for (let dir = this.#root; created !== undefined && dir !== created && dirname(dir) !== dir;) chain.push((dir = dirname(dir)));
+      for (const dir of chain) await this.#fs.syncDir(dir);
+      // Synced on every start (an earlier one may have stopped first), but best effort: this
+      // directory is not ours and need not be readable.
+      await this.#fs.syncDir(dirname(chain[chain.length - 1]!)).catch(() => {});
+    }
     if (this.#wantDirect) {
       this.#directRefusal = await this.#probeDirect();
       this.#direct = this.#directRefusal === undefined;
