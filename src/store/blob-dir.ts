@@ -38,6 +38,9 @@ const DIRECT_SLABS = 32;
 const DIRECT_SLAB_BYTES = 1024 * 1024;
 /** Size of the write that tells whether space is back after ENOSPC. */
 const SPACE_PROBE_BYTES = 1024 * 1024;
+/** Files at the root that only probe the device; names outside the blob-id space, so list() never sees them. */
+const DIRECT_PROBE = `direct-probe${TMP_SUFFIX}`;
+const SPACE_PROBE = `space-probe${TMP_SUFFIX}`;
 const DIRECT_CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_DIRECT ?? 0);
 
 /** One file found under the blob root. */
@@ -166,6 +169,9 @@ export class BlobDir {
     const dirs: Promise<unknown>[] = [];
     for (let i = 0; i < 256; i++) dirs.push(this.#fs.mkdirp(join(this.#root, i.toString(16).padStart(2, '0'))));
     await Promise.all(dirs);
+    // A crash (or a power cut that undid the unlink) can leave a probe behind: a leftover direct
+    // probe would make the next O_EXCL open fail and switch O_DIRECT off for good.
+    await Promise.all([DIRECT_PROBE, SPACE_PROBE].map((name) => this.#fs.remove(join(this.#root, name))));
     if (this.#fsync) {
       // The fan-out entries live in the root, the root's own entry (and those of any parents just
       // created) in the directory above: unsynced, a power cut can lose every blob at once.
@@ -187,7 +193,7 @@ export class BlobDir {
     if (constants.O_DIRECT === undefined) return 'O_DIRECT is not available on this platform';
     const slab = this.#slabs.take();
     if (slab === undefined) return 'no aligned buffer';
-    const probe = join(this.#root, `direct-probe${TMP_SUFFIX}`);
+    const probe = join(this.#root, DIRECT_PROBE);
     try {
       const fh = await this.#fs.open(probe, DIRECT_CREATE_FLAGS);
       try {
@@ -377,7 +383,7 @@ export class BlobDir {
    * again (after ENOSPC), rejects while it does not. Never leaves the file behind.
    */
   async probeWrite(): Promise<void> {
-    const probe = join(this.#root, `space-probe${TMP_SUFFIX}`);
+    const probe = join(this.#root, SPACE_PROBE);
     try {
       const fh = await this.#fs.open(probe, 'w');
       try {
