@@ -193,6 +193,17 @@ describe('SimDisk', () => {
       });
     }
 
+    it('a direct probe left behind by a crash does not turn O_DIRECT off at the next start', async () => {
+      const disk = new SimDisk();
+      await disk.mkdirp('/data/blobs');
+      await writeFile(disk, '/data/blobs/direct-probe.tmp', 'left by a crash', false);
+      const blobs = new BlobDir('/data/blobs', { fsync: true, directIo: true, fs: disk }, random);
+      await blobs.init();
+      expect(blobs.directIoRefusal).toBeUndefined();
+      expect(blobs.directIo).toBe(true);
+      expect(disk.files('/data/blobs')).toEqual([]);
+    });
+
     it('a blob written without fsync is gone after a strict power cut (the sim is not a no-op)', async () => {
       const disk = new SimDisk();
       const blobs = new BlobDir('/data/blobs', { fsync: false, fs: disk }, random);
