@@ -5,15 +5,14 @@
  * Paths are built only from validated hex ids, never from object keys.
  */
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { crc32 } from '../util/crc.js';
 import { RingstoreError, describeError } from '../util/errors.js';
 import type { Random } from '../util/random.js';
 import type { StagedBody } from './types.js';
 import { AlignedSlabPool, DIRECT_ALIGN, alignUp } from './aligned-slabs.js';
 import { BlockCrcBuilder, type BlockCrcs } from './block-crcs.js';
+import { nodeFileSystem, type FileSystem, type StoreFile } from './file-system.js';
 
 /** A blob just written: its id, size, whole CRC and per-block CRCs. */
 export interface WrittenBlob extends StagedBody {
@@ -39,6 +38,9 @@ const DIRECT_SLABS = 32;
 const DIRECT_SLAB_BYTES = 1024 * 1024;
 /** Size of the write that tells whether space is back after ENOSPC. */
 const SPACE_PROBE_BYTES = 1024 * 1024;
+/** Files at the root that only probe the device; names outside the blob-id space, so list() never sees them. */
+const DIRECT_PROBE = `direct-probe${TMP_SUFFIX}`;
+const SPACE_PROBE = `space-probe${TMP_SUFFIX}`;
 const DIRECT_CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_DIRECT ?? 0);
 
 /** One file found under the blob root. */
@@ -55,7 +57,7 @@ export function isBlobId(id: string): boolean {
   return ID_PATTERN.test(id);
 }
 
-async function writeAll(fh: FileHandle, chunks: Uint8Array[], total: number): Promise<void> {
+async function writeAll(fh: StoreFile, chunks: Uint8Array[], total: number): Promise<void> {
   const { bytesWritten } = await fh.writev(chunks);
   if (bytesWritten === total) return;
   // Regular files rarely write short (disk full is reported as an error); finish the rest plainly.
@@ -108,21 +110,12 @@ async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal | und
  * full disk shows up first (the kernel writes the blocks that fit), so the rest is written
  * again: that call fails with the real errno (ENOSPC), which the store reports as such.
  */
-async function writeAligned(fh: FileHandle, slab: Buffer, length: number, position: number): Promise<void> {
+async function writeAligned(fh: StoreFile, slab: Buffer, length: number, position: number): Promise<void> {
   let done = 0;
   while (done < length) {
     const { bytesWritten } = await fh.write(slab, done, length - done, position + done);
     if (bytesWritten === 0) throw new Error(`short O_DIRECT write: ${done} of ${length} bytes`);
     done += bytesWritten;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 
@@ -132,11 +125,14 @@ export interface BlobDirOptions {
   readonly fsync: boolean;
   /** Write with O_DIRECT when the file system allows it (only with fsync: without it the page cache is faster). */
   readonly directIo?: boolean;
+  /** Where the files live; the real file system by default. */
+  readonly fs?: FileSystem;
 }
 
 /** The blob directory of one store. */
 export class BlobDir {
   readonly #root: string;
+  readonly #fs: FileSystem;
   readonly #fsync: boolean;
   readonly #wantDirect: boolean;
   readonly #random: Random;
@@ -146,6 +142,7 @@ export class BlobDir {
 
   constructor(root: string, options: BlobDirOptions, random: Random) {
     this.#root = root;
+    this.#fs = options.fs ?? nodeFileSystem;
     this.#fsync = options.fsync;
     this.#wantDirect = options.fsync && (options.directIo ?? true);
     this.#random = random;
@@ -168,11 +165,23 @@ export class BlobDir {
 
   /** Creates the root and its fan-out directories, and finds out whether O_DIRECT works here. */
   async init(): Promise<void> {
-    await mkdir(this.#root, { recursive: true });
+    const created = await this.#fs.mkdirp(this.#root);
     const dirs: Promise<unknown>[] = [];
-    for (let i = 0; i < 256; i++) dirs.push(mkdir(join(this.#root, i.toString(16).padStart(2, '0')), { recursive: true }));
+    for (let i = 0; i < 256; i++) dirs.push(this.#fs.mkdirp(join(this.#root, i.toString(16).padStart(2, '0'))));
     await Promise.all(dirs);
-    if (this.#fsync) await syncDir(this.#root);
+    // A crash (or a power cut that undid the unlink) can leave a probe behind: a leftover direct
+    // probe would make the next O_EXCL open fail and switch O_DIRECT off for good.
+    await Promise.all([DIRECT_PROBE, SPACE_PROBE].map((name) => this.#fs.remove(join(this.#root, name))));
+    if (this.#fsync) {
+      // The fan-out entries live in the root, the root's own entry (and those of any parents just
+      // created) in the directory above: unsynced, a power cut can lose every blob at once.
+      const chain = [this.#root];
+      for (let dir = this.#root; created !== undefined && dir !== created && dirname(dir) !== dir;) chain.push((dir = dirname(dir)));
+      for (const dir of chain) await this.#fs.syncDir(dir);
+      // Synced on every start (an earlier one may have stopped first), but best effort: this
+      // directory is not ours and need not be readable.
+      await this.#fs.syncDir(dirname(chain[chain.length - 1]!)).catch(() => {});
+    }
     if (this.#wantDirect) {
       this.#directRefusal = await this.#probeDirect();
       this.#direct = this.#directRefusal === undefined;
@@ -184,9 +193,9 @@ export class BlobDir {
     if (constants.O_DIRECT === undefined) return 'O_DIRECT is not available on this platform';
     const slab = this.#slabs.take();
     if (slab === undefined) return 'no aligned buffer';
-    const probe = join(this.#root, `direct-probe${TMP_SUFFIX}`);
+    const probe = join(this.#root, DIRECT_PROBE);
     try {
-      const fh = await open(probe, DIRECT_CREATE_FLAGS);
+      const fh = await this.#fs.open(probe, DIRECT_CREATE_FLAGS);
       try {
         await writeAligned(fh, slab, DIRECT_ALIGN, 0);
       } finally {
@@ -197,7 +206,7 @@ export class BlobDir {
       return describeError(err);
     } finally {
       this.#slabs.give(slab);
-      await rm(probe, { force: true });
+      await this.#fs.remove(probe);
     }
   }
 
@@ -214,9 +223,9 @@ export class BlobDir {
     const tmp = path + TMP_SUFFIX;
     // Every slab busy (many large writes at once): this one goes through the page cache.
     const slab = this.#direct ? this.#slabs.take() : undefined;
-    let fh: FileHandle;
+    let fh: StoreFile;
     try {
-      fh = await open(tmp, slab ? DIRECT_CREATE_FLAGS : 'wx');
+      fh = await this.#fs.open(tmp, slab ? DIRECT_CREATE_FLAGS : 'wx');
     } catch (err) {
       if (slab) this.#slabs.give(slab);
       throw err;
@@ -226,14 +235,14 @@ export class BlobDir {
       written = slab ? await this.#fillDirect(fh, body, signal, slab) : await this.#fillBuffered(fh, body, signal);
     } finally {
       await fh.close();
-      if (written === undefined) await rm(tmp, { force: true });
+      if (written === undefined) await this.#fs.remove(tmp);
     }
     try {
-      await rename(tmp, path);
-      if (this.#fsync) await syncDir(join(this.#root, id.slice(0, 2)));
+      await this.#fs.rename(tmp, path);
+      if (this.#fsync) await this.#fs.syncDir(join(this.#root, id.slice(0, 2)));
     } catch (err) {
-      await rm(tmp, { force: true });
-      await rm(path, { force: true });
+      await this.#fs.remove(tmp);
+      await this.#fs.remove(path);
       throw err;
     }
     return { id, ...written };
@@ -244,7 +253,7 @@ export class BlobDir {
    * moves the bytes straight to the device instead of copying them into the page cache, which
    * on this kind of VM costs 1–2 ms of CPU per MiB. One slab is written while the next fills.
    */
-  async #fillDirect(fh: FileHandle, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined, first: Buffer): Promise<Filled> {
+  async #fillDirect(fh: StoreFile, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined, first: Buffer): Promise<Filled> {
     const spare = this.#slabs.take();
     const slabs = spare ? [first, spare] : [first];
     let slab = first;
@@ -292,7 +301,7 @@ export class BlobDir {
     }
   }
 
-  async #fillBuffered(fh: FileHandle, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<Filled> {
+  async #fillBuffered(fh: StoreFile, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<Filled> {
     let size = 0;
     let crc = 0;
     const blocks = new BlockCrcBuilder();
@@ -355,8 +364,8 @@ export class BlobDir {
   }
 
   /** Opens blob `id` for reading. */
-  async open(id: string): Promise<FileHandle> {
-    return open(this.pathOf(id), 'r');
+  async open(id: string): Promise<StoreFile> {
+    return this.#fs.open(this.pathOf(id), 'r');
   }
 
   /** Reads a whole (small) blob into memory. */
@@ -374,9 +383,9 @@ export class BlobDir {
    * again (after ENOSPC), rejects while it does not. Never leaves the file behind.
    */
   async probeWrite(): Promise<void> {
-    const probe = join(this.#root, `space-probe${TMP_SUFFIX}`);
+    const probe = join(this.#root, SPACE_PROBE);
     try {
-      const fh = await open(probe, 'w');
+      const fh = await this.#fs.open(probe, 'w');
       try {
         await fh.write(Buffer.alloc(SPACE_PROBE_BYTES));
         await fh.datasync();
@@ -384,14 +393,13 @@ export class BlobDir {
         await fh.close();
       }
     } finally {
-      await rm(probe, { force: true });
+      await this.#fs.remove(probe);
     }
   }
 
   /** Deletes blob `id` (and any partial temp file of it); missing files are fine. */
   async remove(id: string): Promise<void> {
-    const path = this.pathOf(id);
-    await rm(path, { force: true });
+    await this.#fs.remove(this.pathOf(id));
   }
 
   /**
@@ -399,9 +407,9 @@ export class BlobDir {
    * Resolves false when the file is already gone.
    */
   async quarantine(id: string, quarantineDir: string): Promise<boolean> {
-    await mkdir(quarantineDir, { recursive: true });
+    await this.#fs.mkdirp(quarantineDir);
     try {
-      await rename(this.pathOf(id), join(quarantineDir, id));
+      await this.#fs.rename(this.pathOf(id), join(quarantineDir, id));
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
@@ -411,7 +419,7 @@ export class BlobDir {
 
   /** Deletes a file returned by `list()`. */
   async removeFile(file: BlobFile): Promise<void> {
-    await rm(file.path, { force: true });
+    await this.#fs.remove(file.path);
   }
 
   /** Every blob and temp file on disk; names that are not blob ids are skipped, never touched. */
@@ -420,7 +428,7 @@ export class BlobDir {
       const dir = join(this.#root, i.toString(16).padStart(2, '0'));
       let names: string[];
       try {
-        names = await readdir(dir);
+        names = await this.#fs.readdir(dir);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw err;
@@ -431,7 +439,7 @@ export class BlobDir {
         if (!isBlobId(id)) continue;
         const path = join(dir, name);
         try {
-          const st = await stat(path);
+          const st = await this.#fs.stat(path);
           yield { id, path, temporary, mtimeMs: st.mtimeMs };
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

@@ -6,7 +6,7 @@
  * only ever yields checked bytes, and its CorruptBody says so (`details.resumable`), so a
  * reader may continue from another copy where this one failed.
  */
-import type { FileHandle } from 'node:fs/promises';
+import type { StoreFile } from './file-system.js';
 import { Readable } from 'node:stream';
 import { crc32 } from '../util/crc.js';
 import { RingstoreError } from '../util/errors.js';
@@ -79,7 +79,7 @@ export interface FileRangeOptions {
  * is CorruptBody; so is a CRC mismatch when verifying (the last chunk is withheld then).
  */
 export class FileRangeReadable extends Readable implements RecyclingBody {
-  readonly #fh: FileHandle;
+  readonly #fh: StoreFile;
   readonly #buffers: ReadBufferPool | undefined;
   readonly #verify: VerifyOptions | undefined;
   readonly #details: Readonly<Record<string, unknown>>;
@@ -95,7 +95,7 @@ export class FileRangeReadable extends Readable implements RecyclingBody {
   #again = false;
   #ended = false;
 
-  constructor(fh: FileHandle, options: FileRangeOptions) {
+  constructor(fh: StoreFile, options: FileRangeOptions) {
     // Read ahead a few chunks, so the next file read overlaps with sending the previous one.
     // Object mode: a consumer's read() then returns one chunk as it was read, where a byte
     // stream would concatenate whatever is buffered (a copy, and a buffer that cannot be recycled).

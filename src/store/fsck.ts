@@ -8,7 +8,7 @@
  * collectable garbage, not damage: they are reported apart and never count as problems.
  */
 import { stat } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import type { StoreFile } from './file-system.js';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { ClassicLevel } from 'classic-level';
@@ -104,7 +104,7 @@ export interface FsckOptions {
 
 /** Where body bytes come from for `verifyBody`. */
 export interface BodySource {
-  openBlob(id: string): Promise<FileHandle>;
+  openBlob(id: string): Promise<StoreFile>;
 }
 
 /** The outcome of checking one record's body. */
@@ -132,7 +132,7 @@ export async function verifyBody(stored: StoredValue, source: BodySource): Promi
     if (crc !== record.crc32) return { bytes: inline.byteLength, problem: { kind: 'inline-crc', detail: `inline body CRC32 ${hex(crc)}, record says ${hex(record.crc32)}` } };
     return { bytes: inline.byteLength };
   }
-  let fh: FileHandle;
+  let fh: StoreFile;
   try {
     fh = await source.openBlob(stored.blobId);
   } catch (err) {

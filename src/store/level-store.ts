@@ -3,7 +3,6 @@
  * files under `<dir>/blobs` (see blob-dir.ts). Each (bucket, key) holds only its newest version
  * (object or tombstone); commits are last-writer-wins and serialized per key.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { crc32 } from '../util/crc.js';
@@ -15,6 +14,7 @@ import { silentLogger } from '../util/logger.js';
 import type { Logger } from '../util/logger.js';
 import type { Random } from '../util/random.js';
 import { BlobDir, isBlobId } from './blob-dir.js';
+import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { FileRangeReadable, READ_CHUNK, bufferReadable, errorReadable } from './body-stream.js';
 import { ReadBufferPool } from './read-buffers.js';
 import { coveringSpan, fitsSize, type BlockCrcs } from './block-crcs.js';
@@ -46,6 +46,8 @@ export interface LevelStoreOptions {
   readonly onQuarantine?: (info: QuarantineInfo) => void;
   /** How often a store that hit ENOSPC tries a probe write to find out whether space is back (default 5 s). */
   readonly spaceProbeIntervalMs?: number;
+  /** Where blob files and quarantined copies live; the real file system by default (LevelDB always uses it). */
+  readonly fs?: FileSystem;
 }
 
 /** A stored copy found corrupt: its record is dropped and its bytes moved to `<dir>/quarantine`. */
@@ -97,6 +99,7 @@ function isNoSpace(err: unknown): boolean {
 export class LevelStore implements LocalStore {
   readonly #db: ClassicLevel<Buffer, Buffer>;
   readonly #blobs: BlobDir;
+  readonly #fs: FileSystem;
   readonly #writer: GroupWriter;
   readonly #threshold: number;
   readonly #logger: Logger;
@@ -127,7 +130,8 @@ export class LevelStore implements LocalStore {
       // inline bodies (about 2x the put rate for 4 KiB values on a small VM).
       writeBufferSize: WRITE_BUFFER_BYTES,
     });
-    this.#blobs = new BlobDir(join(options.dir, 'blobs'), { fsync: options.fsync, ...(options.directIo !== undefined && { directIo: options.directIo }) }, options.random);
+    this.#fs = options.fs ?? nodeFileSystem;
+    this.#blobs = new BlobDir(join(options.dir, 'blobs'), { fsync: options.fsync, fs: this.#fs, ...(options.directIo !== undefined && { directIo: options.directIo }) }, options.random);
     this.#writer = new GroupWriter(this.#db, options.fsync);
     this.#threshold = options.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'store' });
@@ -406,9 +410,9 @@ export class LevelStore implements LocalStore {
         if (now.blobId !== undefined) {
           if (await this.#blobs.quarantine(now.blobId, this.#quarantineDir)) evidence = join(this.#quarantineDir, now.blobId);
         } else if (now.inline !== undefined) {
-          await mkdir(this.#quarantineDir, { recursive: true });
+          await this.#fs.mkdirp(this.#quarantineDir);
           evidence = join(this.#quarantineDir, `inline-${Date.now()}-${crc32(Buffer.from(`${bucket}\0${key}`)).toString(16)}`);
-          await writeFile(evidence, now.inline);
+          await this.#fs.writeFile(evidence, now.inline);
         }
         this.#logger.error({ bucket, key, version, blobId: now.blobId, reason, evidence }, 'corrupt copy quarantined until read repair restores it');
         this.#onQuarantine?.({ bucket, key, storage: now.record.storage, reason });
