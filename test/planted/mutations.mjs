@@ -84,7 +84,7 @@ export const mutations = [
     file: 'src/store/group-writer.ts',
     from: 'this.#options = { sync };',
     to: 'this.#options = { sync: false };',
-    tests: [],
+    tests: ['test/unit/store/leveldb-sync.test.ts'],
   },
   {
     id: 'inline-read-unchecked',
@@ -101,5 +101,29 @@ export const mutations = [
     from: 'if (crc32(inline) !== record.crc32 || inline.byteLength !== record.size) return { record };',
     to: 'if (inline.byteLength !== record.size) return { record };',
     tests: [],
+  },
+  {
+    id: 'blob-no-datasync',
+    rule: 'a blob file is fdatasynced before its commit is acknowledged (buffered writes)',
+    file: 'src/store/blob-dir.ts',
+    from: '      if (this.#fsync) await fh.datasync();\n      return { size, crc32: crc, blockCrcs: blocks.finish() };',
+    to: '      return { size, crc32: crc, blockCrcs: blocks.finish() };',
+    tests: ['test/sim/power-loss.test.ts'],
+  },
+  {
+    id: 'blob-direct-no-datasync',
+    rule: 'a blob file written with O_DIRECT is fdatasynced before its commit is acknowledged',
+    file: 'src/store/blob-dir.ts',
+    from: '      await fh.datasync();\n      return { size, crc32: crc, blockCrcs: blocks.finish() };',
+    to: '      return { size, crc32: crc, blockCrcs: blocks.finish() };',
+    tests: ['test/sim/power-loss.test.ts'],
+  },
+  {
+    id: 'blob-dir-no-fsync',
+    rule: "a blob's directory entry is fsynced after its rename",
+    file: 'src/store/blob-dir.ts',
+    from: 'if (this.#fsync) await this.#fs.syncDir(join(this.#root, id.slice(0, 2)));',
+    to: '',
+    tests: ['test/sim/power-loss.test.ts'],
   },
 ];
