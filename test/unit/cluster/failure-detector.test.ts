@@ -5,6 +5,9 @@
  * its own signal); who is pinged; what is reported. Rounds are driven with `runOnce`, and on
  * an interval with `startWorker` under fake timers.
  */
+import { getEventListeners } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, it, expect, afterEach, vi } from 'vitest';
 import { FailureDetector, type PingFn } from '../../../src/cluster/failure-detector.js';
 import type { Liveness, Membership } from '../../../src/cluster/membership.js';
@@ -172,7 +175,9 @@ describe('FailureDetector: what counts as a miss', () => {
     await round();
     expect(performance.now() - started).toBeGreaterThanOrEqual(15);
     expect(membership.liveness('n2')).toBe('suspect');
-    expect(script.calls.find((c) => c.peer === 'n2')?.signal.aborted).toBe(true);
+    const n2signal = script.calls.find((c) => c.peer === 'n2')?.signal;
+    expect(n2signal?.aborted).toBe(true);
+    expect((n2signal?.reason as Error | undefined)?.name).toBe('TimeoutError');
     await round();
     expect(membership.liveness('n2')).toBe('down');
     expect(changes).toEqual([
@@ -181,7 +186,22 @@ describe('FailureDetector: what counts as a miss', () => {
     ]);
     // The peer that answered in time was not touched by n2's timeout.
     expect(membership.liveness('n3')).toBe('up');
-  });
+  }, 5_000);
+
+  it('a hung ping is missed after pingTimeoutMs even when garbage is collected while it waits', async () => {
+    // On Node 20 an AbortSignal.timeout inside AbortSignal.any can be collected before it
+    // fires (nodejs/node#57736): the ping then waited for the RPC deadline, or forever.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { membership, script, round } = await setup({ pingTimeoutMs: 50, downAfterMisses: 1 });
+    script.set('n2', 'hang');
+    const pending = round();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    gc();
+    const outcome = await Promise.race([pending.then(() => 'finished'), new Promise((resolve) => setTimeout(() => resolve('still waiting after 2 s'), 2000))]);
+    expect(outcome).toBe('finished');
+    expect(membership.liveness('n2')).toBe('down');
+  }, 5_000);
 
   it('a round stopped by its own signal counts no miss and changes nobody', async () => {
     const { membership, detector, script, changes, round } = await setup({ downAfterMisses: 2 });
@@ -203,6 +223,15 @@ describe('FailureDetector: what counts as a miss', () => {
     await round();
     expect(membership.liveness('n2')).toBe('down');
   });
+
+  it('leaves no abort listener behind on the long-lived worker signal, round after round', async () => {
+    const { detector, script } = await setup({ pingTimeoutMs: 20 });
+    script.set('n2', 'fail');
+    script.set('n3', 'hang');
+    const worker = new AbortController();
+    for (let i = 0; i < 3; i++) await detector.runOnce(worker.signal);
+    expect(getEventListeners(worker.signal, 'abort')).toHaveLength(0);
+  }, 5_000);
 
   it('a round stopped before it began still returns promptly without marking anyone', async () => {
     const { membership, detector, script, changes } = await setup();
@@ -238,7 +267,7 @@ describe('FailureDetector: who is pinged', () => {
     expect(membership.liveness('n2')).toBe('up');
     await pending;
     expect(membership.liveness('n2')).toBe('down');
-  });
+  }, 5_000);
 
   it('follows the layout: a member added later is pinged, a removed one is not', async () => {
     const { membership, script, round } = await setup();
