@@ -222,7 +222,7 @@ describe('FailureDetector: what counts as a miss', () => {
     script.set('n3', 'ok');
     await round();
     expect(membership.liveness('n2')).toBe('down');
-  });
+  }, 5_000);
 
   it('leaves no abort listener behind on the long-lived worker signal, round after round', async () => {
     const { detector, script } = await setup({ pingTimeoutMs: 20 });
@@ -241,7 +241,7 @@ describe('FailureDetector: what counts as a miss', () => {
     await detector.runOnce(stop.signal);
     expect(membership.liveness('n2')).toBe('up');
     expect(changes).toEqual([]);
-  });
+  }, 5_000);
 });
 
 describe('FailureDetector: who is pinged', () => {
@@ -341,6 +341,14 @@ describe('FailureDetector on an interval (startWorker, fake timers)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('a finished ping leaves no deadline timer running', async () => {
+    vi.useFakeTimers();
+    const { detector, script } = await setup({ pingTimeoutMs: 60_000 });
+    script.set('n3', 'fail');
+    await detector.runOnce(new AbortController().signal);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('stopping aborts the ping in flight without counting it as a miss', async () => {
     vi.useFakeTimers();
     const { membership, detector, script, changes } = await setup({ downAfterMisses: 1 });
@@ -354,5 +362,5 @@ describe('FailureDetector on an interval (startWorker, fake timers)', () => {
     expect(membership.liveness('n2')).toBe('up');
     expect(changes).toEqual([]);
     expect(errors).toEqual([]);
-  });
+  }, 5_000);
 });
