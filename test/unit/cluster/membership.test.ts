@@ -89,18 +89,13 @@ describe('Membership.candidates', () => {
     const m = await membershipOf('n0', ['n0', 'n1', 'n2', 'n3', 'n4', 'n5']);
     const peers = ['n1', 'n2', 'n3', 'n4', 'n5'];
     fc.assert(
-      fc.property(
-        fc.array(fc.constantFrom<Liveness>('up', 'suspect', 'down'), { minLength: 5, maxLength: 5 }),
-        fc.shuffledSubarray(peers),
-        fc.integer({ min: 0, max: 6 }),
-        (states, order, needed) => {
-          peers.forEach((id, i) => m.setLiveness(id, states[i] ?? 'up'));
-          const members = order.map((id) => memberOf(id));
-          const usable = order.filter((id) => m.liveness(id) !== 'down');
-          const down = order.filter((id) => m.liveness(id) === 'down');
-          expect(ids(m.candidates(members, needed))).toEqual(usable.length >= needed ? usable : [...usable, ...down]);
-        },
-      ),
+      fc.property(fc.array(fc.constantFrom<Liveness>('up', 'suspect', 'down'), { minLength: 5, maxLength: 5 }), fc.shuffledSubarray(peers), fc.integer({ min: 0, max: 6 }), (states, order, needed) => {
+        peers.forEach((id, i) => m.setLiveness(id, states[i] ?? 'up'));
+        const members = order.map((id) => memberOf(id));
+        const usable = order.filter((id) => m.liveness(id) !== 'down');
+        const down = order.filter((id) => m.liveness(id) === 'down');
+        expect(ids(m.candidates(members, needed))).toEqual(usable.length >= needed ? usable : [...usable, ...down]);
+      }),
       { numRuns: 300 },
     );
   });

@@ -103,11 +103,7 @@ describe('Ring stability', () => {
 
   it('removing a member moves only the keys it held, each to exactly one new member', () => {
     const five = new Ring(layoutOf(5), hasher, { vnodesPerUnit: 128 });
-    const four = new Ring(
-      { version: 2, members: layoutOf(5).members.filter((m) => m.id !== 'n3') },
-      hasher,
-      { vnodesPerUnit: 128 },
-    );
+    const four = new Ring({ version: 2, members: layoutOf(5).members.filter((m) => m.id !== 'n3') }, hasher, { vnodesPerUnit: 128 });
     const diff = diffRings(five, four, 3);
     for (const r of diff.ranges) {
       expect(r.removed).toEqual(['n3']);
