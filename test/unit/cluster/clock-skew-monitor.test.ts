@@ -114,6 +114,16 @@ describe('ClockSkewMonitor', () => {
     expect(monitor.verdict().skewed).toBe(true); // window 3: [2000, 1, 2000]
   });
 
+  it('names the peers not measured yet when it refuses', async () => {
+    const { monitor, ping } = await setup(['n1', 'n2', 'n3', 'n4', 'n5']);
+    ping('n2', 800);
+    ping('n3', 800);
+    ping('n4', 800);
+    // 1 agreeing + 1 unmeasured < 3 of 5.
+    expect(monitor.verdict()).toMatchObject({ skewed: true, agreeing: 1, unmeasured: 1 });
+    expect(monitor.readinessReason()).toMatch(/-800 ms from the cluster median.*n2 \+800 ms, n3 \+800 ms, n4 \+800 ms, n5 not measured/);
+  });
+
   it('works without metrics', async () => {
     const membership = await membershipOf('n1', ['n1', 'n2']);
     const monitor = new ClockSkewMonitor({ membership, boundMs: 250, logger: recordingLogger(), metrics: null });

@@ -145,3 +145,33 @@ describe('Ring.ranges', () => {
     expect(ring.preferenceList('b', 'k', 3).fallbacks).toEqual([]);
   });
 });
+
+describe('Ring token collisions', () => {
+  // Tokens of different members at the same position are astronomically rare with xxHash64; a
+  // hasher that forces them checks that every node still orders them the same way.
+  const colliding = (): Hasher => ({ h64: (input) => (input === 'n1#0' || input === 'n2#0' ? 1000n : hasher.h64(input)) });
+
+  it('equal token positions are ordered by member id, whatever the layout order', () => {
+    const forward = new Ring(layoutOf(3), colliding(), { vnodesPerUnit: 4 });
+    const reversed = new Ring({ version: 1, members: [...layoutOf(3).members].reverse() }, colliding(), { vnodesPerUnit: 4 });
+    for (const p of [0n, 999n, 1000n, 1001n]) {
+      expect(ids(reversed.preferenceListAt(p, 3).replicas)).toEqual(ids(forward.preferenceListAt(p, 3).replicas));
+    }
+    // The key at the shared position belongs to n1's token (n1 < n2).
+    expect(forward.preferenceListAt(1000n, 1).replicas[0]?.id).toBe('n1');
+    expect(reversed.preferenceListAt(1000n, 1).replicas[0]?.id).toBe('n1');
+  });
+
+  it('ranges(n) still partition the key space when two tokens share a position', () => {
+    const ring = new Ring(layoutOf(3), colliding(), { vnodesPerUnit: 4 });
+    const ranges = ring.ranges(1);
+    expect(ranges[0]?.start).toBe(0n);
+    ranges.forEach((r, i) => {
+      expect(r.end).toBeGreaterThanOrEqual(r.start);
+      if (i > 0) expect(r.start).toBe((ranges[i - 1]?.end ?? -2n) + 1n);
+    });
+    expect(ranges.reduce((sum, r) => sum + (r.end - r.start + 1n), 0n)).toBe(1n << 64n);
+    const at1000 = ranges.find((r) => r.start <= 1000n && 1000n <= r.end);
+    expect(at1000?.replicas[0]?.id).toBe('n1');
+  });
+});
