@@ -341,6 +341,56 @@ describe('FailureDetector on an interval (startWorker, fake timers)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('a hung ping is missed exactly at pingTimeoutMs, and the next round starts an interval after it ends (no overlap)', async () => {
+    vi.useFakeTimers();
+    const { membership, detector, script } = await setup({ pingTimeoutMs: 1500, downAfterMisses: 2 });
+    script.set('n2', 'hang');
+    const handle = startWorker(detector, 1000, () => undefined);
+    await vi.advanceTimersByTimeAsync(1499);
+    expect(membership.liveness('n2')).toBe('up');
+    expect(script.calls.filter((c) => c.peer === 'n2')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(membership.liveness('n2')).toBe('suspect');
+    // Round 2 starts at 1500 + 1000 and misses at 2500 + 1500.
+    await vi.advanceTimersByTimeAsync(999);
+    expect(script.calls.filter((c) => c.peer === 'n2')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(script.calls.filter((c) => c.peer === 'n2')).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1499);
+    expect(membership.liveness('n2')).toBe('suspect');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(membership.liveness('n2')).toBe('down');
+    await handle.stop();
+  });
+
+  it('a round that throws is reported and the rounds go on', async () => {
+    vi.useFakeTimers();
+    const membership = await membershipOf('n1', ['n1', 'n2']);
+    let fail = true;
+    let calls = 0;
+    const detector = new FailureDetector({
+      membership,
+      ping: () => (++calls, fail ? Promise.reject(new Error('refused')) : Promise.resolve()),
+      pingTimeoutMs: 500,
+      downAfterMisses: 3,
+      logger: silentLogger,
+      onChange: () => {
+        throw new Error('gauge broke');
+      },
+    });
+    const errors: unknown[] = [];
+    const handle = startWorker(detector, 1000, (err) => errors.push(err));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['gauge broke']);
+    // The state was recorded before the callback threw.
+    expect(membership.liveness('n2')).toBe('suspect');
+    fail = false;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toBe(2);
+    expect(membership.liveness('n2')).toBe('up');
+    await handle.stop();
+  });
+
   it('a finished ping leaves no deadline timer running', async () => {
     vi.useFakeTimers();
     const { detector, script } = await setup({ pingTimeoutMs: 60_000 });
