@@ -51,8 +51,17 @@ export class FailureDetector implements Worker {
   async #probe(peerId: string, address: string, signal: AbortSignal): Promise<void> {
     const { membership, ping, pingTimeoutMs, downAfterMisses, logger, onChange } = this.#options;
     let next: Liveness;
+    // Not AbortSignal.any([signal, AbortSignal.timeout()]): on Node 20 the timeout signal can be
+    // garbage-collected before it fires (nodejs/node#57736), leaving a hung ping waiting for the
+    // RPC deadline; and each call would register one more dependant on the long-lived signal.
+    const deadline = new AbortController();
+    const onAbort = (): void => deadline.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => deadline.abort(new DOMException(`ping timed out after ${pingTimeoutMs} ms`, 'TimeoutError')), pingTimeoutMs);
+    timer.unref();
     try {
-      await ping(peerId, address, AbortSignal.any([signal, AbortSignal.timeout(pingTimeoutMs)]));
+      await ping(peerId, address, deadline.signal);
       this.#misses.set(peerId, 0);
       next = 'up';
     } catch (err) {
@@ -61,6 +70,9 @@ export class FailureDetector implements Worker {
       this.#misses.set(peerId, misses);
       next = misses >= downAfterMisses ? 'down' : 'suspect';
       if (misses === 1 || misses === downAfterMisses) logger.debug({ peer: peerId, misses, err: describeError(err) }, 'ping missed');
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
     }
     const before = membership.setLiveness(peerId, next);
     if (before !== next && (before !== undefined || next !== 'up')) {
