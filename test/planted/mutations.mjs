@@ -68,7 +68,7 @@ export const mutations = [
     file: 'src/util/clock.ts',
     from: 'this.#last = physical > this.#last ? physical : this.#last + 1;',
     to: 'this.#last = physical;',
-    tests: [],
+    tests: ['test/unit/util/hybrid-clock.test.ts', 'test/unit/util/clock.test.ts'],
   },
   {
     id: 'hlc-repeats',
@@ -76,7 +76,7 @@ export const mutations = [
     file: 'src/util/clock.ts',
     from: 'this.#last = physical > this.#last ? physical : this.#last + 1;',
     to: 'this.#last = physical > this.#last ? physical : this.#last;',
-    tests: [],
+    tests: ['test/unit/util/hybrid-clock.test.ts', 'test/unit/util/clock.test.ts'],
   },
   {
     id: 'leveldb-no-sync',
