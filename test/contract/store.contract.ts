@@ -595,7 +595,12 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
 
       it('refuses invalid versions and sizes with InvalidArgument and records nothing', async () => {
         const data = Buffer.from('x');
-        for (const bad of [{ hlc: -1, node: 'n' }, { hlc: 1.5, node: 'n' }, { hlc: Number.NaN, node: 'n' }, { hlc: 1, node: 7 as unknown as string }]) {
+        for (const bad of [
+          { hlc: -1, node: 'n' },
+          { hlc: 1.5, node: 'n' },
+          { hlc: Number.NaN, node: 'n' },
+          { hlc: 1, node: 7 as unknown as string },
+        ]) {
           await expect(store.commit(meta('bad', bad, 1), { kind: 'inline', data })).rejects.toMatchObject({ code: 'InvalidArgument' });
         }
         await expect(store.commit(meta('bad', v(1), -1), { kind: 'inline', data })).rejects.toMatchObject({ code: 'InvalidArgument' });
