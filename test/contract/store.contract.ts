@@ -792,6 +792,34 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         expect(await store.head(BUCKET, 'k')).toBeUndefined();
       });
 
+      it('refuses lone surrogates in a bucket or key and a NUL in a bucket with InvalidArgument', async () => {
+        await expect(store.head('bad\ud800', 'k')).rejects.toMatchObject({ code: 'InvalidArgument' });
+        await expect(store.head(BUCKET, '\udfff')).rejects.toMatchObject({ code: 'InvalidArgument' });
+        await expect(store.read('a\0b', 'k', v(1))).rejects.toMatchObject({ code: 'InvalidArgument' });
+        await expect(store.commit({ ...meta('k', v(1), 1), bucket: 'x\udc00' }, { kind: 'inline', data: Buffer.from('x') })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        await expect(store.commit(meta('\ud83d', v(1), 1), { kind: 'inline', data: Buffer.from('x') })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        expect(await put('\ud83d\ude00', v(1), Buffer.from('pair'))).toEqual({ applied: true, current: v(1) });
+      });
+
+      it("keeps its own copy of the metadata: changing the caller's objects after a commit changes nothing", async () => {
+        const userMeta: Record<string, string> = { a: '1' };
+        const headers: Record<string, string> = { 'cache-control': 'no-cache' };
+        const checksums: Record<string, string> = { crc32: 'AAAAAA==' };
+        const version = { hlc: 4, node: 'n1' };
+        const parts = [{ bucket: '.parts', key: 'u\u00001', version: { hlc: 1, node: 'n1' }, size: 2, etag: 'p' }];
+        await store.commit(meta('copy', version, 3, { userMeta, headers, checksums }), { kind: 'inline', data: Buffer.from('abc') });
+        await store.commit(meta('mcopy', v(1), 2, { parts }), { kind: 'inline', data: new Uint8Array(0) });
+        userMeta['a'] = 'changed';
+        headers['cache-control'] = 'changed';
+        checksums['crc32'] = 'changed';
+        version.hlc = 99;
+        parts[0]!.version.hlc = 99;
+        parts[0]!.size = 99;
+        const head = await store.head(BUCKET, 'copy');
+        expect(head?.record).toMatchObject({ version: v(4), userMeta: { a: '1' }, headers: { 'cache-control': 'no-cache' }, checksums: { crc32: 'AAAAAA==' } });
+        expect((await store.head(BUCKET, 'mcopy'))?.record.parts).toEqual([{ bucket: '.parts', key: 'u\u00001', version: v(1), size: 2, etag: 'p' }]);
+      });
+
       it('rejects a negative list limit', async () => {
         await expect(store.list(BUCKET, { limit: -1 })).rejects.toMatchObject({ code: 'InvalidArgument' });
       });

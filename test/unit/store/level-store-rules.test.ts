@@ -304,6 +304,8 @@ describe('LevelStore on disk', () => {
 
   describe('lifecycle', () => {
     it('opens and closes idempotently, and keeps what was committed', async () => {
+      const unopened = new LevelStore({ dir, fsync: false, random: cryptoRandom });
+      await expect(unopened.head('b', 'k')).rejects.toMatchObject({ code: 'StoreClosed', message: 'store is not open' });
       await start();
       await store.open();
       await store.commit(meta('k', v(1), 1), { kind: 'inline', data: Buffer.from('x') });
