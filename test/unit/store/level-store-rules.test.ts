@@ -306,6 +306,9 @@ describe('LevelStore on disk', () => {
     it('opens and closes idempotently, and keeps what was committed', async () => {
       const unopened = new LevelStore({ dir, fsync: false, random: cryptoRandom });
       await expect(unopened.head('b', 'k')).rejects.toMatchObject({ code: 'StoreClosed', message: 'store is not open' });
+      // classic-level opens its DB on construction; open and close it so the next store gets the lock.
+      await unopened.open();
+      await unopened.close();
       await start();
       await store.open();
       await store.commit(meta('k', v(1), 1), { kind: 'inline', data: Buffer.from('x') });
