@@ -16,6 +16,7 @@ import { LevelStore, type LevelStoreOptions, type QuarantineInfo } from '../../.
 import { decodeValue, listingKey, objectKey } from '../../../src/store/record-codec.js';
 import type { ObjectMeta } from '../../../src/store/types.js';
 import type { Version } from '../../../src/util/clock.js';
+import type { Logger } from '../../../src/util/logger.js';
 import { crc32 } from '../../../src/util/crc.js';
 import { cryptoRandom } from '../../../src/util/random.js';
 
@@ -249,6 +250,50 @@ describe('LevelStore on disk', () => {
       await expect(store.read('b', 'k', v(1))).rejects.toMatchObject({ code: 'CorruptBody' });
       await expect(store.commit(meta('k', v(2), 1), { kind: 'inline', data: Buffer.from('y') })).rejects.toMatchObject({ code: 'CorruptBody' });
       await expect(store.list('b', { limit: 10 })).rejects.toMatchObject({ code: 'CorruptBody' });
+    });
+  });
+
+  describe('logs', () => {
+    function capture(): { logger: Logger; lines: { level: string; bindings: Record<string, unknown>; obj: Record<string, unknown>; msg: string | undefined }[] } {
+      const lines: { level: string; bindings: Record<string, unknown>; obj: Record<string, unknown>; msg: string | undefined }[] = [];
+      const make = (bindings: Record<string, unknown>): Logger => ({
+        debug: (obj: object, msg?: string) => lines.push({ level: 'debug', bindings, obj: obj as Record<string, unknown>, msg }),
+        info: (obj: object, msg?: string) => lines.push({ level: 'info', bindings, obj: obj as Record<string, unknown>, msg }),
+        warn: (obj: object, msg?: string) => lines.push({ level: 'warn', bindings, obj: obj as Record<string, unknown>, msg }),
+        error: (obj: object, msg?: string) => lines.push({ level: 'error', bindings, obj: obj as Record<string, unknown>, msg }),
+        child: (more: Record<string, unknown>) => make({ ...bindings, ...more }),
+      });
+      return { logger: make({}), lines };
+    }
+
+    it('logs a quarantined copy at error level with its version, reason and where the evidence went', async () => {
+      const { logger, lines } = capture();
+      await start({ logger });
+      const staged = await store.stage(once(randomBytes(THRESHOLD + 1)));
+      await store.commit(meta('k', v(3), THRESHOLD + 1), { kind: 'staged', id: staged.id });
+      await rm(join(dir, 'blobs', staged.id.slice(0, 2), staged.id));
+      await expect(readAll(await store.read('b', 'k', v(3)))).rejects.toMatchObject({ code: 'CorruptBody' });
+      const logged = lines.filter((l) => l.level === 'error');
+      expect(logged).toEqual([
+        {
+          level: 'error',
+          bindings: { component: 'store' },
+          obj: { bucket: 'b', key: 'k', version: v(3), blobId: staged.id, reason: 'blob file missing', evidence: undefined },
+          msg: 'corrupt copy quarantined until read repair restores it',
+        },
+      ]);
+    });
+
+    it('logs what an orphan collection deleted, and nothing when it deleted nothing', async () => {
+      const { logger, lines } = capture();
+      await start({ logger });
+      expect(await store.collectOrphans({ olderThanMs: 0 })).toEqual({ temp: 0, staged: 0, unreferenced: 0 });
+      expect(lines.filter((l) => l.msg === 'collected orphaned blob files')).toEqual([]);
+      await store.stage(once(randomBytes(10)));
+      expect(await store.collectOrphans({ olderThanMs: 0 })).toEqual({ temp: 0, staged: 1, unreferenced: 0 });
+      expect(lines.filter((l) => l.msg === 'collected orphaned blob files')).toEqual([
+        { level: 'info', bindings: { component: 'store' }, obj: { staged: 1, temp: 0, unreferenced: 0 }, msg: 'collected orphaned blob files' },
+      ]);
     });
   });
 
