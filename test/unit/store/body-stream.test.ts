@@ -223,7 +223,7 @@ describe('FileRangeReadable', () => {
       expect((chunk as Buffer).length).toBe(10);
       break;
     }
-    for (let i = 0; i < 100 && fh.fd !== -1; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 0; i < 500 && fh.fd !== -1; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(fh.fd).toBe(-1);
   });
 });
