@@ -126,11 +126,18 @@ export function encodeValue(record: ObjectRecord, blobId: string | undefined, in
 /** Decodes a DB value written by `encodeValue`; the inline body is a view into `value`. */
 export function decodeValue(bucket: string, key: string, value: Uint8Array): StoredValue {
   const buf = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  if (buf.length < HEADER_AT || buf[0] !== FORMAT) {
-    throw new RingstoreError('CorruptBody', 'unreadable metadata record', { bucket, key });
-  }
+  const unreadable = (): RingstoreError => new RingstoreError('CorruptBody', 'unreadable metadata record', { bucket, key });
+  if (buf.length < HEADER_AT || buf[0] !== FORMAT) throw unreadable();
   const headerEnd = HEADER_AT + buf.readUInt32BE(1);
-  const h = JSON.parse(buf.toString('utf8', HEADER_AT, headerEnd)) as Header;
+  if (headerEnd > buf.length) throw unreadable();
+  let h: Header;
+  try {
+    h = JSON.parse(buf.toString('utf8', HEADER_AT, headerEnd)) as Header;
+  } catch {
+    throw unreadable();
+  }
+  // Garbled bytes can still parse (as another JSON value): only a header array is a record.
+  if (!Array.isArray(h) || h.length < 10) throw unreadable();
   const blobId = h[9];
   const base: ObjectRecord = {
     bucket,

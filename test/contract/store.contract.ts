@@ -468,12 +468,356 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
       });
     });
 
+    describe('checksums of inline bodies', () => {
+      /** Reads a whole body, keeping whatever the stream handed out before it failed. */
+      async function drain(key: string, version: Version, range?: { start: number; end: number }): Promise<{ got: Buffer; err: unknown }> {
+        const got: Buffer[] = [];
+        try {
+          for await (const chunk of await store.read(BUCKET, key, version, range)) got.push(Buffer.from(chunk as Uint8Array));
+          return { got: Buffer.concat(got), err: undefined };
+        } catch (err) {
+          return { got: Buffer.concat(got), err };
+        }
+      }
+
+      it('fails a full read of an inline body altered in storage with CorruptBody, handing out no byte', async () => {
+        if (fixture.corrupt === undefined) return;
+        const data = randomBytes(Math.min(1000, threshold));
+        await put('rot', v(3), data);
+        await fixture.corrupt('rot', 500, 1);
+        const { got, err } = await drain('rot', v(3));
+        expect(err).toMatchObject({ code: 'CorruptBody' });
+        expect(got.length).toBe(0);
+        // Quarantined under the same version; a second full read still fails, never serves the altered bytes.
+        expect((await store.head(BUCKET, 'rot', { inlineUpTo: 1_000_000 }))?.record).toMatchObject({ version: v(3), storage: 'quarantined' });
+        expect((await drain('rot', v(3))).err).toMatchObject({ code: 'CorruptBody' });
+        expect((await drain('rot', v(3))).got.length).toBe(0);
+      });
+
+      it('fails a full read of a small staged body (kept inline) altered in storage with CorruptBody', async () => {
+        if (fixture.corrupt === undefined) return;
+        const data = randomBytes(Math.min(700, threshold));
+        await putStaged('srot', v(1), data);
+        expect((await store.head(BUCKET, 'srot'))?.record.storage).toBe('inline');
+        await fixture.corrupt('srot', 0, 1);
+        const { got, err } = await drain('srot', v(1));
+        expect(err).toMatchObject({ code: 'CorruptBody' });
+        expect(got.length).toBe(0);
+      });
+
+      it.each([
+        ['first byte', 0, 0, 0],
+        ['last byte', 999, 999, 999],
+        ['a range away from the altered byte', 0, 9, 990],
+      ])('fails a range read (%s) of an inline body altered in storage with CorruptBody', async (_name, start, end, at) => {
+        if (fixture.corrupt === undefined) return;
+        const data = randomBytes(Math.min(1000, threshold));
+        await put('r', v(1), data);
+        await fixture.corrupt('r', Math.min(at, data.length - 1), 1);
+        const { got, err } = await drain('r', v(1), { start: Math.min(start, data.length - 1), end: Math.min(end, data.length - 1) });
+        expect(err).toMatchObject({ code: 'CorruptBody' });
+        expect(got.length).toBe(0);
+      });
+
+      it('leaves an altered inline body out of head, so the caller falls back to a read that reports it', async () => {
+        if (fixture.corrupt === undefined) return;
+        const data = randomBytes(100);
+        await put('h', v(1), data);
+        await fixture.corrupt('h', 42, 1);
+        const head = await store.head(BUCKET, 'h', { inlineUpTo: 1_000_000 });
+        expect(head?.record).toMatchObject({ version: v(1), size: 100, crc32: crc32(data) });
+        expect(head?.inlineBody).toBeUndefined();
+        expect((await drain('h', v(1))).err).toMatchObject({ code: 'CorruptBody' });
+      });
+
+      it('fails a full read of a one-block blob altered in storage with CorruptBody, handing out no byte', async () => {
+        if (fixture.corrupt === undefined) return;
+        const data = randomBytes(threshold + 100);
+        await put('b1', v(1), data);
+        expect((await store.head(BUCKET, 'b1'))?.record.storage).toBe('blob');
+        await fixture.corrupt('b1', data.length - 1, 1);
+        const { got, err } = await drain('b1', v(1));
+        expect(err).toMatchObject({ code: 'CorruptBody' });
+        expect(got.length).toBe(0);
+        expect((await drain('b1', v(1), { start: 0, end: 0 })).err).toMatchObject({ code: 'CorruptBody' });
+      });
+    });
+
+    describe('rules of last-writer-wins', () => {
+      const rich = { etag: 'e-new', contentType: 'text/new', userMeta: { who: 'new' } };
+
+      it('commit is last-writer-wins by version: an older version never replaces a newer one, in head, read or list', async () => {
+        await put('k', v(10), Buffer.from('ten'), rich);
+        const before = await store.head(BUCKET, 'k');
+        for (const older of [v(9), v(9, 'zz'), v(1), v(0)]) {
+          expect(await put('k', older, Buffer.from('older'), { etag: 'e-old', contentType: 'text/old', userMeta: { who: 'old' } })).toEqual({ applied: false, current: v(10) });
+        }
+        expect(await store.commit(tombstone('k', v(9)), { kind: 'inline', data: new Uint8Array(0) })).toEqual({ applied: false, current: v(10) });
+        const after = await store.head(BUCKET, 'k');
+        expect(after?.record).toEqual(before?.record);
+        expect(after?.record).toMatchObject({ version: v(10), tombstone: false, size: 3, ...rich, crc32: crc32(Buffer.from('ten')) });
+        expect((await body('k', v(10))).toString()).toBe('ten');
+        expect(await store.list(BUCKET, { limit: 10 })).toEqual([after?.record]);
+      });
+
+      it('an equal version is idempotent: nothing changes, the answer is not applied with the held version', async () => {
+        await put('eq', v(10, 'n2'), Buffer.from('first'), rich);
+        const before = await store.head(BUCKET, 'eq');
+        expect(await put('eq', v(10, 'n2'), Buffer.from('other'), { etag: 'e-2' })).toEqual({ applied: false, current: v(10, 'n2') });
+        expect(await putStaged('eq', v(10, 'n2'), randomBytes(threshold + 1))).toEqual({ applied: false, current: v(10, 'n2') });
+        expect((await store.head(BUCKET, 'eq'))?.record).toEqual(before?.record);
+        expect((await body('eq', v(10, 'n2'))).toString()).toBe('first');
+      });
+
+      it('orders versions by hlc first, node id only on a tie', async () => {
+        expect(await put('o', v(6, 'a'), Buffer.from('six'))).toEqual({ applied: true, current: v(6, 'a') });
+        expect(await put('o', v(5, 'zzz'), Buffer.from('five'))).toEqual({ applied: false, current: v(6, 'a') });
+        expect(await put('o', v(6, 'b'), Buffer.from('six-b'))).toEqual({ applied: true, current: v(6, 'b') });
+        const big = 2 ** 52;
+        expect(await put('o', v(big), Buffer.from('big'))).toEqual({ applied: true, current: v(big) });
+        expect(await put('o', v(big - 1, 'zzz'), Buffer.from('x'))).toEqual({ applied: false, current: v(big) });
+        expect(await put('o', v(big + 1), Buffer.from('big+1'))).toEqual({ applied: true, current: v(big + 1) });
+        expect((await store.head(BUCKET, 'o'))?.record.version).toEqual(v(big + 1));
+        expect((await body('o', v(big + 1))).toString()).toBe('big+1');
+      });
+
+      it('a newer commit replaces everything: body, size, storage and metadata', async () => {
+        await putStaged('n', v(1), randomBytes(threshold + 5));
+        await put('n', v(2), Buffer.from('tiny'), rich);
+        const head = await store.head(BUCKET, 'n', { inlineUpTo: 10 });
+        expect(head?.record).toEqual({ ...meta('n', v(2), 4, rich), crc32: crc32(Buffer.from('tiny')), storage: 'inline' });
+        expect(Buffer.from(head?.inlineBody ?? []).toString()).toBe('tiny');
+        const big = randomBytes(threshold + 9);
+        expect(await putStaged('n', v(3), big)).toEqual({ applied: true, current: v(3) });
+        expect((await store.head(BUCKET, 'n'))?.record).toMatchObject({ size: big.length, storage: 'blob', crc32: crc32(big), etag: meta('n', v(3), 0).etag });
+        expect((await body('n', v(3))).equals(big)).toBe(true);
+      });
+
+      it('refuses invalid versions and sizes with InvalidArgument and records nothing', async () => {
+        const data = Buffer.from('x');
+        for (const bad of [
+          { hlc: -1, node: 'n' },
+          { hlc: 1.5, node: 'n' },
+          { hlc: Number.NaN, node: 'n' },
+          { hlc: 1, node: 7 as unknown as string },
+        ]) {
+          await expect(store.commit(meta('bad', bad, 1), { kind: 'inline', data })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        }
+        await expect(store.commit(meta('bad', v(1), -1), { kind: 'inline', data })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        await expect(store.commit(meta('bad', v(1), 0.5), { kind: 'inline', data })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        await expect(store.commit({ ...tombstone('bad', v(1)) }, { kind: 'staged', id: '0123456789abcdef0123456789abcdef' })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        await expect(store.commit({ ...meta('bad', v(1), 1), bucket: '' }, { kind: 'inline', data })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        expect(await store.head(BUCKET, 'bad')).toBeUndefined();
+        expect(await store.commit(meta('ok', v(0), 1), { kind: 'inline', data })).toEqual({ applied: true, current: v(0) });
+      });
+    });
+
+    describe('rules of tombstones', () => {
+      const empty = { kind: 'inline', data: new Uint8Array(0) } as const;
+
+      it('a tombstone hides the key from read but keeps its version in head and list; an older PUT after it is not applied', async () => {
+        await putStaged('t', v(1), randomBytes(threshold + 3));
+        expect(await store.commit(tombstone('t', v(4)), empty)).toEqual({ applied: true, current: v(4) });
+        const expected = { ...tombstone('t', v(4)), crc32: 0, storage: 'inline' };
+        expect((await store.head(BUCKET, 't', { inlineUpTo: 1_000_000 })) ?? {}).toEqual({ record: expected });
+        expect(await store.list(BUCKET, { limit: 10 })).toEqual([expected]);
+        await expect(store.read(BUCKET, 't', v(4))).rejects.toMatchObject({ code: 'NoSuchKey' });
+        await expect(store.read(BUCKET, 't', v(4), { start: 0, end: 0 })).rejects.toMatchObject({ code: 'NoSuchKey' });
+        await expect(store.read(BUCKET, 't', v(1))).rejects.toMatchObject({ code: 'NoSuchKey' });
+        expect(await put('t', v(3), Buffer.from('older'))).toEqual({ applied: false, current: v(4) });
+        expect(await putStaged('t', v(2), randomBytes(threshold + 3))).toEqual({ applied: false, current: v(4) });
+        expect(await put('t', v(4), Buffer.from('same'))).toEqual({ applied: false, current: v(4) });
+        expect(await store.commit(tombstone('t', v(4)), empty)).toEqual({ applied: false, current: v(4) });
+        expect(await store.commit(tombstone('t', v(3)), empty)).toEqual({ applied: false, current: v(4) });
+        expect((await store.head(BUCKET, 't'))?.record).toEqual(expected);
+      });
+
+      it('a tombstone older than the object it would delete is not applied, and the object still reads', async () => {
+        await put('live', v(8), Buffer.from('alive'));
+        expect(await store.commit(tombstone('live', v(7)), empty)).toEqual({ applied: false, current: v(8) });
+        expect((await body('live', v(8))).toString()).toBe('alive');
+        expect((await store.list(BUCKET, { limit: 10 })).map((r) => [r.key, r.tombstone])).toEqual([['live', false]]);
+      });
+    });
+
+    describe('rules of staged bodies', () => {
+      it('a staged body is committed once: its id cannot back a second key', async () => {
+        const data = randomBytes(threshold + 50);
+        const staged = await store.stage(chunks(data, 1000));
+        expect(await store.commit(meta('first', v(1), data.length), { kind: 'staged', id: staged.id })).toEqual({ applied: true, current: v(1) });
+        await expect(store.commit(meta('second', v(1), data.length), { kind: 'staged', id: staged.id })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        expect(await store.head(BUCKET, 'second')).toBeUndefined();
+        expect((await body('first', v(1))).equals(data)).toBe(true);
+        // A discard of the spent id must not take the committed body with it.
+        await store.discard(staged.id);
+        expect((await body('first', v(1))).equals(data)).toBe(true);
+      });
+
+      it('a small staged body is committed once too', async () => {
+        const staged = await store.stage(chunks(Buffer.from('small one'), 3));
+        expect(staged).toMatchObject({ size: 9, crc32: crc32(Buffer.from('small one')) });
+        await store.commit(meta('s1', v(1), 9), { kind: 'staged', id: staged.id });
+        await expect(store.commit(meta('s2', v(1), 9), { kind: 'staged', id: staged.id })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        expect((await body('s1', v(1))).toString()).toBe('small one');
+      });
+
+      it('commit of an unknown staged id fails with InvalidArgument and leaves the older version in place', async () => {
+        await put('u', v(1), Buffer.from('one'));
+        await expect(store.commit(meta('u', v(2), 4000), { kind: 'staged', id: 'feedfacefeedfacefeedfacefeedface' })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        expect((await store.head(BUCKET, 'u'))?.record.version).toEqual(v(1));
+        expect((await body('u', v(1))).toString()).toBe('one');
+        await expect(store.commit(meta('fresh', v(2), 4000), { kind: 'staged', id: 'feedfacefeedfacefeedfacefeedface' })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        expect(await store.head(BUCKET, 'fresh')).toBeUndefined();
+      });
+
+      it('discard removes a staged body: committing it afterwards fails, other stages are untouched', async () => {
+        const a = await store.stage(chunks(randomBytes(threshold + 1), 500));
+        const keep = randomBytes(threshold + 2);
+        const b = await store.stage(chunks(keep, 500));
+        expect(a.id).not.toBe(b.id);
+        await store.discard(a.id);
+        await expect(store.commit(meta('a', v(1), threshold + 1), { kind: 'staged', id: a.id })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        expect(await store.commit(meta('b', v(1), keep.length), { kind: 'staged', id: b.id })).toEqual({ applied: true, current: v(1) });
+        expect((await body('b', v(1))).equals(keep)).toBe(true);
+      });
+    });
+
+    describe('rules of reads and heads', () => {
+      it('refuses ranges outside the body with InvalidArgument', async () => {
+        await put('r', v(1), Buffer.from('0123456789'));
+        await put('e', v(1), new Uint8Array(0));
+        for (const range of [
+          { start: 5, end: 4 },
+          { start: -1, end: 3 },
+          { start: 0, end: 10 },
+          { start: 10, end: 10 },
+          { start: 0.5, end: 3 },
+          { start: 0, end: Number.NaN },
+        ]) {
+          await expect(store.read(BUCKET, 'r', v(1), range), JSON.stringify(range)).rejects.toMatchObject({ code: 'InvalidArgument' });
+        }
+        await expect(store.read(BUCKET, 'e', v(1), { start: 0, end: 0 })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        expect((await body('r', v(1), { start: 9, end: 9 })).toString()).toBe('9');
+        expect((await body('r', v(1), { start: 3, end: 3 })).toString()).toBe('3');
+        expect((await body('r', v(1), { start: 0, end: 9 })).toString()).toBe('0123456789');
+      });
+
+      it('reads ranges of a blob committed inline (spilled to a file) at and across block boundaries', async () => {
+        const MiB = 1024 * 1024;
+        const data = randomBytes(MiB + 1000);
+        await put('spill', v(1), data);
+        for (const [start, end] of [
+          [0, 0],
+          [MiB - 1, MiB - 1],
+          [MiB - 1, MiB],
+          [MiB, MiB],
+          [data.length - 1, data.length - 1],
+          [0, data.length - 1],
+        ] as const) {
+          expect((await body('spill', v(1), { start, end })).equals(data.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
+        }
+      });
+
+      it('head with inlineUpTo returns the body only when it is inline and its size is at most the limit', async () => {
+        await put('one', v(1), Buffer.from('a'));
+        await put('empty', v(1), new Uint8Array(0));
+        await putStaged('blob', v(1), randomBytes(threshold + 1));
+        await store.commit(tombstone('dead', v(1)), { kind: 'inline', data: new Uint8Array(0) });
+        const parts = [{ bucket: '.parts', key: 'u\u00001', version: v(1), size: 5, etag: 'e1' }];
+        await store.commit(meta('mp', v(2), 5, { parts, etag: 'x-1' }), { kind: 'inline', data: new Uint8Array(0) });
+        const inlineOf = async (key: string, inlineUpTo?: number) => {
+          const head = await store.head(BUCKET, key, inlineUpTo === undefined ? undefined : { inlineUpTo });
+          return head?.inlineBody === undefined ? undefined : Buffer.from(head.inlineBody).toString();
+        };
+        expect(await inlineOf('one', 1)).toBe('a');
+        expect(await inlineOf('one', 0)).toBeUndefined();
+        expect(await inlineOf('one')).toBeUndefined();
+        expect(await inlineOf('empty', 0)).toBe('');
+        expect(await inlineOf('blob', 1 << 30)).toBeUndefined();
+        expect(await inlineOf('dead', 1 << 30)).toBeUndefined();
+        expect(await inlineOf('mp', 1 << 30)).toBeUndefined();
+        expect((await store.head(BUCKET, 'mp', { inlineUpTo: 1 << 30 }))?.record).toMatchObject({ parts, size: 5 });
+      });
+
+      it('reads only the version asked for', async () => {
+        await put('ver', v(5, 'b'), Buffer.from('five'));
+        for (const other of [v(5, 'a'), v(5, 'c'), v(4, 'b'), v(6, 'b')]) {
+          await expect(store.read(BUCKET, 'ver', other)).rejects.toMatchObject({ code: 'NoSuchKey' });
+        }
+        expect((await body('ver', v(5, 'b'))).toString()).toBe('five');
+      });
+    });
+
+    describe('rules of listing', () => {
+      it('lists the same records head returns, newest version after an overwrite', async () => {
+        await put('a', v(1), Buffer.from('a1'), { userMeta: { x: '1' }, headers: { 'cache-control': 'no-store' }, checksums: { crc32: 'AAAAAA==' } });
+        await putStaged('b', v(1), randomBytes(threshold + 1));
+        await put('a', v(2), Buffer.from('a22'), { contentType: 'text/a' });
+        const records = await store.list(BUCKET, { limit: 10 });
+        const heads = await Promise.all(['a', 'b'].map(async (k) => (await store.head(BUCKET, k))?.record));
+        expect(records).toEqual(heads);
+        expect(records[0]).toEqual({ ...meta('a', v(2), 3, { contentType: 'text/a' }), crc32: crc32(Buffer.from('a22')), storage: 'inline' });
+      });
+
+      it('counts tombstones against the limit and skips exactly the keys up to startAfter', async () => {
+        await store.commit(tombstone('k1', v(1)), { kind: 'inline', data: new Uint8Array(0) });
+        for (const k of ['k2', 'k3', 'k5']) await put(k, v(1), Buffer.from(k));
+        const keysOf = async (opts: { prefix?: string; startAfter?: string; limit: number }) => (await store.list(BUCKET, opts)).map((r) => r.key);
+        expect(await keysOf({ limit: 2 })).toEqual(['k1', 'k2']);
+        expect(await keysOf({ limit: 1 })).toEqual(['k1']);
+        expect(await keysOf({ startAfter: 'k2', limit: 10 })).toEqual(['k3', 'k5']);
+        expect(await keysOf({ startAfter: 'k4', limit: 10 })).toEqual(['k5']);
+        expect(await keysOf({ startAfter: 'k5', limit: 10 })).toEqual([]);
+        expect(await keysOf({ startAfter: 'k', limit: 10 })).toEqual(['k1', 'k2', 'k3', 'k5']);
+        expect(await keysOf({ startAfter: '', limit: 10 })).toEqual(['k1', 'k2', 'k3', 'k5']);
+        expect(await keysOf({ prefix: 'k', startAfter: 'a', limit: 10 })).toEqual(['k1', 'k2', 'k3', 'k5']);
+        expect(await keysOf({ prefix: 'k3', limit: 10 })).toEqual(['k3']);
+        expect(await keysOf({ prefix: 'k3', startAfter: 'k3', limit: 10 })).toEqual([]);
+        expect(await keysOf({ prefix: 'k2', startAfter: 'k1', limit: 10 })).toEqual(['k2']);
+      });
+
+      it('refuses a non-integer limit and lone surrogates in prefix or startAfter with InvalidArgument', async () => {
+        await expect(store.list(BUCKET, { limit: 1.5 })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        await expect(store.list(BUCKET, { prefix: '\ud800', limit: 1 })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        await expect(store.list(BUCKET, { startAfter: 'a\udc00', limit: 1 })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        await expect(store.list('', { limit: 1 })).rejects.toMatchObject({ code: 'InvalidArgument' });
+      });
+    });
+
     describe('arguments and signals', () => {
       it('rejects calls whose signal is already aborted', async () => {
         const signal = AbortSignal.abort();
         await expect(store.head(BUCKET, 'k', {}, signal)).rejects.toMatchObject({ name: 'AbortError' });
         await expect(store.commit(meta('k', v(1), 1), { kind: 'inline', data: Buffer.from('x') }, signal)).rejects.toMatchObject({ name: 'AbortError' });
         expect(await store.head(BUCKET, 'k')).toBeUndefined();
+      });
+
+      it('refuses lone surrogates in a bucket or key and a NUL in a bucket with InvalidArgument', async () => {
+        await expect(store.head('bad\ud800', 'k')).rejects.toMatchObject({ code: 'InvalidArgument' });
+        await expect(store.head(BUCKET, '\udfff')).rejects.toMatchObject({ code: 'InvalidArgument' });
+        await expect(store.read('a\0b', 'k', v(1))).rejects.toMatchObject({ code: 'InvalidArgument' });
+        await expect(store.commit({ ...meta('k', v(1), 1), bucket: 'x\udc00' }, { kind: 'inline', data: Buffer.from('x') })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        await expect(store.commit(meta('\ud83d', v(1), 1), { kind: 'inline', data: Buffer.from('x') })).rejects.toMatchObject({ code: 'InvalidArgument' });
+        expect(await put('\ud83d\ude00', v(1), Buffer.from('pair'))).toEqual({ applied: true, current: v(1) });
+      });
+
+      it("keeps its own copy of the metadata: changing the caller's objects after a commit changes nothing", async () => {
+        const userMeta: Record<string, string> = { a: '1' };
+        const headers: Record<string, string> = { 'cache-control': 'no-cache' };
+        const checksums: Record<string, string> = { crc32: 'AAAAAA==' };
+        const version = { hlc: 4, node: 'n1' };
+        const parts = [{ bucket: '.parts', key: 'u\u00001', version: { hlc: 1, node: 'n1' }, size: 2, etag: 'p' }];
+        await store.commit(meta('copy', version, 3, { userMeta, headers, checksums }), { kind: 'inline', data: Buffer.from('abc') });
+        await store.commit(meta('mcopy', v(1), 2, { parts }), { kind: 'inline', data: new Uint8Array(0) });
+        userMeta['a'] = 'changed';
+        headers['cache-control'] = 'changed';
+        checksums['crc32'] = 'changed';
+        version.hlc = 99;
+        parts[0]!.version.hlc = 99;
+        parts[0]!.size = 99;
+        const head = await store.head(BUCKET, 'copy');
+        expect(head?.record).toMatchObject({ version: v(4), userMeta: { a: '1' }, headers: { 'cache-control': 'no-cache' }, checksums: { crc32: 'AAAAAA==' } });
+        expect((await store.head(BUCKET, 'mcopy'))?.record.parts).toEqual([{ bucket: '.parts', key: 'u\u00001', version: v(1), size: 2, etag: 'p' }]);
       });
 
       it('rejects a negative list limit', async () => {

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fsckCommand } from '../../../src/cli/commands/fsck.js';
 import { checkStore, type FsckReport } from '../../../src/store/fsck.js';
 import { LevelStore } from '../../../src/store/level-store.js';
-import { decodeValue, listingKey, objectKey } from '../../../src/store/record-codec.js';
+import { decodeValue, encodeValue, listingKey, objectKey } from '../../../src/store/record-codec.js';
 import type { ObjectMeta } from '../../../src/store/types.js';
 import { cryptoRandom } from '../../../src/util/random.js';
 import { capture } from '../cli/capture.js';
@@ -195,6 +195,56 @@ describe('checkStore (fsck)', () => {
       await store.close();
     }
     await expect(checkStore(join(dir, 'nope'))).rejects.toThrow(/no ringstore store at/);
+  });
+
+  it('reports a record under a malformed DB key as bad-key, and still checks the rest', async () => {
+    await withDb(async (db) => {
+      await db.put(Buffer.concat([Buffer.from([0x6f, 0]), Buffer.from('no-separator')]), Buffer.from('x'));
+      await db.put(Buffer.from([0x6f, 0, 0, 0x6b]), Buffer.from('x'));
+    });
+    const report = await checkStore(dir);
+    expect(report.problems.map((p) => [p.kind, p.detail])).toEqual([
+      ['bad-key', `malformed record key ${Buffer.from([0x6f, 0, 0, 0x6b]).toString('hex')}`],
+      ['bad-key', `malformed record key 6f00${Buffer.from('no-separator').toString('hex')}`],
+    ]);
+    expect(report).toMatchObject({ records: 8, tombstones: 1, multipart: 1, blobs: 3 });
+  });
+
+  it('reports block CRCs that disagree with a blob whose whole CRC matches as block-crc', async () => {
+    await withDb(async (db) => {
+      const stored = decodeValue('b', 'staged', (await db.get(objectKey('b', 'staged')))!);
+      const crcs = Uint32Array.from(stored.blockCrcs!.crcs);
+      crcs[0] = crcs[0]! ^ 1;
+      await db.put(objectKey('b', 'staged'), encodeValue(stored.record, stored.blobId, undefined, { blockBytes: stored.blockCrcs!.blockBytes, crcs }));
+    });
+    const report = await checkStore(dir);
+    expect(report.problems.map((p) => [p.kind, p.key, p.detail])).toEqual([['block-crc', 'staged', 'block 0 (bytes 0…) differs from its block CRC']]);
+    expect(report.problems[0]?.blobId).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('repairs listings and leftovers only: a record with a bad body stays as it is, for read repair', async () => {
+    const temp = join(dir, 'blobs', 'ee', `${'ee'.repeat(16)}.tmp`);
+    await writeFile(temp, 'partial');
+    let flipped: Buffer | undefined;
+    await withDb(async (db) => {
+      flipped = Buffer.from((await db.get(objectKey('b', 'small')))!);
+      flipped[flipped.length - 1] = flipped[flipped.length - 1]! ^ 1;
+      await db.put(objectKey('b', 'small'), flipped);
+      await db.del(listingKey('b', 'big'));
+    });
+    const repaired = await checkStore(dir, { repair: true });
+    expect(repaired.problems.map((p) => [p.kind, p.key, p.repaired])).toEqual([
+      ['listing-missing', 'big', true],
+      ['inline-crc', 'small', undefined],
+    ]);
+    expect(repaired.leftovers.map((l) => [l.kind, l.path, l.size, l.removed])).toEqual([['temp-file', temp, 7, true]]);
+    const again = await checkStore(dir);
+    expect(kinds(again)).toEqual(['inline-crc b/small']);
+    expect(again.leftovers).toEqual([]);
+    await withDb(async (db) => {
+      expect((await db.get(objectKey('b', 'small')))?.equals(flipped!)).toBe(true);
+      expect(decodeValue('b', 'big', (await db.get(listingKey('b', 'big')))!).record).toEqual(decodeValue('b', 'big', (await db.get(objectKey('b', 'big')))!).record);
+    });
   });
 
   describe('ringstore fsck', () => {

@@ -27,4 +27,13 @@ describe('ReadBufferPool', () => {
     // Two takes must never return the same memory.
     expect(pool.take()).not.toBe(pool.take());
   });
+  it('keeps none when told to keep none, and always hands out buffers of its size', () => {
+    const pool = new ReadBufferPool(512, 0);
+    const a = pool.take();
+    expect(a.length).toBe(512);
+    expect(pool.size).toBe(512);
+    pool.give(a);
+    expect(pool.free).toBe(0);
+    expect(pool.take()).not.toBe(a);
+  });
 });
