@@ -57,6 +57,8 @@ export class FaultyReplica implements ReplicaApi {
   stageFault: StageFault | undefined;
   /** Commits wait for this before reaching the store. */
   commitGate: Promise<void> | undefined;
+  /** Commits of the metas for which this returns a promise wait for it (holds one key's commits, say). */
+  commitHook: ((meta: ObjectMeta) => Promise<void> | undefined) | undefined;
   /** Commits fail (after the gate) when this returns an error. */
   commitFault: ((meta: ObjectMeta) => Error | undefined) | undefined;
   /** Heads wait for this before reaching the store. */
@@ -80,6 +82,7 @@ export class FaultyReplica implements ReplicaApi {
     this.down = false;
     this.stageFault = undefined;
     this.commitGate = undefined;
+    this.commitHook = undefined;
     this.commitFault = undefined;
     this.headGate = undefined;
     this.headFault = undefined;
@@ -118,6 +121,8 @@ export class FaultyReplica implements ReplicaApi {
   async commit(meta: ObjectMeta, body: CommitBody, signal?: AbortSignal): Promise<CommitResult> {
     this.#up('commit');
     if (this.commitGate) await this.commitGate;
+    const hold = this.commitHook?.(meta);
+    if (hold) await hold;
     const err = this.commitFault?.(meta);
     if (err) {
       this.log.push(`commit:failed ${meta.key}`);
