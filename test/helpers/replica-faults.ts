@@ -258,13 +258,20 @@ export function putInput(key: string, data: Uint8Array | readonly Uint8Array[], 
   return { bucket, key, contentType: 'application/octet-stream', userMeta: {}, body, seal: () => ({ etag }) };
 }
 
-/** `size` bytes in 64 KiB chunks (as a socket delivers them), each byte derived from `seed` and its offset. */
+/** `size` bytes derived from `seed` and their offset. */
 export function bodyOf(size: number, seed: number): Buffer {
+  const block = Buffer.alloc(4096);
+  for (let i = 0; i < block.length; i++) block[i] = (i * 31 + seed * 17 + (i >> 8)) & 0xff;
   const out = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) out[i] = (i * 31 + seed * 17 + (i >> 8)) & 0xff;
+  // Each 4 KiB block carries its index, so shifted or repeated blocks do not compare equal.
+  for (let off = 0, n = 0; off < size; off += block.length, n++) {
+    block.writeUInt32BE(n, 0);
+    block.copy(out, off, 0, Math.min(block.length, size - off));
+  }
   return out;
 }
 
+/** `data` in 64 KiB chunks, as a socket delivers a body. */
 export function chunked(data: Buffer, chunk = 64 * 1024): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < data.length; i += chunk) out.push(data.subarray(i, i + chunk));
