@@ -4,7 +4,7 @@
  * and a coordinator over three such replicas (n1..n3, memory stores, N=3 so every key lives on all
  * three) built without a node, transport or timers of its own.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Membership } from '../../src/cluster/membership.js';
 import { Coordinator } from '../../src/replication/coordinator.js';
 import { Multipart } from '../../src/replication/multipart.js';
@@ -64,6 +64,8 @@ export class FaultyReplica implements ReplicaApi {
   /** Heads wait for this before reaching the store. */
   headGate: Promise<void> | undefined;
   headFault: Error | undefined;
+  /** Body reads fail at once (`afterBytes` undefined) or after that many bytes of the stream. */
+  readFault: { readonly error: Error; readonly afterBytes?: number } | undefined;
   /** List calls fail when this returns an error for the call's index (0 = first). */
   listFault: ((call: number) => Error | undefined) | undefined;
   /** What happened, in order: `stage:ok`, `stage:failed`, `commit:applied <key> <hlc>`, `commit:failed`, `discard`, `head <key>`, `list`… */
@@ -86,6 +88,7 @@ export class FaultyReplica implements ReplicaApi {
     this.commitFault = undefined;
     this.headGate = undefined;
     this.headFault = undefined;
+    this.readFault = undefined;
     this.listFault = undefined;
   }
 
@@ -150,8 +153,12 @@ export class FaultyReplica implements ReplicaApi {
 
   async read(bucket: string, key: string, version: Version, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
     this.#up('read');
-    this.log.push(`read ${key}`);
-    return this.inner.read(bucket, key, version, range, signal);
+    this.log.push(range ? `read ${key} ${range.start}-${range.end}` : `read ${key}`);
+    const fault = this.readFault;
+    if (fault && fault.afterBytes === undefined) throw fault.error;
+    const stream = await this.inner.read(bucket, key, version, range, signal);
+    if (!fault) return stream;
+    return Readable.from(cutAfter(stream, fault.afterBytes!, fault.error), { objectMode: false });
   }
 
   async list(bucket: string, options: ListOptions, signal?: AbortSignal): Promise<ObjectRecord[]> {
@@ -161,6 +168,19 @@ export class FaultyReplica implements ReplicaApi {
     if (err) throw err;
     return this.inner.list(bucket, options, signal);
   }
+}
+
+async function* cutAfter(body: AsyncIterable<Uint8Array>, bytes: number, error: Error): AsyncGenerator<Uint8Array> {
+  let left = bytes;
+  for await (const chunk of body) {
+    if (chunk.byteLength >= left) {
+      if (left > 0) yield chunk.subarray(0, left);
+      throw error;
+    }
+    left -= chunk.byteLength;
+    yield chunk;
+  }
+  throw error;
 }
 
 async function* faulty(body: AsyncIterable<Uint8Array>, fault: StageFault | undefined): AsyncGenerator<Uint8Array> {

@@ -7,8 +7,10 @@
 import { describe, it, expect } from 'vitest';
 import { createHash } from 'node:crypto';
 import { MIN_PART_SIZE, PARTS_NAMESPACE, UPLOADS_NAMESPACE } from '../../../src/replication/multipart.js';
+import { PartsCollector } from '../../../src/replication/parts-collector.js';
 import { parseCompleteMultipartUpload } from '../../../src/s3/xml-parse.js';
-import { IDS, bodyOf, deferred, eventually, readAll, replicaHarness, settle, type Harness } from '../../helpers/replica-faults.js';
+import { silentLogger } from '../../../src/util/logger.js';
+import { HARNESS_NOW, IDS, bodyOf, deferred, eventually, readAll, replicaHarness, settle, type Harness } from '../../helpers/replica-faults.js';
 
 const md5 = (data: Uint8Array): string => createHash('md5').update(data).digest('hex');
 
@@ -242,5 +244,20 @@ describe('multipart rules', () => {
     expect(found.record.etag).toBe(multipartEtag([first]));
     // A later upload to the completed upload is refused.
     await expect(h.multipart.uploadPart('b', 'k', id, 1, partBody(second))).rejects.toMatchObject({ code: 'NoSuchUpload' });
+    // The racing upload's part is garbage: the parts collector deletes it and only it.
+    await eventually(async () => (await livePartNumbers(h, id)).length === 2);
+    let deleted = 0;
+    for (const store of IDS)
+      deleted += await new PartsCollector({
+        coordinator: h.coordinator,
+        local: h.stores[store],
+        clock: { now: () => HARNESS_NOW + 60_000 },
+        logger: silentLogger,
+        metrics: null,
+        graceMs: 0,
+      }).collect();
+    expect(deleted).toBe(1);
+    expect(await livePartNumbers(h, id)).toEqual([1]);
+    expect((await objectBody(h)).equals(first)).toBe(true);
   });
 });

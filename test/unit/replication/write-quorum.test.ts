@@ -128,6 +128,15 @@ describe('write quorum', () => {
     expect((await readAll(await h2.coordinator.openBody(await h2.coordinator.headObject('b', 'k')))).toString()).toBe('live');
   });
 
+  it('a quorum that fails for a full disk says so: InsufficientStorage, 503 with its own message', async () => {
+    const h = await replicaHarness();
+    h.replicas.n2.commitFault = () => new RingstoreError('InsufficientStorage', 'injected: ENOSPC');
+    h.replicas.n3.commitFault = () => injected('n3 commit');
+    const err = await within(h.coordinator.putObject(putInput('k', SMALL)), 2000, 'PUT').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'InsufficientStorage', details: { needed: 2 } });
+    expect(toS3Error(err)).toMatchObject({ code: 'ServiceUnavailable', message: expect.stringMatching(/no free disk space/) });
+  });
+
   it('a replica that already holds a newer version (within the clock bound) still acks: last writer wins', async () => {
     const now = 1_800_000_000_000;
     const h = await replicaHarness({ now: () => now });
