@@ -10,7 +10,7 @@ import type { Membership } from '../cluster/membership.js';
 import type { ByteRange, HeadResult, ObjectMeta, ObjectRecord, PartRef, ReplicaApi } from '../store/types.js';
 import type { HybridClock, Version } from '../util/clock.js';
 import { compareVersions, hlcWallMs } from '../util/clock.js';
-import { RingstoreError, describeError } from '../util/errors.js';
+import { RingstoreError, describeError, isErrorCode } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { Random } from '../util/random.js';
 import type { Metrics } from '../metrics/definitions.js';
@@ -101,7 +101,11 @@ export class Coordinator {
       await this.#commitEverywhere('PutObject', targets, meta, () => ({ kind: 'inline', data }));
       return meta;
     }
-    const { staged, late } = await stageOnReplicas('PutObject', targets, this.#o.w, head, iterator, signal);
+    const { staged, late } = await stageOnReplicas('PutObject', targets, this.#o.w, head, iterator, signal).catch((err: unknown) => {
+      // A quorum missed at stage counts as one; the client's own body errors do not.
+      if (isErrorCode(err, 'QuorumNotReached') || isErrorCode(err, 'InsufficientStorage')) this.#o.metrics?.quorumFailures.inc({ op: 'PutObject' });
+      throw err;
+    });
     let meta: ObjectMeta;
     try {
       meta = this.#meta(input, version, staged[0]!.staged.size, input.seal());

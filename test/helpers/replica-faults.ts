@@ -9,6 +9,7 @@ import { Membership } from '../../src/cluster/membership.js';
 import { Coordinator } from '../../src/replication/coordinator.js';
 import { Multipart } from '../../src/replication/multipart.js';
 import { createHasher } from '../../src/ring/hasher.js';
+import type { Metrics } from '../../src/metrics/definitions.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { ByteRange, CommitBody, CommitResult, HeadOptions, HeadResult, ListOptions, ObjectMeta, ObjectRecord, ReplicaApi, StagedBody } from '../../src/store/types.js';
 import { HybridClock, type Version } from '../../src/util/clock.js';
@@ -215,6 +216,8 @@ export interface HarnessOptions {
   readonly readRepairChance?: number;
   readonly inlineThreshold?: number;
   readonly now?: () => number;
+  /** Metrics to count into (none by default). */
+  readonly metrics?: Metrics;
 }
 
 /** A coordinator over three faulty replicas. */
@@ -249,7 +252,7 @@ export async function replicaHarness(options: HarnessOptions = {}): Promise<Harn
       replicaFor: (m) => replicas[m.id as NodeId],
       clock,
       logger: silentLogger,
-      metrics: null,
+      metrics: o.metrics ?? null,
       n: 3,
       r: o.r ?? 2,
       w: o.w ?? 2,
