@@ -41,6 +41,8 @@ export type StageFault =
   | { readonly kind: 'fail-after'; readonly bytes: number }
   /** Reads the whole body, then fails (e.g. its fsync failed). */
   | { readonly kind: 'fail-at-end' }
+  /** Stages only the first chunk and answers at once, without reading the rest (a replica that acks too early). */
+  | { readonly kind: 'early' }
   /** Does not read its body until `until` settles (a replica that does not drain); rejects then if `reject` is set. */
   | { readonly kind: 'pause'; readonly until: Promise<void>; readonly reject?: boolean };
 
@@ -187,6 +189,10 @@ async function* cutAfter(body: AsyncIterable<Uint8Array>, bytes: number, error: 
 async function* faulty(body: AsyncIterable<Uint8Array>, fault: StageFault | undefined): AsyncGenerator<Uint8Array> {
   let seen = 0;
   for await (const chunk of body) {
+    if (fault?.kind === 'early') {
+      yield chunk;
+      return;
+    }
     seen += chunk.byteLength;
     if (fault?.kind === 'fail-after' && seen > fault.bytes) throw injected(`stage failed after ${fault.bytes} bytes`);
     yield chunk;

@@ -102,6 +102,38 @@ describe('fan-out failures', () => {
     expect(IDS.map((id) => h.replicas[id].count('commit'))).toEqual([0, 0, 0]);
   });
 
+  it('the body failing after a replica already answered its stage: that stage is discarded too', async () => {
+    const h = await replicaHarness();
+    h.replicas.n2.stageFault = { kind: 'early' };
+    const clientError = new RingstoreError('IncompleteBody', 'injected: the client went away');
+    const chunks = chunked(BIG);
+    const body = (async function* () {
+      for (const c of chunks.slice(0, 40)) yield c;
+      throw clientError;
+    })();
+    await expect(within(h.coordinator.putObject({ ...putInput('k', []), body }), 5000, 'PUT')).rejects.toBe(clientError);
+    expect(h.replicas.n2.log).toEqual(['stage:start', 'stage:ok', 'discard']);
+    expect(stagedLeft(h.stores)).toEqual([0, 0, 0]);
+  });
+
+  it('a body that fails its verification at the end (seal): every stage, early and late, is discarded', async () => {
+    const h = await replicaHarness();
+    const pause = deferred();
+    h.replicas.n3.stageFault = { kind: 'pause', until: pause.promise };
+    const digest = new RingstoreError('BadDigest', 'injected: Content-MD5 mismatch');
+    const input = {
+      ...putInput('k', MEDIUM),
+      seal: () => {
+        throw digest;
+      },
+    };
+    await expect(within(h.coordinator.putObject(input), 2000, 'PUT')).rejects.toBe(digest);
+    pause.resolve();
+    await eventually(() => IDS.every((id) => h.replicas[id].count('discard') === 1));
+    expect(stagedLeft(h.stores)).toEqual([0, 0, 0]);
+    expect(IDS.map((id) => h.replicas[id].count('commit'))).toEqual([0, 0, 0]);
+  });
+
   it('a body of exactly the inline threshold is committed inline (no stage); one byte more is staged on all three', async () => {
     const h = await replicaHarness({ inlineThreshold: THRESHOLD });
     await h.coordinator.putObject(putInput('k', [Buffer.alloc(THRESHOLD - 1, 1), Buffer.alloc(1, 1)]));

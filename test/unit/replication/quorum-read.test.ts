@@ -142,6 +142,19 @@ describe('quorum read', () => {
     });
   });
 
+  it('asks all three only on the read-repair fraction: the coin must come up below the chance', async () => {
+    // The harness coin is 0.5: at a chance of 0.5 the read asks R=2, at 0.51 all three.
+    for (const [chance, asked] of [
+      [0.5, 2],
+      [0.51, 3],
+    ] as const) {
+      const h = await replicaHarness({ self: 'n1', readRepairChance: chance });
+      for (const id of IDS) await plant(h.stores[id], 'k', NEW, Buffer.from('v'));
+      await h.coordinator.headObject('b', 'k');
+      expect(IDS.filter((id) => h.replicas[id].count('head') > 0).length).toBe(asked);
+    }
+  });
+
   it('with R=2 and readRepairPercent 0 asks the local replica first and one other, and sends a small body along', async () => {
     const h = await replicaHarness({ self: 'n2' });
     for (const id of IDS) await plant(h.stores[id], 'k', NEW, Buffer.from('small'));

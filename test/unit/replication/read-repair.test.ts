@@ -52,6 +52,21 @@ describe('read repair', () => {
     for (const id of IDS) expect(h.replicas[id].applied.length).toBe(id === stale ? 1 : 0);
   });
 
+  it.each(['inline', 'blob'] as const)('a quarantined %s copy of the newest version is given its body back, same version', async (kind) => {
+    const h = await replicaHarness({ self: 'n1', readRepairChance: 1 });
+    const { meta, data } = await disagree(h, kind, 'n3', 'older');
+    await plant(h.stores.n3, 'k', NEW, data);
+    // n3 finds its copy corrupt on a read of its own and quarantines it: the version stays, the body goes.
+    h.stores.n3.corruptForTest('b', 'k', 5);
+    await readAll(await h.stores.n3.read('b', 'k', meta.version)).catch(() => undefined);
+    expect((await h.stores.n3.head('b', 'k'))?.record.storage).toBe('quarantined');
+    const found = await h.coordinator.headObject('b', 'k');
+    expect(found.holders.map((t) => t.id)).not.toContain('n3');
+    await eventually(async () => (await h.stores.n3.head('b', 'k'))?.record.storage === kind);
+    expect((await h.stores.n3.head('b', 'k'))?.record.version).toEqual(meta.version);
+    expect((await readAll(await h.stores.n3.read('b', 'k', meta.version))).equals(data!)).toBe(true);
+  });
+
   it('repairs every stale replica, not just one', async () => {
     const h = await replicaHarness({ self: 'n1', readRepairChance: 1 });
     const data = bodyOf(4000, 9);

@@ -15,7 +15,7 @@ function metrics(): Metrics {
 
 async function count(counter: Metrics['readRepairs'] | Metrics['quorumFailures'], labels: Record<string, string> = {}): Promise<number> {
   const { values } = await counter.get();
-  return values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((n, v) => n + v.value, 0);
+  return values.filter((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, string | number | undefined>)[k] === x)).reduce((n, v) => n + v.value, 0);
 }
 
 describe('replication metrics', () => {
