@@ -17,7 +17,7 @@ const bodies = [
 ] as const;
 
 describe('write quorum', () => {
-  describe.each(bodies)('a PUT of an %s body', (_kind, data) => {
+  describe.each(bodies)('a PUT whose body is %s', (_kind, data) => {
     it('acknowledges only once W=2 replicas committed, and the commit of the third lands later', async () => {
       const h = await replicaHarness();
       const gates = { n1: deferred(), n2: deferred(), n3: deferred() };
