@@ -184,6 +184,32 @@ describe('multipart rules', () => {
     expect(exact.parts.find((p) => p.partNumber === 3)).toMatchObject({ etag: md5(Buffer.from('part 3')), size: 6 });
   });
 
+  it('lists uploads in progress by key, in pages by key marker, with a prefix', async () => {
+    const h = await replicaHarness();
+    const ids: Record<string, string> = {};
+    for (const key of ['docs/b', 'docs/a', 'img/c', 'docs/c']) ids[key] = await h.multipart.create('b', key, { contentType: '', userMeta: {} });
+    await h.multipart.create('other', 'docs/a', { contentType: '', userMeta: {} });
+    const page = async (keyMarker: string, prefix = '') => {
+      const { uploads, truncated } = await h.multipart.listUploads('b', { prefix, keyMarker, max: 2 });
+      return [uploads.map((u) => [u.key, u.uploadId]), truncated];
+    };
+    expect(await page('')).toEqual([
+      [
+        ['docs/a', ids['docs/a']],
+        ['docs/b', ids['docs/b']],
+      ],
+      true,
+    ]);
+    expect(await page('docs/b')).toEqual([
+      [
+        ['docs/c', ids['docs/c']],
+        ['img/c', ids['img/c']],
+      ],
+      false,
+    ]);
+    expect(await page('', 'img/')).toEqual([[['img/c', ids['img/c']]], false]);
+  });
+
   it('a completed or aborted upload is NoSuchUpload for every later call, and an abort deletes its parts', async () => {
     const h = await replicaHarness();
     const done = await h.multipart.create('b', 'k', { contentType: '', userMeta: {} });

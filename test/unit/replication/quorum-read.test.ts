@@ -71,6 +71,21 @@ describe('quorum read', () => {
     expect(await h.coordinator.findObject('b', 'k')).toBeUndefined();
   });
 
+  it.each([
+    ['inline', Buffer.from('small body')],
+    ['blob', Buffer.alloc(5000, 4)],
+  ] as const)('a quarantined %s copy answering first: the record and holders are those of a good copy', async (_kind, data) => {
+    const h = await replicaHarness({ self: 'n3', readRepairChance: 0 });
+    for (const id of IDS) await plant(h.stores[id], 'k', NEW, data);
+    h.stores.n3.corruptForTest('b', 'k', 1);
+    await readAll(await h.stores.n3.read('b', 'k', { hlc: NEW, node: 'n9' })).catch(() => undefined);
+    const found = await h.coordinator.headObject('b', 'k');
+    expect(found.record.storage).not.toBe('quarantined');
+    expect(found.holders.map((t) => t.id)).not.toContain('n3');
+    expect(found.holders).toHaveLength(1);
+    expect((await readAll(await h.coordinator.openBody(found))).equals(data)).toBe(true);
+  });
+
   it('an older tombstone does not hide a newer live version', async () => {
     const h = await setup('n1', { n1: { hlc: OLD, data: null }, n2: { hlc: NEW, data: Buffer.from('back') }, n3: null }, ['n1', 'n2']);
     expect((await h.coordinator.headObject('b', 'k')).record.version.hlc).toBe(NEW);
