@@ -10,7 +10,7 @@ import type { Membership } from '../cluster/membership.js';
 import type { ByteRange, HeadResult, ObjectMeta, ObjectRecord, PartRef, ReplicaApi } from '../store/types.js';
 import type { HybridClock, Version } from '../util/clock.js';
 import { compareVersions, hlcWallMs } from '../util/clock.js';
-import { RingstoreError, describeError } from '../util/errors.js';
+import { RingstoreError, describeError, isErrorCode } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { Random } from '../util/random.js';
 import type { Metrics } from '../metrics/definitions.js';
@@ -101,7 +101,11 @@ export class Coordinator {
       await this.#commitEverywhere('PutObject', targets, meta, () => ({ kind: 'inline', data }));
       return meta;
     }
-    const { staged, late } = await stageOnReplicas('PutObject', targets, this.#o.w, head, iterator, signal);
+    const { staged, late } = await stageOnReplicas('PutObject', targets, this.#o.w, head, iterator, signal).catch((err: unknown) => {
+      // A quorum missed at stage counts as one; the client's own body errors do not.
+      if (isErrorCode(err, 'QuorumNotReached') || isErrorCode(err, 'InsufficientStorage')) this.#o.metrics?.quorumFailures.inc({ op: 'PutObject' });
+      throw err;
+    });
     let meta: ObjectMeta;
     try {
       meta = this.#meta(input, version, staged[0]!.staged.size, input.seal());
@@ -111,20 +115,8 @@ export class Coordinator {
       throw err;
     }
     const sealed = meta;
-    // Replicas that finish staging after the first W are committed when they do; a stage whose
-    // commit failed (or timed out) is discarded, or it would hold its disk space until the GC.
-    void late.then((rest) =>
-      Promise.all(
-        rest.map(({ target, staged: s }) =>
-          target.api.commit(sealed, { kind: 'staged', id: s.id }).catch((err: unknown) => {
-            this.#o.logger.warn({ peer: target.id, op: 'PutObject', err: describeError(err) }, 'late replica commit failed');
-            return discardAll([{ target, staged: s }]);
-          }),
-        ),
-      ),
-    );
     const byId = new Map(staged.map((s) => [s.target.id, s.staged]));
-    await this.#commitEverywhere(
+    const quorum = this.#commitEverywhere(
       'PutObject',
       staged.map((s) => s.target),
       meta,
@@ -133,6 +125,25 @@ export class Coordinator {
         void discardAll([{ target: t, staged: byId.get(t.id)! }]);
       },
     );
+    // Replicas that finish staging after the first W are committed when they do, once the write
+    // is acknowledged: a write that failed leaves no copy behind. A stage whose commit failed
+    // (or timed out) is discarded, or it would hold its disk space until the GC.
+    const acked = quorum.then(
+      () => true,
+      () => false,
+    );
+    void late.then(async (rest) => {
+      if (!(await acked)) return discardAll(rest);
+      await Promise.all(
+        rest.map(({ target, staged: s }) =>
+          target.api.commit(sealed, { kind: 'staged', id: s.id }).catch((err: unknown) => {
+            this.#o.logger.warn({ peer: target.id, op: 'PutObject', err: describeError(err) }, 'late replica commit failed');
+            return discardAll([{ target, staged: s }]);
+          }),
+        ),
+      );
+    });
+    await quorum;
     return meta;
   }
 
@@ -369,23 +380,39 @@ export class Coordinator {
   ): Promise<void> {
     const tracker = new QuorumTracker<true>(op, this.#o.w, targets.length);
     let skew: RingstoreError | undefined;
+    // This node's own copy is committed last, once W-1 peers have committed theirs: when too few
+    // peers are reachable, the write fails without a copy anywhere that a read after the heal
+    // would find (a 503 must not turn into a 200 later).
+    const local = targets.find((t) => t.id === this.#o.membership.selfId);
+    let peerAcks = 0;
+    let localAsked = false;
     await new Promise<void>((resolve, reject) => {
       const failed = (target: FanoutTarget, err: unknown): void => {
         this.#o.logger.warn({ peer: target.id, op, err: describeError(err) }, 'replica commit failed');
         onFailed?.(target);
-        if (tracker.fail(target.id, err) === 'failed') reject(skew ?? tracker.error());
+        if (tracker.fail(target.id, err) !== 'failed') return;
+        // Its staged body, if any, will never be committed now.
+        if (local && !localAsked) {
+          localAsked = true;
+          onFailed?.(local);
+        }
+        reject(skew ?? tracker.error());
       };
-      for (const target of targets) {
+      const commitOn = (target: FanoutTarget): void => {
+        if (target === local) localAsked = true;
         target.api.commit(meta, body(target)).then(
           (result) => {
             if (!this.#o.clock.observe(result.current.hlc) && compareVersions(result.current, meta.version) > 0) {
               skew = futureVersionError(op, target.id, meta, result.current);
               failed(target, skew);
             } else if (tracker.succeed(target.id, true) === 'reached') resolve();
+            else if (target !== local && ++peerAcks === this.#o.w - 1 && local) commitOn(local);
           },
           (err: unknown) => failed(target, err),
         );
-      }
+      };
+      for (const target of targets) if (target !== local) commitOn(target);
+      if (local && this.#o.w === 1) commitOn(local);
     }).catch((err: unknown) => {
       this.#o.metrics?.quorumFailures.inc({ op });
       throw err;

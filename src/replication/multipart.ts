@@ -7,13 +7,18 @@
 import { createHash } from 'node:crypto';
 import { RingstoreError } from '../util/errors.js';
 import type { Random } from '../util/random.js';
-import { hlcWallMs } from '../util/clock.js';
+import { compareVersions, hlcWallMs } from '../util/clock.js';
 import type { ObjectMeta, ObjectRecord, PartRef } from '../store/types.js';
 import type { Coordinator, PutObjectInput } from './coordinator.js';
 
 /** Namespace of in-progress uploads: key `<bucket>\0<key>\0<uploadId>`. */
 export const UPLOADS_NAMESPACE = '.uploads';
-/** Namespace of part objects: key `<uploadId>\0<part number, 5 digits>`. */
+/**
+ * Namespace of part objects: key `<uploadId>\0<part number, 5 digits>\0<attempt>`, one key per
+ * UploadPart call (`<attempt>` is random), so a part uploaded again never overwrites the version a
+ * completed object references; the newest attempt of a number is the part. Keys without the
+ * attempt suffix were written before and read the same.
+ */
 export const PARTS_NAMESPACE = '.parts';
 
 /** S3's smallest part, except the last. */
@@ -52,6 +57,16 @@ export function uploadKey(bucket: string, key: string, uploadId: string): string
 
 function partKey(uploadId: string, partNumber: number): string {
   return `${uploadId}\0${String(partNumber).padStart(5, '0')}`;
+}
+
+/** The part number of a part object's key. */
+function partNumberOf(uploadId: string, key: string): number {
+  return Number(key.slice(uploadId.length + 1, uploadId.length + 6));
+}
+
+/** Above every key of part `partNumber` (and of those before it) in the upload's listing. */
+function afterPart(uploadId: string, partNumber: number): string {
+  return `${partKey(uploadId, partNumber)}\0\u{10FFFF}`;
 }
 
 function noSuchUpload(uploadId: string): RingstoreError {
@@ -102,7 +117,7 @@ export class Multipart {
     await this.get(bucket, key, uploadId);
     return this.#coordinator.putObject({
       bucket: PARTS_NAMESPACE,
-      key: partKey(uploadId, partNumber),
+      key: `${partKey(uploadId, partNumber)}\0${this.#random.hex(8)}`,
       contentType: 'application/octet-stream',
       userMeta: { [PART_OWNER_BUCKET]: bucket, [PART_OWNER_KEY]: key },
       ...body,
@@ -111,9 +126,30 @@ export class Multipart {
 
   /** Parts uploaded so far, by number, after `marker`. */
   async listParts(uploadId: string, options: { marker: number; max: number }): Promise<{ parts: PartInfo[]; truncated: boolean }> {
-    const page = await this.#coordinator.listPage(PARTS_NAMESPACE, { prefix: `${uploadId}\0`, startAfter: partKey(uploadId, options.marker), limit: options.max + 1 });
-    const parts = page.records.map((r) => ({ partNumber: Number(r.key.slice(uploadId.length + 1)), etag: r.etag, size: r.size, lastModifiedMs: hlcWallMs(r.version.hlc) }));
+    const current = await this.#currentParts(uploadId, options.marker, options.max + 1);
+    const parts = [...current].map(([partNumber, r]) => ({ partNumber, etag: r.etag, size: r.size, lastModifiedMs: hlcWallMs(r.version.hlc) }));
     return { parts: parts.slice(0, options.max), truncated: parts.length > options.max };
+  }
+
+  /**
+   * The newest attempt of each part number after `marker`, up to `wanted` numbers, in number order.
+   * A number's attempts are adjacent in key order, so a number is complete once a later one shows.
+   */
+  async #currentParts(uploadId: string, marker: number, wanted: number): Promise<Map<number, ObjectRecord>> {
+    const out = new Map<number, ObjectRecord>();
+    let startAfter = afterPart(uploadId, marker);
+    for (;;) {
+      const page = await this.#coordinator.listPage(PARTS_NAMESPACE, { prefix: `${uploadId}\0`, startAfter, limit: 1000 });
+      for (const record of page.records) {
+        const n = partNumberOf(uploadId, record.key);
+        const held = out.get(n);
+        if (held === undefined && out.size === wanted) return out;
+        if (held === undefined || compareVersions(record.version, held.version) > 0) out.set(n, record);
+      }
+      const last = page.records[page.records.length - 1];
+      if (page.exhausted || last === undefined) return out;
+      startAfter = last.key;
+    }
   }
 
   /**
@@ -123,9 +159,9 @@ export class Multipart {
    */
   async complete(bucket: string, key: string, uploadId: string, requested: ReadonlyArray<{ partNumber: number; etag: string }>): Promise<ObjectMeta> {
     const upload = await this.get(bucket, key, uploadId);
-    const found = await Promise.all(requested.map((p) => this.#coordinator.findObject(PARTS_NAMESPACE, partKey(uploadId, p.partNumber), 'CompleteMultipartUpload')));
-    const parts: PartRef[] = requested.map((p, i) => {
-      const record = found[i]?.record;
+    const current = await this.#currentParts(uploadId, 0, Infinity);
+    const parts: PartRef[] = requested.map((p) => {
+      const record = current.get(p.partNumber);
       if (!record || record.etag !== p.etag) {
         throw new RingstoreError('InvalidPart', `part ${p.partNumber} was not uploaded, or its ETag is not "${p.etag}"`, { partNumber: p.partNumber });
       }
