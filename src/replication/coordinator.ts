@@ -90,7 +90,7 @@ export class Coordinator {
   /** Stores an object version on the key's replicas; resolves after W durable acks. */
   async putObject(input: PutObjectInput): Promise<ObjectMeta> {
     const { bucket, key, signal } = input;
-    const targets = this.#writeTargets(bucket, key, 'PutObject');
+    const targets = await this.#writeTargets(bucket, key, 'PutObject');
     const version = await this.#o.clock.issue();
     const iterator = input.body[Symbol.asyncIterator]();
     const { head, size, ended } = await readHead(iterator, this.#o.inlineThreshold);
@@ -138,14 +138,14 @@ export class Coordinator {
 
   /** Writes a tombstone for a key; resolves after W acks. Deleting a missing key succeeds (S3). */
   async deleteObject(bucket: string, key: string): Promise<void> {
-    const targets = this.#writeTargets(bucket, key, 'DeleteObject');
+    const targets = await this.#writeTargets(bucket, key, 'DeleteObject');
     const meta: ObjectMeta = { bucket, key, version: await this.#o.clock.issue(), tombstone: true, size: 0, etag: '', contentType: '', userMeta: {} };
     await this.#commitEverywhere('DeleteObject', targets, meta, () => ({ kind: 'inline', data: EMPTY }));
   }
 
   /** Writes a complete record (used for small system records such as buckets). */
   async putSmall(meta: Omit<ObjectMeta, 'version'>, data: Uint8Array): Promise<ObjectMeta> {
-    const targets = this.#writeTargets(meta.bucket, meta.key, 'PutObject');
+    const targets = await this.#writeTargets(meta.bucket, meta.key, 'PutObject');
     const full: ObjectMeta = { ...meta, version: await this.#o.clock.issue() };
     await this.#commitEverywhere('PutObject', targets, full, () => ({ kind: 'inline', data }));
     return full;
@@ -318,7 +318,7 @@ export class Coordinator {
   }
 
   /** The replicas of a write, after checking that this node may coordinate writes at all. */
-  #writeTargets(bucket: string, key: string, op: string): FanoutTarget[] {
+  async #writeTargets(bucket: string, key: string, op: string): Promise<FanoutTarget[]> {
     const refusal = this.#o.writeRefusal?.();
     if (refusal) throw refusal;
     const { replicas } = this.#o.membership.ring.preferenceList(bucket, key, this.#o.n);
@@ -327,7 +327,27 @@ export class Coordinator {
       this.#o.metrics?.quorumFailures.inc({ op });
       throw new RingstoreError('QuorumNotReached', `${op}: needed ${this.#o.w} of ${replicas.length} replicas, the ring has only ${candidates.length}`);
     }
-    return this.#targets(candidates);
+    const targets = this.#targets(candidates);
+    await this.#confirmEnoughLive(op, bucket, key, targets);
+    return targets;
+  }
+
+  /**
+   * With fewer than W targets believed up, a commit sent now would be applied by the live ones
+   * and still answered 503: a refused write that a later read returns and read repair spreads.
+   * "Down" may be a stale guess, so the down targets are asked first (a head, which writes
+   * nothing); unless enough of them answer, the write is refused before anything is written.
+   */
+  async #confirmEnoughLive(op: string, bucket: string, key: string, targets: readonly FanoutTarget[]): Promise<void> {
+    const down = targets.filter((t) => !this.#o.membership.isUsable(t.id));
+    const live = targets.length - down.length;
+    if (live >= this.#o.w) return;
+    const answers = await Promise.allSettled(down.map((t) => t.api.head(bucket, key)));
+    const reached = live + answers.filter((a) => a.status === 'fulfilled').length;
+    if (reached >= this.#o.w) return;
+    this.#o.metrics?.quorumFailures.inc({ op });
+    const why = answers.flatMap((a, i) => (a.status === 'rejected' ? [`${down[i]!.id}: ${describeError(a.reason)}`] : [])).join('; ');
+    throw new RingstoreError('QuorumNotReached', `${op}: needed ${this.#o.w} live replicas, ${reached} answered (${why}); nothing was written`);
   }
 
   #targets(members: readonly Member[]): FanoutTarget[] {
