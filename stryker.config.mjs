@@ -15,7 +15,6 @@ const config = {
   ignoreStatic: true,
   concurrency: 2,
   timeoutMS: 5_000,
-  incremental: true,
   incrementalFile: 'reports/mutation/stryker-incremental.json',
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },
