@@ -12,7 +12,7 @@ export const mutations = [
     file: coordinator,
     from: 'const tracker = new QuorumTracker<true>(op, this.#o.w, targets.length);',
     to: 'const tracker = new QuorumTracker<true>(op, 1, targets.length);',
-    tests: ['test/unit/replication/quorum.test.ts'],
+    tests: ['test/unit/replication/write-quorum.test.ts', 'test/unit/replication/fanout-failures.test.ts'],
   },
   {
     id: 'failed-commit-acks',
@@ -20,7 +20,7 @@ export const mutations = [
     file: coordinator,
     from: '(err: unknown) => failed(target, err),',
     to: '() => void (tracker.succeed(target.id, true) === \'reached\' && resolve()),',
-    tests: [],
+    tests: ['test/unit/replication/write-quorum.test.ts'],
   },
   {
     id: 'read-keeps-oldest',
@@ -28,7 +28,7 @@ export const mutations = [
     file: coordinator,
     from: "if (order > 0 || (order === 0 && newest?.record.storage === 'quarantined')) newest = result;",
     to: "if (order < 0 || (order === 0 && newest?.record.storage === 'quarantined')) newest = result;",
-    tests: [],
+    tests: ['test/unit/replication/quorum-read.test.ts'],
   },
   {
     id: 'repair-nobody',
@@ -36,7 +36,7 @@ export const mutations = [
     file: 'src/replication/read-repair.ts',
     from: 'await Promise.all(stale.map((replica) => this.#repair(replica, target, holders)));',
     to: 'await Promise.all([stale, holders].slice(2).map(() => undefined));',
-    tests: [],
+    tests: ['test/unit/replication/read-repair.test.ts'],
   },
   {
     id: 'ack-inline-put-early',
@@ -44,15 +44,15 @@ export const mutations = [
     file: coordinator,
     from: "await this.#commitEverywhere('PutObject', targets, meta, () => ({ kind: 'inline', data }));",
     to: "void this.#commitEverywhere('PutObject', targets, meta, () => ({ kind: 'inline', data })).catch(() => {});",
-    tests: [],
+    tests: ['test/unit/replication/write-quorum.test.ts'],
   },
   {
     id: 'ack-streamed-put-early',
     rule: 'a streamed PUT is acknowledged only after W commits',
     file: coordinator,
-    from: "    await this.#commitEverywhere(\n      'PutObject',\n      staged.map((s) => s.target),",
-    to: "    void this.#commitEverywhere(\n      'PutObject',\n      staged.map((s) => s.target),",
-    tests: [],
+    from: '    await quorum;\n    return meta;',
+    to: '    return meta;',
+    tests: ['test/unit/replication/write-quorum.test.ts'],
   },
   {
     id: 'ack-delete-early',
@@ -60,7 +60,7 @@ export const mutations = [
     file: coordinator,
     from: "await this.#commitEverywhere('DeleteObject', targets, meta, () => ({ kind: 'inline', data: EMPTY }));",
     to: "void this.#commitEverywhere('DeleteObject', targets, meta, () => ({ kind: 'inline', data: EMPTY })).catch(() => {});",
-    tests: [],
+    tests: ['test/unit/replication/write-quorum.test.ts'],
   },
   {
     id: 'hlc-not-monotonic',
@@ -92,7 +92,7 @@ export const mutations = [
     file: 'src/store/level-store.ts',
     from: 'if (stored.inline.byteLength !== record.size || crc32(stored.inline) !== record.crc32) {',
     to: 'if (stored.inline.byteLength !== record.size) {',
-    tests: [],
+    tests: ['test/contract/store.test.ts', 'test/unit/store/level-store-rules.test.ts'],
   },
   {
     id: 'inline-head-unchecked',
@@ -100,7 +100,7 @@ export const mutations = [
     file: 'src/store/level-store.ts',
     from: 'if (crc32(inline) !== record.crc32 || inline.byteLength !== record.size) return { record };',
     to: 'if (inline.byteLength !== record.size) return { record };',
-    tests: [],
+    tests: ['test/contract/store.test.ts', 'test/unit/store/level-store-rules.test.ts'],
   },
   {
     id: 'blob-no-datasync',
