@@ -107,7 +107,7 @@ function setup(parts: readonly PartSpec[]) {
   local.records.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const counted: Array<Record<string, string>> = [];
   const metrics = { gcCollected: { inc: (labels: Record<string, string>) => counted.push(labels) } } as unknown as Metrics;
-  const logged: Array<{ level: string; obj: object; msg?: string }> = [];
+  const logged: Array<{ level: string; obj: object; msg: string | undefined }> = [];
   const logger: Logger = {
     debug: (obj, msg) => logged.push({ level: 'debug', obj, msg }),
     info: (obj, msg) => logged.push({ level: 'info', obj, msg }),
