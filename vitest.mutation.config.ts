@@ -7,5 +7,8 @@ export default defineConfig({
     include: ['test/unit/**/*.test.ts', 'test/contract/**/*.test.ts', 'test/sim/**/*.test.ts'],
     exclude: ['test/unit/bench/**', 'test/unit/cli/**', 'test/unit/architecture.test.ts', 'test/unit/config/docs.test.ts'],
     testTimeout: 20_000,
+    // Each surviving mutant runs every test that covers it: 40 power-loss schedules instead of 200
+    // keep a store mutant's run to seconds, and still reach every write path.
+    env: { POWERLOSS_SCHEDULES: '40' },
   },
 });

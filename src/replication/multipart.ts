@@ -212,8 +212,9 @@ export class Multipart {
       limit: options.max + 1,
     });
     const uploads = page.records.map((r) => {
-      const [, key = '', uploadId = ''] = r.key.split('\0');
-      return { bucket, key, uploadId, initiatedMs: hlcWallMs(r.version.hlc) };
+      // An object key may itself hold NUL: the upload id is what follows the last one.
+      const idAt = r.key.lastIndexOf('\0');
+      return { bucket, key: r.key.slice(base.length, idAt), uploadId: r.key.slice(idAt + 1), initiatedMs: hlcWallMs(r.version.hlc) };
     });
     return { uploads: uploads.slice(0, options.max), truncated: uploads.length > options.max };
   }

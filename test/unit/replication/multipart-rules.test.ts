@@ -210,6 +210,15 @@ describe('multipart rules', () => {
     expect(await page('', 'img/')).toEqual([[['img/c', ids['img/c']]], false]);
   });
 
+  it('lists an upload whose object key holds NUL under that key and its own upload id, so it can be aborted', async () => {
+    const h = await replicaHarness();
+    const id = await h.multipart.create('b', 'a\u0000b', { contentType: '', userMeta: {} });
+    const { uploads } = await h.multipart.listUploads('b', { prefix: '', keyMarker: '', max: 10 });
+    expect(uploads.map((u) => [u.key, u.uploadId])).toEqual([['a\u0000b', id]]);
+    await h.multipart.abort('b', uploads[0]!.key, uploads[0]!.uploadId);
+    expect((await h.multipart.listUploads('b', { prefix: '', keyMarker: '', max: 10 })).uploads).toEqual([]);
+  });
+
   it('a completed or aborted upload is NoSuchUpload for every later call, and an abort deletes its parts', async () => {
     const h = await replicaHarness();
     const done = await h.multipart.create('b', 'k', { contentType: '', userMeta: {} });
