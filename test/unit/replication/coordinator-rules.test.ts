@@ -106,6 +106,13 @@ describe('what a failed operation tells its caller', () => {
     await expect(h.coordinator.putSmall({ bucket: 'b', key: 's', tombstone: false, size: 1, etag: 'e', contentType: '', userMeta: {} }, Buffer.from('x'))).rejects.toThrow(/^PutObject: needed 2 of 3 replicas, got 0/);
     expect(await count(m.quorumFailures, { op: 'PutObject' })).toBe(3);
     expect(await count(m.quorumFailures)).toBe(3);
+    // A staged body whose commits fail: the commit round names the operation too.
+    h.replicas.n2.heal();
+    h.replicas.n3.heal();
+    h.replicas.n2.commitFault = () => injected('n2 commit');
+    h.replicas.n3.commitFault = () => injected('n3 commit');
+    await expect(h.coordinator.putObject(putInput('k', BIG))).rejects.toThrow(/^PutObject: needed 2 of 3 replicas, got 0 \(n[23]: PeerUnavailable: injected: n[23] commit; n[23]: PeerUnavailable: injected: n[23] commit; 1 replica\(s\) did not answer\)$/);
+    expect(await count(m.quorumFailures, { op: 'PutObject' })).toBe(4);
   });
 
   it('a missing key is NoSuchKey with the S3 message and the bucket and key in its details', async () => {
@@ -148,10 +155,11 @@ describe('commit order: this node commits its copy last', () => {
     const h = await replicaHarness();
     const stageGate = deferred();
     h.replicas.n1.stageFault = { kind: 'pause', until: stageGate.promise };
+    // Key k's replicas in ring order are n1, n3, n2: n3 is the first peer, and must not wait for n2.
     const commitGate = deferred();
-    h.replicas.n3.commitGate = commitGate.promise;
+    h.replicas.n2.commitGate = commitGate.promise;
     const put = h.coordinator.putObject(putInput('k', BIG));
-    await eventually(() => h.replicas.n2.applied.length === 1);
+    await eventually(() => h.replicas.n3.applied.length === 1);
     expect(await stateOf(put)).toBe('pending');
     commitGate.resolve();
     stageGate.resolve();
@@ -218,12 +226,12 @@ describe('which replicas a read asks, and when', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it.each(IDS)('coordinating on %s, its own replica is asked', async (self) => {
-    const h = await replicaHarness();
+  it.each(IDS)('coordinating on %s with R=1, only its own replica is asked', async (self) => {
+    const h = await replicaHarness({ r: 1 });
     for (const id of IDS) await plant(h.stores[id], 'k', HLC(HARNESS_NOW - 10), Buffer.from('v'));
     const c = await h.coordinatorOn(self);
     await c.headObject('b', 'k');
-    expect(h.replicas[self].log[0]).toBe('head k');
+    expect(IDS.map((id) => h.replicas[id].count('head'))).toEqual(IDS.map((id) => (id === self ? 1 : 0)));
   });
 });
 
