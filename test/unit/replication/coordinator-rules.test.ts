@@ -48,7 +48,8 @@ function holder(id: string, read: ReplicaApi['read'], log: string[]): { id: stri
     id,
     api: {
       read: async (...args: Parameters<ReplicaApi['read']>) => {
-        log.push(`${id} read`);
+        const range = args[3];
+        log.push(range ? `${id} read ${range.start}-${range.end}` : `${id} read`);
         return read(...args);
       },
     } as unknown as ReplicaApi,
@@ -298,5 +299,186 @@ describe('which answer a read takes', () => {
     await h.coordinator.deleteObject('b', 'k');
     expect(await h.coordinator.findObject('b', 'k')).toBeUndefined();
     expect((await h.stores.n1.head('b', 'k'))!.record.tombstone).toBe(true);
+  });
+});
+
+describe('how a body is read from its holders', () => {
+  it('when every holder fails, the caller gets ServiceUnavailable naming each holder and why', async () => {
+    const h = await replicaHarness();
+    for (const id of IDS) await plant(h.stores[id], 'k', HLC(HARNESS_NOW - 10), BIG);
+    const found = await h.coordinator.headObject('b', 'k');
+    const [a, b] = found.holders.map((t) => t.id as (typeof IDS)[number]);
+    h.replicas[a!].readFault = { error: injected(`${a} read`) };
+    h.replicas[b!].readFault = { error: injected(`${b} read`) };
+    const err = await h.coordinator.openBody(found).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RingstoreError);
+    expect(err).toMatchObject({
+      code: 'ServiceUnavailable',
+      message: `no replica could serve the body (${a}: PeerUnavailable: injected: ${a} read; ${b}: PeerUnavailable: injected: ${b} read)`,
+      details: { bucket: 'b', key: 'k', superseded: false },
+    });
+  });
+
+  it('a version with no holder left is not reported as superseded', async () => {
+    const h = await replicaHarness();
+    const err = await h.coordinator.openBody({ record: record({ size: 10 }), holders: [] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ServiceUnavailable', details: { superseded: false } });
+  });
+
+  it('once the reader has gone, no other holder is asked', async () => {
+    const h = await replicaHarness();
+    const log: string[] = [];
+    // h1 gives 5 bytes and fails, vouching for them; h2, asked for the rest, sends nothing yet.
+    const failing = holder('h1', async () => Readable.from((async function* () {
+      yield Buffer.from('first');
+      throw new RingstoreError('CorruptBody', 'bad block', { resumable: true });
+    })()), log);
+    const stuck = holder('h2', async () => new Readable({ read() {} }), log);
+    const spare = holder('h3', async () => Readable.from([Buffer.from('spare')]), log);
+    const body = (await h.coordinator.openBody({ record: record({ size: 10 }), holders: [failing, stuck, spare] })) as Readable;
+    const first = await new Promise<Buffer>((resolve) => body.once('data', resolve));
+    expect(first.toString()).toBe('first');
+    await eventually(() => log.includes('h2 read 5-9'));
+    body.destroy();
+    await settle(10);
+    // (Whole-body reads of h2 and h3 come from the background repair of h1's copy.)
+    expect(log.filter((l) => / \d+-\d+$/.test(l))).toEqual(['h2 read 5-9']);
+  });
+
+  it('chunks handed back by the reader go back to the holder stream that lent them', async () => {
+    const h = await replicaHarness();
+    const recycled: Uint8Array[] = [];
+    const lender = holder('h1', async () => Object.assign(Readable.from([Buffer.from('abc')]), { recycle: (c: Uint8Array) => void recycled.push(c) }), []);
+    const body = (await h.coordinator.openBody({ record: record({ size: 3 }), holders: [lender] })) as Readable & { recycle(c: Uint8Array): void };
+    const chunk = Buffer.from('abc');
+    body.recycle(chunk);
+    expect(recycled).toEqual([chunk]);
+    expect(recycled[0]).toBe(chunk);
+  });
+
+  it('a corrupt holder is not used as a source for its own repair', async () => {
+    const h = await replicaHarness();
+    const v = HLC(HARNESS_NOW - 10);
+    for (const id of IDS) await plant(h.stores[id], 'k', v, BIG);
+    h.stores.n1.corruptForTest('b', 'k', 10);
+    const found = await h.coordinator.headObject('b', 'k');
+    expect(found.holders[0]!.id).toBe('n1');
+    expect((await readAll(await h.coordinator.openBody(found))).equals(BIG)).toBe(true);
+    await eventually(async () => (await h.stores.n1.head('b', 'k'))!.record.storage === 'blob');
+    expect(h.replicas.n1.count('read')).toBe(1);
+  });
+
+  it('a holder that vouches for all but the last byte is resumed from that byte by the next holder', async () => {
+    const h = await replicaHarness();
+    for (const id of IDS) await plant(h.stores[id], 'k', HLC(HARNESS_NOW - 10), BIG);
+    const found = await h.coordinator.headObject('b', 'k');
+    const [a, b] = found.holders.map((t) => t.id as (typeof IDS)[number]);
+    h.replicas[a!].readFault = { error: new RingstoreError('CorruptBody', 'bad block', { resumable: true }), afterBytes: BIG.length - 1 };
+    expect((await readAll(await h.coordinator.openBody(found))).equals(BIG)).toBe(true);
+    expect(h.replicas[b!].log).toContain(`read k ${BIG.length - 1}-${BIG.length - 1}`);
+  });
+
+  it('a holder that fails after delivering every byte fails the read: nothing is left to resume', async () => {
+    const h = await replicaHarness();
+    for (const id of IDS) await plant(h.stores[id], 'k', HLC(HARNESS_NOW - 10), BIG);
+    const found = await h.coordinator.headObject('b', 'k');
+    const [a, b] = found.holders.map((t) => t.id as (typeof IDS)[number]);
+    h.replicas[a!].readFault = { error: new RingstoreError('CorruptBody', 'bad trailer', { resumable: true }), afterBytes: BIG.length };
+    await expect(readAll(await h.coordinator.openBody(found))).rejects.toMatchObject({ code: 'CorruptBody' });
+    // (b may be read whole by the repair of a's copy, but never for a range of this body.)
+    expect(h.replicas[b!].log.filter((l) => /^read k \d/.test(l))).toEqual([]);
+  });
+});
+
+describe('multipart bodies', () => {
+  const V = HLC(HARNESS_NOW - 10);
+  const part = (key: string, size: number, hlc = V) => ({ bucket: '.parts', key, version: { hlc, node: 'n9' }, size, etag: `etag-${hlc}` });
+
+  it('is a byte stream, and skips empty parts without looking them up', async () => {
+    const h = await replicaHarness();
+    for (const id of IDS) await plant(h.stores[id], 'p1', V, Buffer.from('hello'), {}, '.parts');
+    const body = await h.coordinator.openBody({ record: record({ size: 10, parts: [part('p1', 5), part('p0-missing', 0), part('p1', 5)] }), holders: [] });
+    expect((body as Readable).readableObjectMode).toBe(false);
+    expect((await readAll(body)).toString()).toBe('hellohello');
+    for (const id of IDS) expect(h.replicas[id].count('head p0-missing')).toBe(0);
+  });
+
+  it('a part that changed since completion fails with its bucket and key', async () => {
+    const h = await replicaHarness();
+    for (const id of IDS) await plant(h.stores[id], 'p1', V + 1, Buffer.from('hello'), {}, '.parts');
+    const body = await h.coordinator.openBody({ record: record({ size: 5, parts: [part('p1', 5)] }), holders: [] });
+    await expect(readAll(body)).rejects.toMatchObject({ code: 'ServiceUnavailable', details: { bucket: '.parts', key: 'p1' } });
+  });
+
+  it('a whole part is read without a range', async () => {
+    const h = await replicaHarness();
+    for (const id of IDS) await plant(h.stores[id], 'p1', V, BIG, {}, '.parts');
+    const body = await h.coordinator.openBody({ record: record({ size: BIG.length, parts: [part('p1', BIG.length)] }), holders: [] });
+    expect((await readAll(body)).equals(BIG)).toBe(true);
+    const reads = IDS.flatMap((id) => h.replicas[id].log.filter((l) => l.startsWith('read')));
+    expect(reads).toEqual(['read p1']);
+  });
+});
+
+describe('what a listing asks', () => {
+  async function keys(h: Awaited<ReturnType<typeof replicaHarness>>, n: number): Promise<void> {
+    for (const id of IDS) for (let i = 0; i < n; i++) await plant(h.stores[id], `k${String(i).padStart(3, '0')}`, HLC(HARNESS_NOW - 10), Buffer.from('v'));
+  }
+
+  it.each(['n2', 'n3'] as const)('a member marked down (%s) is not asked while the others cover the ring', async (down) => {
+    const h = await replicaHarness();
+    await keys(h, 3);
+    h.membership.setLiveness(down, 'down');
+    const page = await h.coordinator.listPage('b', { limit: 10 });
+    expect(page.records.map((r) => r.key)).toEqual(['k000', 'k001', 'k002']);
+    expect(h.replicas[down].count('list')).toBe(0);
+  });
+
+  it('members marked down are asked when the others cannot cover the ring', async () => {
+    const h = await replicaHarness();
+    await keys(h, 3);
+    h.membership.setLiveness('n2', 'down');
+    h.membership.setLiveness('n3', 'down');
+    h.replicas.n1.listFault = () => injected('n1 list');
+    const page = await h.coordinator.listPage('b', { limit: 10 });
+    expect(page.records.map((r) => r.key)).toEqual(['k000', 'k001', 'k002']);
+    expect(page.exhausted).toBe(true);
+  });
+
+  it('when no member is left for some keys, ListObjects fails naming each failed member and why', async () => {
+    const h = await replicaHarness();
+    for (const id of IDS) h.replicas[id].listFault = () => injected(`${id} list`);
+    const err = await h.coordinator.listPage('b', { limit: 10 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'QuorumNotReached' });
+    const { message } = err as RingstoreError;
+    expect(message).toMatch(/^ListObjects: some keys have no live replica \(failed: n\d, n\d, n\d\) \(n\d: PeerUnavailable: injected: n\d list; n\d: PeerUnavailable: injected: n\d list; n\d: PeerUnavailable: injected: n\d list\)$/);
+    for (const id of IDS) expect(message).toContain(`${id}: PeerUnavailable: injected: ${id} list`);
+  });
+
+  it.each([
+    [5, 100],
+    [200, 210],
+    [5000, 1100],
+  ])('a page of %i asks each replica for %i records, with no prefix or start unless given', async (limit, batch) => {
+    const h = await replicaHarness();
+    const spy = vi.spyOn(h.stores.n1, 'list');
+    await h.coordinator.listPage('b', { limit });
+    expect(spy.mock.calls[0]![1]).toStrictEqual({ limit: batch });
+    await h.coordinator.listPage('b', { limit, prefix: 'p', startAfter: 'a' });
+    expect(spy.mock.calls[1]![1]).toStrictEqual({ prefix: 'p', startAfter: 'a', limit: batch });
+  });
+
+  it('a page that fills up on the last record of a truncated round is not exhausted', async () => {
+    const h = await replicaHarness();
+    // 95 tombstones then 5 live keys fill the 100-record round; one more live key follows.
+    for (const id of IDS) {
+      for (let i = 0; i < 101; i++) await plant(h.stores[id], `k${String(i).padStart(3, '0')}`, HLC(HARNESS_NOW - 10), i < 95 ? null : Buffer.from('v'));
+    }
+    const page = await h.coordinator.listPage('b', { limit: 5 });
+    expect(page.records.map((r) => r.key)).toEqual(['k095', 'k096', 'k097', 'k098', 'k099']);
+    expect(page.exhausted).toBe(false);
+    const rest = await h.coordinator.listPage('b', { limit: 5, startAfter: 'k099' });
+    expect(rest.records.map((r) => r.key)).toEqual(['k100']);
+    expect(rest.exhausted).toBe(true);
   });
 });
