@@ -158,7 +158,7 @@ describe('replacing a corrupt copy', () => {
     const h = await replicaHarness();
     const [r] = await corruptOnN1(h);
     const wrong = Buffer.from(BIG);
-    wrong[100] ^= 0xff;
+    wrong[100] = wrong[100]! ^ 0xff;
     const liar: FanoutTarget = { id: 'liar', api: { read: async () => Readable.from([wrong]) } as unknown as ReplicaApi };
     const repairer = new ReadRepairer({ logger: silentLogger, metrics: null });
     await repairer.replaceCorrupt(target(h, 'n1'), r!, [liar, target(h, 'n2')]);
