@@ -116,6 +116,17 @@ describe('what a failed operation tells its caller', () => {
     expect(await count(m.quorumFailures, { op: 'PutObject' })).toBe(4);
   });
 
+  it('a write the ring is too small for fails at once, named after its operation, asking no replica', async () => {
+    const m = metrics();
+    const h = await replicaHarness({ w: 4, metrics: m });
+    await expect(h.coordinator.putObject(putInput('k', Buffer.from('x')))).rejects.toThrow('PutObject: needed 4 of 3 replicas, the ring has only 3');
+    await expect(h.coordinator.putSmall({ bucket: 'b', key: 's', tombstone: false, size: 1, etag: 'e', contentType: '', userMeta: {} }, Buffer.from('x'))).rejects.toThrow('PutObject: needed 4 of 3 replicas, the ring has only 3');
+    await expect(h.coordinator.deleteObject('b', 'k')).rejects.toThrow('DeleteObject: needed 4 of 3 replicas, the ring has only 3');
+    expect(await count(m.quorumFailures, { op: 'PutObject' })).toBe(2);
+    expect(await count(m.quorumFailures, { op: 'DeleteObject' })).toBe(1);
+    for (const id of IDS) expect(h.replicas[id].log).toEqual([]);
+  });
+
   it('a missing key is NoSuchKey with the S3 message and the bucket and key in its details', async () => {
     const h = await replicaHarness();
     const err = await h.coordinator.headObject('b', 'nope').catch((e: unknown) => e);
