@@ -10,21 +10,7 @@ import { createMetrics, type Metrics } from '../../../src/metrics/definitions.js
 import type { ObjectRecord, ReplicaApi } from '../../../src/store/types.js';
 import type { FoundObject } from '../../../src/replication/coordinator.js';
 import { RingstoreError } from '../../../src/util/errors.js';
-import {
-  HARNESS_NOW,
-  IDS,
-  bodyOf,
-  deferred,
-  eventually,
-  injected,
-  plant,
-  putInput,
-  readAll,
-  replicaHarness,
-  settle,
-  stateOf,
-  within,
-} from '../../helpers/replica-faults.js';
+import { HARNESS_NOW, IDS, bodyOf, deferred, eventually, injected, plant, putInput, readAll, replicaHarness, settle, stateOf, within } from '../../helpers/replica-faults.js';
 
 const HLC = (ms: number): number => ms * 1024;
 const BIG = bodyOf(5000, 1);
@@ -101,10 +87,16 @@ describe('what a failed operation tells its caller', () => {
     const h = await replicaHarness({ metrics: m });
     h.replicas.n2.down = true;
     h.replicas.n3.down = true;
-    await expect(h.coordinator.putObject(putInput('k', Buffer.from('small')))).rejects.toThrow(/^PutObject: needed 2 of 3 replicas, got 0 \(n[23]: PeerUnavailable: injected: n[23] is down; n[23]: PeerUnavailable: injected: n[23] is down; 1 replica\(s\) did not answer\)$/);
-    await expect(h.coordinator.putObject(putInput('k', BIG))).rejects.toThrow(/^PutObject: needed 2 of 3 replicas, got [01] \(n[23]: PeerUnavailable: injected: n[23] is down; n[23]: PeerUnavailable: injected: n[23] is down[;)]/);
+    await expect(h.coordinator.putObject(putInput('k', Buffer.from('small')))).rejects.toThrow(
+      /^PutObject: needed 2 of 3 replicas, got 0 \(n[23]: PeerUnavailable: injected: n[23] is down; n[23]: PeerUnavailable: injected: n[23] is down; 1 replica\(s\) did not answer\)$/,
+    );
+    await expect(h.coordinator.putObject(putInput('k', BIG))).rejects.toThrow(
+      /^PutObject: needed 2 of 3 replicas, got [01] \(n[23]: PeerUnavailable: injected: n[23] is down; n[23]: PeerUnavailable: injected: n[23] is down[;)]/,
+    );
     expect(await count(m.quorumFailures, { op: 'PutObject' })).toBe(2);
-    await expect(h.coordinator.putSmall({ bucket: 'b', key: 's', tombstone: false, size: 1, etag: 'e', contentType: '', userMeta: {} }, Buffer.from('x'))).rejects.toThrow(/^PutObject: needed 2 of 3 replicas, got 0/);
+    await expect(h.coordinator.putSmall({ bucket: 'b', key: 's', tombstone: false, size: 1, etag: 'e', contentType: '', userMeta: {} }, Buffer.from('x'))).rejects.toThrow(
+      /^PutObject: needed 2 of 3 replicas, got 0/,
+    );
     expect(await count(m.quorumFailures, { op: 'PutObject' })).toBe(3);
     expect(await count(m.quorumFailures)).toBe(3);
     // A staged body whose commits fail: the commit round names the operation too.
@@ -112,7 +104,9 @@ describe('what a failed operation tells its caller', () => {
     h.replicas.n3.heal();
     h.replicas.n2.commitFault = () => injected('n2 commit');
     h.replicas.n3.commitFault = () => injected('n3 commit');
-    await expect(h.coordinator.putObject(putInput('k', BIG))).rejects.toThrow(/^PutObject: needed 2 of 3 replicas, got 0 \(n[23]: PeerUnavailable: injected: n[23] commit; n[23]: PeerUnavailable: injected: n[23] commit; 1 replica\(s\) did not answer\)$/);
+    await expect(h.coordinator.putObject(putInput('k', BIG))).rejects.toThrow(
+      /^PutObject: needed 2 of 3 replicas, got 0 \(n[23]: PeerUnavailable: injected: n[23] commit; n[23]: PeerUnavailable: injected: n[23] commit; 1 replica\(s\) did not answer\)$/,
+    );
     expect(await count(m.quorumFailures, { op: 'PutObject' })).toBe(4);
   });
 
@@ -120,7 +114,9 @@ describe('what a failed operation tells its caller', () => {
     const m = metrics();
     const h = await replicaHarness({ w: 4, metrics: m });
     await expect(h.coordinator.putObject(putInput('k', Buffer.from('x')))).rejects.toThrow('PutObject: needed 4 of 3 replicas, the ring has only 3');
-    await expect(h.coordinator.putSmall({ bucket: 'b', key: 's', tombstone: false, size: 1, etag: 'e', contentType: '', userMeta: {} }, Buffer.from('x'))).rejects.toThrow('PutObject: needed 4 of 3 replicas, the ring has only 3');
+    await expect(h.coordinator.putSmall({ bucket: 'b', key: 's', tombstone: false, size: 1, etag: 'e', contentType: '', userMeta: {} }, Buffer.from('x'))).rejects.toThrow(
+      'PutObject: needed 4 of 3 replicas, the ring has only 3',
+    );
     await expect(h.coordinator.deleteObject('b', 'k')).rejects.toThrow('DeleteObject: needed 4 of 3 replicas, the ring has only 3');
     expect(await count(m.quorumFailures, { op: 'PutObject' })).toBe(2);
     expect(await count(m.quorumFailures, { op: 'DeleteObject' })).toBe(1);
@@ -340,10 +336,17 @@ describe('how a body is read from its holders', () => {
     const h = await replicaHarness();
     const log: string[] = [];
     // h1 gives 5 bytes and fails, vouching for them; h2, asked for the rest, sends nothing yet.
-    const failing = holder('h1', async () => Readable.from((async function* () {
-      yield Buffer.from('first');
-      throw new RingstoreError('CorruptBody', 'bad block', { resumable: true });
-    })()), log);
+    const failing = holder(
+      'h1',
+      async () =>
+        Readable.from(
+          (async function* () {
+            yield Buffer.from('first');
+            throw new RingstoreError('CorruptBody', 'bad block', { resumable: true });
+          })(),
+        ),
+      log,
+    );
     const stuck = holder('h2', async () => new Readable({ read() {} }), log);
     const spare = holder('h3', async () => Readable.from([Buffer.from('spare')]), log);
     const body = (await h.coordinator.openBody({ record: record({ size: 10 }), holders: [failing, stuck, spare] })) as Readable;
@@ -462,7 +465,9 @@ describe('what a listing asks', () => {
     const err = await h.coordinator.listPage('b', { limit: 10 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'QuorumNotReached' });
     const { message } = err as RingstoreError;
-    expect(message).toMatch(/^ListObjects: some keys have no live replica \(failed: n\d, n\d, n\d\) \(n\d: PeerUnavailable: injected: n\d list; n\d: PeerUnavailable: injected: n\d list; n\d: PeerUnavailable: injected: n\d list\)$/);
+    expect(message).toMatch(
+      /^ListObjects: some keys have no live replica \(failed: n\d, n\d, n\d\) \(n\d: PeerUnavailable: injected: n\d list; n\d: PeerUnavailable: injected: n\d list; n\d: PeerUnavailable: injected: n\d list\)$/,
+    );
     for (const id of IDS) expect(message).toContain(`${id}: PeerUnavailable: injected: ${id} list`);
   });
 

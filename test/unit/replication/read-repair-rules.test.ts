@@ -198,4 +198,3 @@ describe('replacing a corrupt copy', () => {
     expect(h.replicas.n3.count('read')).toBe(0);
   });
 });
-
