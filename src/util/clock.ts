@@ -108,3 +108,49 @@ export class HybridClock {
     return floor === undefined ? 0 : Math.max(0, floor - this.#clock.now());
   }
 }
+
+/** A pending timer; `unref` lets the process exit while it waits (background work). */
+export interface Timer {
+  unref?(): void;
+}
+
+/**
+ * Source of timers. Injected like `Clock`, so a simulation in virtual time decides when a timer
+ * fires; core code never calls the global setTimeout/setInterval directly.
+ */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): Timer;
+  clearTimeout(timer: Timer): void;
+}
+
+export const systemTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
+};
+
+/** Resolves after `ms` on `timers`; rejects with the signal's reason when it aborts first. */
+export function sleep(timers: Timers, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = (): void => {
+      timers.clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = timers.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * An AbortSignal that aborts with a TimeoutError after `ms` on `timers` (AbortSignal.timeout
+ * runs on the real clock, and on Node 20 can be collected before it fires inside AbortSignal.any).
+ * Call `clear` once the work is done so the timer does not linger.
+ */
+export function timeoutSignal(timers: Timers, ms: number): { readonly signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const timer = timers.setTimeout(() => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), ms);
+  return { signal: controller.signal, clear: () => timers.clearTimeout(timer) };
+}
