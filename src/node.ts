@@ -29,6 +29,8 @@ import { Multipart } from './replication/multipart.js';
 import { PartsCollector } from './replication/parts-collector.js';
 import { createS3App } from './s3/server.js';
 import { mountHealthRoutes } from './admin/health-routes.js';
+import { mountAdminApi } from './admin/admin-api.js';
+import { statusRoute, type StatusSection } from './admin/status-route.js';
 import { createMetrics, type Metrics } from './metrics/definitions.js';
 import { HybridClock, hlcWallMs, systemClock, type Clock } from './util/clock.js';
 import { cryptoRandom, type Random } from './util/random.js';
@@ -186,6 +188,9 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   readiness.add('node', () => (stopping ? 'shutting down' : started ? undefined : 'starting'));
   readiness.add('store', () => store.writeProblem?.());
   readiness.add('clock', () => skew.readinessReason() ?? (behindFloor() === undefined ? undefined : `${behindFloor()!}; refusing writes`));
+  const startedMs = clock.now();
+  // Background subsystems add their progress here; GET /admin/v1/status reports each.
+  const statusSections: StatusSection[] = [];
   const health = { readiness: () => readiness.state(), metrics, metricsToken: config.metrics.token };
   // A peer's stage may legitimately pause while its S3 client does (up to s3.idleTimeoutMs);
   // only a connection silent for longer than that, plus an RPC timeout, is given up.
@@ -197,7 +202,10 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     logger: logger.child({ component: 'rpc-server' }),
     clock,
     idleTimeoutMs: rpcIdleMs,
-    extraRoutes: (router) => mountHealthRoutes(router, health),
+    extraRoutes: (router) => {
+      mountHealthRoutes(router, health);
+      mountAdminApi(router, config.admin.token, [statusRoute({ nodeId: config.nodeId, membership, clock, startedMs, replicationFactor: config.replication.factor, s3Address: () => servers[1]?.address ?? config.s3.listen, sections: statusSections })]);
+    },
   });
   const s3App = createS3App({ coordinator, buckets, multipart, config, clock, random, logger: logger.child({ component: 's3' }), metrics, health });
 

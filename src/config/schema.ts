@@ -94,6 +94,10 @@ export interface Config {
     /** pino level: trace, debug, info, warn, error, fatal, silent. */
     level: string;
   };
+  admin: {
+    /** Bearer token of the admin API under /admin/v1/ on the RPC port; empty disables it. Secret. */
+    token: string;
+  };
   metrics: {
     /** When non-empty, GET /metrics on the RPC port requires `Authorization: Bearer <token>`. Secret. */
     token: string;
@@ -348,6 +352,17 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     doc: "Largest offset in milliseconds between this node's clock and the majority of the cluster's (measured from ping round trips) at which it accepts writes; beyond it the node answers writes with 503 and says why in /ready. Also the most a version seen from another node may be ahead of this node's clock.",
   }),
   key({ path: 'log.level', kind: 'enum', default: 'info', values: LOG_LEVELS, doc: 'Log level of the JSON-lines log on stdout.' }),
+  key({
+    path: 'admin.token',
+    kind: 'string',
+    env: 'RINGSTORE_ADMIN_TOKEN',
+    fileEnv: 'RINGSTORE_ADMIN_TOKEN_FILE',
+    secret: true,
+    default: '',
+    doc: 'Bearer token of the admin API (`/admin/v1/` on the RPC port), which the `ringstore status|repair|scrub` commands call. Empty: the admin API answers 403 (disabled). `ringstore dev` generates one.',
+    pattern: /^(?:|[\x21-\x7e]{16,256})$/,
+    form: 'empty (admin API off) or 16 to 256 printable characters without spaces',
+  }),
   key({
     path: 'metrics.token',
     kind: 'string',

@@ -25,7 +25,7 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: options.base ?? {},
       redact: {
-        paths: ['req.headers.authorization', 'req.headers["x-amz-security-token"]', 'headers.authorization', '*.secret', '*.secretAccessKey', '*.clusterSecret'],
+        paths: ['req.headers.authorization', 'req.headers["x-amz-security-token"]', 'headers.authorization', '*.secret', '*.secretAccessKey', '*.clusterSecret', '*.adminToken'],
         censor: '[redacted]',
       },
     },

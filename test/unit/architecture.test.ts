@@ -11,7 +11,7 @@ const SRC = fileURLToPath(new URL('../../src', import.meta.url));
 
 /** Which top-level parts each part may import (values); `type` = type-only imports allowed too. */
 const ALLOWED: Record<string, { values: string[]; types?: string[] }> = {
-  cli: { values: ['node.ts', 'config', 'util', 'bench', 'version.ts'], types: ['ring', 'store', 'metrics'] },
+  cli: { values: ['node.ts', 'config', 'util', 'bench', 'version.ts'], types: ['admin', 'ring', 'store', 'metrics'] },
   bench: { values: ['s3', 'cli', 'config', 'util', 'version.ts'] },
   'node.ts': { values: ['*'] },
   'version.ts': { values: [] },

@@ -5,12 +5,14 @@
  * also a place to try failures by hand.
  */
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../config/load.js';
 import { parseHostPort } from '../../util/http-server.js';
 import { describeError } from '../../util/errors.js';
+import { DEV_CLUSTER_FILE, type DevClusterFile } from '../admin-client.js';
 import { EXIT, err, intOption, out, parseCommandArgs, type Command } from '../command.js';
 import { probe } from '../http-probe.js';
 import { DevChild } from '../dev/child.js';
@@ -66,6 +68,7 @@ export function devBanner(plan: DevPlan, children: readonly DevChild[], credenti
     `  S3 endpoint  ${endpoint}   (the main endpoint; every node also serves S3 on its own port)`,
     `  access key   ${credentials.accessKey}`,
     `  secret key   ${credentials.secretKey}`,
+    `  admin token  ${credentials.adminToken}  (ringstore status|repair|scrub find it by themselves here)`,
     `  region       ${region}`,
     `  credentials  ${credentialsFile} (kept across restarts)`,
     '',
@@ -226,6 +229,9 @@ export const devCommand: Command = {
         return EXIT.error;
       }
       state.phase = 'running';
+      // Lets `ringstore status|repair|scrub` run from this directory find the cluster with no flags.
+      const nodesFile: DevClusterFile = { nodes: plan.nodes.map((n) => ({ id: n.id, s3: n.s3Listen, rpc: n.rpcListen })) };
+      await writeFile(join(dataRoot, DEV_CLUSTER_FILE), `${JSON.stringify(nodesFile, null, 2)}\n`);
       out(devBanner(plan, children, credentials, region, credentialsFile));
       return await finished;
     } finally {

@@ -9,6 +9,7 @@ import { devCommand } from './dev.js';
 import { fsckCommand } from './fsck.js';
 import { healthCommand } from './health.js';
 import { serverCommand } from './server.js';
+import { statusCommand } from './status.js';
 
 /** The command table. */
-export const COMMANDS: readonly Command[] = [serverCommand, devCommand, configCommand, healthCommand, fsckCommand, benchCommand];
+export const COMMANDS: readonly Command[] = [serverCommand, devCommand, statusCommand, configCommand, healthCommand, fsckCommand, benchCommand];

@@ -15,6 +15,8 @@ export interface DevCredentials {
   readonly secretKey: string;
   /** 32 hex characters. */
   readonly clusterSecret: string;
+  /** 40 hex characters: the admin API's bearer token (`ringstore status`, `repair`, `scrub`). */
+  readonly adminToken: string;
 }
 
 const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -32,10 +34,11 @@ export function generateDevCredentials(): DevCredentials {
     accessKey: `RS${randomString(UPPER_ALNUM, 18)}`,
     secretKey: randomString(ALNUM, 40),
     clusterSecret: randomBytes(16).toString('hex'),
+    adminToken: randomBytes(20).toString('hex'),
   };
 }
 
-function isCredentials(value: unknown): value is DevCredentials {
+function isCredentials(value: unknown): value is Omit<DevCredentials, 'adminToken'> & { adminToken?: string } {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
@@ -44,7 +47,8 @@ function isCredentials(value: unknown): value is DevCredentials {
     typeof v['secretKey'] === 'string' &&
     /^\S{16,128}$/.test(v['secretKey']) &&
     typeof v['clusterSecret'] === 'string' &&
-    v['clusterSecret'].length >= 16
+    v['clusterSecret'].length >= 16 &&
+    (v['adminToken'] === undefined || (typeof v['adminToken'] === 'string' && /^[\x21-\x7e]{16,256}$/.test(v['adminToken'])))
   );
 }
 
@@ -72,7 +76,14 @@ export async function loadOrCreateDevCredentials(file: string): Promise<{ creden
     if (!isCredentials(parsed)) {
       throw new RingstoreError('InvalidConfig', `dev credentials ${file} are not valid ({accessKey, secretKey and clusterSecret ≥ 16 characters}); fix or delete the file`);
     }
-    return { credentials: { accessKey: parsed.accessKey, secretKey: parsed.secretKey, clusterSecret: parsed.clusterSecret }, created: false };
+    if (parsed.adminToken === undefined) {
+      // Written before the admin API existed: add a token, keep every other value.
+      const credentials: DevCredentials = { accessKey: parsed.accessKey, secretKey: parsed.secretKey, clusterSecret: parsed.clusterSecret, adminToken: generateDevCredentials().adminToken };
+      await writeFile(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+      await chmod(file, 0o600);
+      return { credentials, created: false };
+    }
+    return { credentials: { accessKey: parsed.accessKey, secretKey: parsed.secretKey, clusterSecret: parsed.clusterSecret, adminToken: parsed.adminToken }, created: false };
   }
   const credentials = generateDevCredentials();
   await mkdir(dirname(file), { recursive: true });

@@ -65,6 +65,7 @@ export function planDevCluster(options: DevPlanOptions): DevPlan {
     [envOf('s3.accessKey')]: options.credentials.accessKey,
     [envOf('s3.secretKey')]: options.credentials.secretKey,
     [envOf('rpc.secret')]: options.credentials.clusterSecret,
+    [envOf('admin.token')]: options.credentials.adminToken,
     [envOf('replication.factor')]: String(factor),
     [envOf('replication.readQuorum')]: String(quorum),
     [envOf('replication.writeQuorum')]: String(quorum),

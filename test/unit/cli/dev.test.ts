@@ -12,7 +12,7 @@ import { loadConfig } from '../../../src/config/load.js';
 const dir = mkdtempSync(join(tmpdir(), 'ringstore-dev-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const credentials = { accessKey: 'RSABCDEFGHIJKLMNOPQR', secretKey: 'a'.repeat(40), clusterSecret: '0'.repeat(32) };
+const credentials = { accessKey: 'RSABCDEFGHIJKLMNOPQR', secretKey: 'a'.repeat(40), clusterSecret: '0'.repeat(32), adminToken: 'f'.repeat(40) };
 
 describe('planDevCluster', () => {
   it('plans n1..n3 on 9000-9002 / 9100-9102 in zones z1..z3 with N=3 R=2 W=2', () => {
@@ -57,6 +57,18 @@ describe('dev credentials', () => {
     expect(c.accessKey).toMatch(/^RS[A-Z0-9]{18}$/);
     expect(c.secretKey).toMatch(/^[A-Za-z0-9]{40}$/);
     expect(c.clusterSecret).toMatch(/^[0-9a-f]{32}$/);
+    expect(c.adminToken).toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  it('adds an admin token to a file written before the admin API, keeping every other value', async () => {
+    const file = join(dir, 'old-credentials.json');
+    const old = { accessKey: 'RSABCDEFGHIJKLMNOPQR', secretKey: 'a'.repeat(40), clusterSecret: '0'.repeat(32) };
+    writeFileSync(file, JSON.stringify(old));
+    const loaded = await loadOrCreateDevCredentials(file);
+    expect(loaded.credentials).toMatchObject(old);
+    expect(loaded.credentials.adminToken).toMatch(/^[0-9a-f]{40}$/);
+    expect((await loadOrCreateDevCredentials(file)).credentials).toEqual(loaded.credentials);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   it('creates the file once with mode 0600 and returns the same keys afterwards', async () => {

@@ -179,6 +179,7 @@ describe('key table', () => {
     expect(CONFIG_KEYS.filter((k) => k.secret).map((k) => [k.path, k.env, k.fileEnv])).toEqual([
       ['s3.secretKey', 'RINGSTORE_SECRET_KEY', 'RINGSTORE_SECRET_KEY_FILE'],
       ['rpc.secret', 'RINGSTORE_CLUSTER_SECRET', 'RINGSTORE_CLUSTER_SECRET_FILE'],
+      ['admin.token', 'RINGSTORE_ADMIN_TOKEN', 'RINGSTORE_ADMIN_TOKEN_FILE'],
       ['metrics.token', 'RINGSTORE_METRICS_TOKEN', 'RINGSTORE_METRICS_TOKEN_FILE'],
     ]);
   });
