@@ -57,6 +57,14 @@ export class FakeReplica implements MerkleSource {
     this.#digests[p] = (this.#digests[p] ?? 0n) ^ this.#leaf(old);
   }
 
+  /** A replica with the same entries under another id. */
+  clone(id: string): FakeReplica {
+    const copy = new FakeReplica(id, this.#hasher);
+    copy.#digests.set(this.#digests);
+    for (const [p, m] of this.#byPartition) copy.#byPartition.set(p, new Map(m));
+    return copy;
+  }
+
   wipe(): void {
     this.#byPartition.clear();
     this.#digests.fill(0n);
