@@ -75,10 +75,7 @@ async function askSummaries(ctx: ExchangeContext, nodes: TreeNode[], signal: Abo
 }
 
 /** Reads every entry of `partitions` through `fetch` (one side's paged reader), grouped by partition. */
-export async function readAll(
-  partitions: readonly number[],
-  fetch: (partitions: readonly number[], after: string | undefined) => Promise<EntriesResponse>,
-): Promise<Map<number, ReplicaEntry[]>> {
+export async function readAll(partitions: readonly number[], fetch: (partitions: readonly number[], after: string | undefined) => Promise<EntriesResponse>): Promise<Map<number, ReplicaEntry[]>> {
   const out = new Map<number, ReplicaEntry[]>(partitions.map((p) => [p, []]));
   let pending = partitions;
   let after: string | undefined;
@@ -107,7 +104,9 @@ export interface PlanOptions {
 export async function planPartitions(ctx: ExchangeContext, partitions: readonly number[], options: PlanOptions, signal: AbortSignal): Promise<RepairItem[]> {
   if (partitions.length > MAX_PARTITIONS_PER_REQUEST) throw new RingstoreError('InvalidArgument', `at most ${MAX_PARTITIONS_PER_REQUEST} partitions per comparison`);
   const limit = MAX_ENTRIES_PER_RESPONSE;
-  const theirs = await readAll(partitions, (ps, after) => ctx.peer.entries(after === undefined ? { layoutVersion: ctx.layoutVersion, partitions: ps, limit } : { layoutVersion: ctx.layoutVersion, partitions: ps, after, limit }, signal));
+  const theirs = await readAll(partitions, (ps, after) =>
+    ctx.peer.entries(after === undefined ? { layoutVersion: ctx.layoutVersion, partitions: ps, limit } : { layoutVersion: ctx.layoutVersion, partitions: ps, after, limit }, signal),
+  );
   const mine = await readAll(partitions, (ps, after) => scanPartitions(ctx.source, ps, after, limit));
   return partitions.flatMap((partition) =>
     planPartition(mine.get(partition) ?? [], theirs.get(partition) ?? [], { partition, self: ctx.self, peer: ctx.peer.id, nowMs: options.nowMs, tombstoneGraceMs: options.tombstoneGraceMs }),

@@ -4,7 +4,14 @@ import type { EntriesResponse } from '../../../src/antientropy/types.js';
 
 describe('merkle codecs', () => {
   it('round-trip every message', () => {
-    const sreq = { layoutVersion: 7, from: 'n1', nodes: [{ level: 0, index: 0 }, { level: 3, index: 4095 }] };
+    const sreq = {
+      layoutVersion: 7,
+      from: 'n1',
+      nodes: [
+        { level: 0, index: 0 },
+        { level: 3, index: 4095 },
+      ],
+    };
     expect(summariesRequestCodec.decode(summariesRequestCodec.encode(sreq))).toEqual(sreq);
     const children = Array.from({ length: 16 }, (_, i) => (i % 3 === 0 ? 0n : (1n << 63n) | BigInt(i)));
     const sres = { layoutVersion: 7, summaries: [children, children.map(() => 0n)] };

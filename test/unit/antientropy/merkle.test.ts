@@ -35,7 +35,10 @@ describe('exchange tree', () => {
 
   it('masks the partitions two nodes both own', () => {
     const ids = ['a', 'b', 'c'];
-    const masks = sharedMasks('a', placement(ids, (p) => [ids[p % 3]!, ids[(p + 1) % 3]!]));
+    const masks = sharedMasks(
+      'a',
+      placement(ids, (p) => [ids[p % 3]!, ids[(p + 1) % 3]!]),
+    );
     const ab = masks.get('b')!;
     const ac = masks.get('c')!;
     expect(ab[0]).toBe(1); // a, b

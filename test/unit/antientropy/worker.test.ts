@@ -38,7 +38,13 @@ function cluster(keys: number, settings: Partial<AntiEntropySettings> = {}, layo
         source: r,
         placement: () => layout,
         shared: new SharedPartitions(r.id),
-        peer: (id) => link(byId.get(id)!, () => layout, traffic, () => down.has(id)),
+        peer: (id) =>
+          link(
+            byId.get(id)!,
+            () => layout,
+            traffic,
+            () => down.has(id),
+          ),
         isUp: (id) => !down.has(id),
         repairer,
         clock: time,
