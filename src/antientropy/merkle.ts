@@ -44,9 +44,18 @@ export function childOf(node: TreeNode, i: number): TreeNode {
 
 /** XOR of the digests of the masked partitions in `[lo, hi)`. */
 export function summarize(digests: BigUint64Array, mask: Uint8Array, lo: number, hi: number): bigint {
-  let x = 0n;
-  for (let p = lo; p < hi; p++) if (mask[p] === 1) x ^= digests[p] ?? 0n;
-  return x;
+  // XOR on the two 32-bit halves as plain numbers: BigInt XOR is ~50x slower, and the root's
+  // 16 summaries read all 65,536 digests on every exchange.
+  const words = new Uint32Array(digests.buffer, digests.byteOffset, digests.length * 2);
+  let a = 0;
+  let b = 0;
+  for (let p = lo; p < hi; p++) {
+    if (mask[p] !== 1) continue;
+    a ^= words[2 * p] ?? 0;
+    b ^= words[2 * p + 1] ?? 0;
+  }
+  const halves = new Uint32Array([a, b]);
+  return new BigUint64Array(halves.buffer)[0] ?? 0n;
 }
 
 /** The 16 child summaries of an interior node. */
