@@ -41,6 +41,8 @@ export class VirtualTime implements Clock, Timers {
     const settled = work.finally(() => {
       done = true;
     });
+    // Handled by the caller once returned; this keeps a rejection between turns from counting as unhandled.
+    settled.catch(() => {});
     for (;;) {
       await new Promise((resolve) => setImmediate(resolve));
       if (done) return settled;

@@ -203,4 +203,21 @@ describe('AntiEntropyWorker', () => {
     expect(seen!.etaMs).toBeGreaterThan(0);
     expect(seen!.peer).toBe('n2');
   });
+
+  it('stops a paced pass when aborted, and rejects the repairNow waiting for it', async () => {
+    const c = cluster(200, { maxPartitionsPerSecond: 5, batchPartitions: 5 });
+    c.replicas[0]!.wipe();
+    const controller = new AbortController();
+    const done = expect(c.workers[0]!.repairNow()).rejects.toThrow('stopping');
+    const pass = c.workers[0]!.runOnce(controller.signal);
+    const stopper = (async () => {
+      while (c.time.sleeps.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      controller.abort(new Error('stopping'));
+    })();
+    await expect(c.time.run(pass)).rejects.toThrow('stopping');
+    await stopper;
+    await done;
+    expect(c.workers[0]!.progress()).toMatchObject({ running: false, passes: 0 });
+    expect(c.replicas[0]!.all().length).toBeLessThan(200);
+  });
 });
