@@ -59,6 +59,20 @@ export interface Config {
     writeQuorum: number;
     /** Percentage of reads that ask all N replicas (not just R), so read repair reaches every replica. */
     readRepairPercent: number;
+    /** Tombstones older than this (ms) may be purged once every replica holds them; anti-entropy never copies one that old to a replica lacking it. */
+    tombstoneGraceMs: number;
+  };
+  antiEntropy: {
+    /** Run the anti-entropy worker (compare and repair replicas in the background). */
+    enabled: boolean;
+    /** Milliseconds from the end of one full pass over every peer to the start of the next. */
+    intervalMs: number;
+    /** Differing partitions compared key by key per second, at most. */
+    maxPartitionsPerSecond: number;
+    /** Body bytes copied per second by repairs, in MiB, at most. */
+    maxMiBps: number;
+    /** Differing partitions compared per entries request to a peer. */
+    batchPartitions: number;
   };
   ring: {
     /** Tokens per unit of capacity. */
@@ -287,6 +301,33 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     max: 100,
     doc: 'Percentage of reads that ask all N replicas instead of R, so that read repair reaches every replica (the others ask R, plus one more if a replica is slow or fails).',
   }),
+  key({
+    path: 'replication.tombstoneGraceMs',
+    kind: 'int',
+    default: 86_400_000,
+    min: 60_000,
+    max: 365 * 86_400_000,
+    doc: 'Milliseconds a delete marker (tombstone) is kept before it may be purged, once every replica holds it; anti-entropy never copies a tombstone older than this to a replica that lacks it (it may have been purged there). A replica away longer than this must be wiped before it rejoins.',
+  }),
+  key({ path: 'antiEntropy.enabled', kind: 'bool', default: true, doc: "Run the anti-entropy worker, which compares this node's partitions with every peer sharing them and copies what differs." }),
+  key({
+    path: 'antiEntropy.intervalMs',
+    kind: 'int',
+    default: 60_000,
+    min: 100,
+    max: 86_400_000,
+    doc: 'Milliseconds from the end of one full anti-entropy pass (every peer, every shared partition) to the start of the next; an in-sync pass costs a few hundred bytes per peer. Partitions queued by a dropped hint are compared at once.',
+  }),
+  key({
+    path: 'antiEntropy.maxPartitionsPerSecond',
+    kind: 'int',
+    default: 4000,
+    min: 1,
+    max: 1_000_000,
+    doc: 'Most differing partitions anti-entropy compares key by key per second (each costs a scan on both replicas); partitions found equal in the tree cost nothing.',
+  }),
+  key({ path: 'antiEntropy.maxMiBps', kind: 'int', default: 160, min: 1, max: 100_000, doc: 'Most body bytes anti-entropy repairs copy per second, in MiB/s (the rate a lost disk is refilled at).' }),
+  key({ path: 'antiEntropy.batchPartitions', kind: 'int', default: 64, min: 1, max: 1024, doc: 'Differing partitions compared per entries request to a peer.' }),
   key({ path: 'ring.vnodesPerUnit', kind: 'int', default: 2048, min: 1, max: 4096, doc: 'Ring tokens per unit of member capacity; more tokens spread keys more evenly.' }),
   key({
     path: 'store.inlineThreshold',

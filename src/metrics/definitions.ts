@@ -25,6 +25,14 @@ export interface Metrics {
   readonly corruptRepairs: Counter<never>;
   /** Garbage deleted by the collectors: kind `temp`, `staged`, `unreferenced` (local files) or `part` (multipart parts). */
   readonly gcCollected: Counter<'kind'>;
+  /** Shared partitions anti-entropy compared with a peer (in equal subtrees or entry by entry). */
+  readonly antiEntropyPartitionsCompared: Counter<never>;
+  /** Keys anti-entropy copied to a replica that lacked them, held an older version or a quarantined copy. */
+  readonly antiEntropyKeysRepaired: Counter<'reason'>;
+  /** Body bytes anti-entropy copied between replicas. */
+  readonly antiEntropyBytesRepaired: Counter<never>;
+  /** Planned anti-entropy copies that failed (retried by the next pass). */
+  readonly antiEntropyRepairFailures: Counter<never>;
   readonly clusterNodes: Gauge<'state'>;
   readonly clockOffset: Gauge<never>;
   readonly clockPeerOffset: Gauge<'peer'>;
@@ -76,6 +84,23 @@ export function createMetrics(registry: Registry, build: { version: string; comm
       name: 'ringstore_gc_collected_total',
       help: 'Garbage deleted by the collectors: temp files, stale stages and unreferenced blobs of the local store, and multipart parts no upload or object references.',
       labelNames: ['kind'],
+      registers: [registry],
+    }),
+    antiEntropyPartitionsCompared: new Counter({
+      name: 'ringstore_antientropy_partitions_compared_total',
+      help: 'Shared partitions anti-entropy compared with a peer, found equal in the tree or compared key by key.',
+      registers: [registry],
+    }),
+    antiEntropyKeysRepaired: new Counter({
+      name: 'ringstore_antientropy_keys_repaired_total',
+      help: 'Keys anti-entropy copied to a replica, by reason: missing, stale (older version) or quarantined (corrupt copy).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    antiEntropyBytesRepaired: new Counter({ name: 'ringstore_antientropy_bytes_repaired_total', help: 'Body bytes anti-entropy copied between replicas.', registers: [registry] }),
+    antiEntropyRepairFailures: new Counter({
+      name: 'ringstore_antientropy_repair_failures_total',
+      help: 'Planned anti-entropy copies that failed; the next pass plans them again.',
       registers: [registry],
     }),
     clusterNodes: new Gauge({ name: 'ringstore_cluster_nodes', help: 'Members of the layout by liveness as this node sees them.', labelNames: ['state'], registers: [registry] }),

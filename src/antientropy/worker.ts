@@ -1,0 +1,268 @@
+/**
+ * The anti-entropy worker: compares, with every peer, the partitions both replicate, and copies
+ * what differs, forever, at a bounded rate (differing partitions per second, body bytes per
+ * second). Partitions queued by others (a dropped hint) go first, even in the middle of a pass.
+ * `repairNow` asks for a full pass at once and resolves when it ends (`ringstore repair --wait`).
+ */
+import type { Metrics } from '../metrics/definitions.js';
+import type { Clock, Timers } from '../util/clock.js';
+import { describeError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import type { Worker } from '../util/worker.js';
+import { findDifferences, planPartitions, type ExchangeContext } from './exchange.js';
+import { PARTITIONS, countMasked } from './merkle.js';
+import { RateLimiter } from './rate-limiter.js';
+import type { SharedPartitions } from './shared.js';
+import type { MerklePeer, MerkleSource, PartitionPlacement, RepairItem, Repairer } from './types.js';
+
+/** How the worker is paced (the `antiEntropy.*` config keys). */
+export interface AntiEntropySettings {
+  /** Milliseconds between the end of one full pass and the start of the next. */
+  readonly intervalMs: number;
+  /** Differing partitions compared key by key per second, at most. */
+  readonly maxPartitionsPerSecond: number;
+  /** Body bytes copied per second, at most. */
+  readonly maxBytesPerSecond: number;
+  /** Differing partitions compared per entries request. */
+  readonly batchPartitions: number;
+  /** `replication.tombstoneGraceMs`. */
+  readonly tombstoneGraceMs: number;
+}
+
+/** What the worker is built from. */
+export interface AntiEntropyWorkerOptions {
+  readonly self: string;
+  readonly source: MerkleSource;
+  /** The current placement (changes with the layout). */
+  readonly placement: () => PartitionPlacement;
+  readonly shared: SharedPartitions;
+  /** The exchange client for a peer id. */
+  readonly peer: (id: string) => MerklePeer;
+  /** Peers believed down are skipped until the next pass. */
+  readonly isUp?: (id: string) => boolean;
+  readonly repairer: Repairer;
+  readonly clock: Clock;
+  readonly timers: Timers;
+  readonly logger: Logger;
+  readonly metrics: Metrics | null;
+  readonly settings: AntiEntropySettings;
+}
+
+/** Progress of the current (or last) full pass, for `ringstore repair` and `worker list`. */
+export interface AntiEntropyProgress {
+  /** Full passes completed since start. */
+  readonly passes: number;
+  /** A full pass is running. */
+  readonly running: boolean;
+  /** The peer being compared. */
+  readonly peer?: string;
+  /** Shared (peer, partition) pairs the pass covers. */
+  readonly partitionsTotal: number;
+  /** Pairs compared so far (equal subtrees count all their partitions). */
+  readonly partitionsCompared: number;
+  /** Pairs whose digests differed. */
+  readonly partitionsDiffering: number;
+  readonly keysRepaired: number;
+  readonly bytesRepaired: number;
+  readonly repairFailures: number;
+  /** Peers skipped (down) or whose exchange failed in this pass. */
+  readonly peersSkipped: number;
+  readonly startedMs?: number;
+  readonly finishedMs?: number;
+  /** Pairs compared per second over the pass so far. */
+  readonly partitionsPerSecond: number;
+  /** Bytes copied per second over the pass so far. */
+  readonly bytesPerSecond: number;
+  /** Milliseconds until the pass ends at the current rate (absent before anything is compared). */
+  readonly etaMs?: number;
+  /** Prioritized partitions waiting. */
+  readonly queued: number;
+}
+
+interface PassCounters {
+  partitionsTotal: number;
+  partitionsCompared: number;
+  partitionsDiffering: number;
+  keysRepaired: number;
+  bytesRepaired: number;
+  repairFailures: number;
+  peersSkipped: number;
+  startedMs?: number;
+  finishedMs?: number;
+}
+
+const emptyCounters = (): PassCounters => ({ partitionsTotal: 0, partitionsCompared: 0, partitionsDiffering: 0, keysRepaired: 0, bytesRepaired: 0, repairFailures: 0, peersSkipped: 0 });
+
+/** The `anti-entropy` background worker. */
+export class AntiEntropyWorker implements Worker {
+  readonly name = 'anti-entropy';
+  readonly #o: AntiEntropyWorkerOptions;
+  readonly #partitionRate: RateLimiter;
+  readonly #byteRate: RateLimiter;
+  readonly #queue = new Set<number>();
+  #pass: PassCounters = emptyCounters();
+  #passes = 0;
+  #running = false;
+  #peer: string | undefined;
+  #lastPassEndMs: number | undefined;
+  #requested: { resolve: (p: AntiEntropyProgress) => void; reject: (err: unknown) => void }[] = [];
+
+  constructor(options: AntiEntropyWorkerOptions) {
+    this.#o = options;
+    const { clock, timers, settings } = options;
+    this.#partitionRate = new RateLimiter(clock, timers, settings.maxPartitionsPerSecond);
+    this.#byteRate = new RateLimiter(clock, timers, settings.maxBytesPerSecond);
+  }
+
+  /** Queues a partition to be compared with every peer sharing it before the rest of the pass. */
+  prioritize(partition: number): void {
+    if (Number.isInteger(partition) && partition >= 0 && partition < PARTITIONS) this.#queue.add(partition);
+  }
+
+  /** Asks for a full pass now; resolves with its progress once it ends (rejects if it is aborted). */
+  repairNow(): Promise<AntiEntropyProgress> {
+    return new Promise((resolve, reject) => this.#requested.push({ resolve, reject }));
+  }
+
+  /** Progress of the current or last pass. */
+  progress(): AntiEntropyProgress {
+    const p = this.#pass;
+    const end = p.finishedMs ?? this.#o.clock.now();
+    const seconds = p.startedMs === undefined ? 0 : Math.max(end - p.startedMs, 1) / 1000;
+    const partitionsPerSecond = seconds > 0 ? p.partitionsCompared / seconds : 0;
+    const left = p.partitionsTotal - p.partitionsCompared;
+    const etaMs = this.#running && partitionsPerSecond > 0 ? Math.round((left / partitionsPerSecond) * 1000) : undefined;
+    return {
+      passes: this.#passes,
+      running: this.#running,
+      ...(this.#peer === undefined ? {} : { peer: this.#peer }),
+      partitionsTotal: p.partitionsTotal,
+      partitionsCompared: p.partitionsCompared,
+      partitionsDiffering: p.partitionsDiffering,
+      keysRepaired: p.keysRepaired,
+      bytesRepaired: p.bytesRepaired,
+      repairFailures: p.repairFailures,
+      peersSkipped: p.peersSkipped,
+      ...(p.startedMs === undefined ? {} : { startedMs: p.startedMs }),
+      ...(p.finishedMs === undefined ? {} : { finishedMs: p.finishedMs }),
+      partitionsPerSecond,
+      bytesPerSecond: seconds > 0 ? p.bytesRepaired / seconds : 0,
+      ...(etaMs === undefined ? {} : { etaMs }),
+      queued: this.#queue.size,
+    };
+  }
+
+  status(): Record<string, unknown> {
+    return { ...this.progress() };
+  }
+
+  /**
+   * One step: the prioritized partitions, then a full pass when one is asked for or
+   * `intervalMs` has passed since the last one ended. Drive it often (e.g. every second).
+   */
+  async runOnce(signal: AbortSignal): Promise<void> {
+    await this.#drainQueue(signal);
+    const due = this.#lastPassEndMs === undefined || this.#o.clock.now() - this.#lastPassEndMs >= this.#o.settings.intervalMs;
+    if (this.#requested.length === 0 && !due) return;
+    const waiters = this.#requested;
+    this.#requested = [];
+    try {
+      await this.#fullPass(signal);
+    } catch (err) {
+      for (const w of waiters) w.reject(err);
+      throw err;
+    }
+    const progress = this.progress();
+    for (const w of waiters) w.resolve(progress);
+  }
+
+  async #fullPass(signal: AbortSignal): Promise<void> {
+    const placement = this.#o.placement();
+    const masks = [...this.#o.shared.masks(placement)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    this.#pass = { ...emptyCounters(), startedMs: this.#o.clock.now(), partitionsTotal: masks.reduce((n, [, mask]) => n + countMasked(mask, 0, PARTITIONS), 0) };
+    this.#running = true;
+    try {
+      for (const [id, mask] of masks) {
+        if (this.#o.isUp && !this.#o.isUp(id)) {
+          this.#pass.peersSkipped++;
+          continue;
+        }
+        this.#peer = id;
+        try {
+          await this.#exchange({ self: this.#o.self, peer: this.#o.peer(id), source: this.#o.source, layoutVersion: placement.layoutVersion, mask }, signal);
+        } catch (err) {
+          if (signal.aborted) throw err;
+          this.#pass.peersSkipped++;
+          this.#o.logger.warn({ peer: id, err: describeError(err) }, 'anti-entropy exchange failed; next pass retries');
+        }
+      }
+    } finally {
+      this.#peer = undefined;
+      this.#running = false;
+      this.#pass.finishedMs = this.#o.clock.now();
+      this.#lastPassEndMs = this.#pass.finishedMs;
+    }
+    this.#passes++;
+    this.#o.logger.info({ ...this.progress() }, 'anti-entropy pass done');
+  }
+
+  async #exchange(ctx: ExchangeContext, signal: AbortSignal): Promise<void> {
+    const { differing, equal } = await findDifferences(ctx, signal);
+    this.#compared(equal);
+    this.#pass.partitionsDiffering += differing.length;
+    const batch = this.#o.settings.batchPartitions;
+    for (let i = 0; i < differing.length; i += batch) {
+      await this.#drainQueue(signal);
+      const partitions = differing.slice(i, i + batch);
+      await this.#compare(ctx, partitions, signal);
+      this.#compared(partitions.length);
+    }
+  }
+
+  #compared(n: number): void {
+    this.#pass.partitionsCompared += n;
+    this.#o.metrics?.antiEntropyPartitionsCompared.inc(n);
+  }
+
+  /** Compares each queued partition with every (live) peer that shares it. */
+  async #drainQueue(signal: AbortSignal): Promise<void> {
+    if (this.#queue.size === 0) return;
+    const placement = this.#o.placement();
+    const masks = this.#o.shared.masks(placement);
+    for (const partition of this.#queue) {
+      this.#queue.delete(partition);
+      for (const [id, mask] of masks) {
+        if (mask[partition] !== 1 || (this.#o.isUp && !this.#o.isUp(id))) continue;
+        try {
+          await this.#compare({ self: this.#o.self, peer: this.#o.peer(id), source: this.#o.source, layoutVersion: placement.layoutVersion, mask }, [partition], signal);
+        } catch (err) {
+          if (signal.aborted) throw err;
+          this.#o.logger.warn({ peer: id, partition, err: describeError(err) }, 'anti-entropy of a queued partition failed; the next pass covers it');
+        }
+      }
+    }
+  }
+
+  async #compare(ctx: ExchangeContext, partitions: readonly number[], signal: AbortSignal): Promise<void> {
+    await this.#partitionRate.take(partitions.length, signal);
+    const items = await planPartitions(ctx, partitions, { nowMs: this.#o.clock.now(), tombstoneGraceMs: this.#o.settings.tombstoneGraceMs }, signal);
+    for (const item of items) await this.#repair(item, signal);
+  }
+
+  async #repair(item: RepairItem, signal: AbortSignal): Promise<void> {
+    await this.#byteRate.take(item.size, signal);
+    try {
+      const outcome = await this.#o.repairer.copy(item, signal);
+      if (!outcome.applied) return;
+      this.#pass.keysRepaired++;
+      this.#pass.bytesRepaired += outcome.bytes;
+      this.#o.metrics?.antiEntropyKeysRepaired.inc({ reason: item.reason });
+      this.#o.metrics?.antiEntropyBytesRepaired.inc(outcome.bytes);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      this.#pass.repairFailures++;
+      this.#o.metrics?.antiEntropyRepairFailures.inc();
+      this.#o.logger.warn({ source: item.source, target: item.target, partition: item.partition, err: describeError(err) }, 'anti-entropy copy failed; next pass retries');
+    }
+  }
+}
