@@ -56,13 +56,7 @@ function progressOr(res: ServerResponse, event: 'drain' | 'finish', idleMs: numb
  * for `idleTimeoutMs` (default: never). When the source fails, the response is destroyed and
  * the error rethrown. Idleness is measured on `time`.
  */
-export async function sendBody(
-  res: ServerResponse,
-  chunks: AsyncIterable<Uint8Array>,
-  recycle?: (chunk: Uint8Array) => void,
-  idleTimeoutMs?: number,
-  time: TimeSource = systemTime,
-): Promise<void> {
+export async function sendBody(res: ServerResponse, chunks: AsyncIterable<Uint8Array>, recycle?: (chunk: Uint8Array) => void, idleTimeoutMs?: number, time: TimeSource = systemTime): Promise<void> {
   const idleMs = idleTimeoutMs ?? Infinity;
   const { clock } = time;
   // Progress is a write the socket completed (one per chunk: coarse, but it costs nothing).

@@ -549,12 +549,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
 
   try {
     await drive(clock, real, main(), 10 * 60_000);
-    await drive(
-      clock,
-      real,
-      Promise.all(nodes.map((n) => n.running?.stop())),
-      60_000,
-    );
+    await drive(clock, real, Promise.all(nodes.map((n) => n.running?.stop())), 60_000);
   } finally {
     restoreGlobals();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
