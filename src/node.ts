@@ -7,7 +7,6 @@
 import { mkdir } from 'node:fs/promises';
 import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type Koa from 'koa';
 import { Registry } from 'prom-client';
 import type { Config } from './config/schema.js';
@@ -32,7 +31,7 @@ import { mountHealthRoutes } from './admin/health-routes.js';
 import { mountAdminApi } from './admin/admin-api.js';
 import { statusRoute, type StatusSection } from './admin/status-route.js';
 import { createMetrics, type Metrics } from './metrics/definitions.js';
-import { HybridClock, hlcWallMs, systemClock, type Clock } from './util/clock.js';
+import { HybridClock, hlcWallMs, sleep, systemClock, systemTimers, type Clock, type Timers } from './util/clock.js';
 import { cryptoRandom, type Random } from './util/random.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { startHttpServer, type StartedHttpServer } from './util/http-server.js';
@@ -44,6 +43,8 @@ import { VERSION, COMMIT } from './version.js';
 /** The injectable seams of a node. */
 export interface NodeDeps {
   clock: Clock;
+  /** Timers of the node's own background work and deadlines (workers, pings, body idle guards). */
+  timers: Timers;
   random: Random;
   logger: Logger;
   /** The node's disk; a LevelStore under config.dataDir by default. */
@@ -91,6 +92,7 @@ const HIGH_WATER_WAIT_MS = 5000;
 export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): Promise<RunningNode> {
   const logger = deps.logger ?? createLogger({ level: config.log.level, base: { node: config.nodeId } });
   const clock = deps.clock ?? systemClock;
+  const timers = deps.timers ?? systemTimers;
   const random = deps.random ?? cryptoRandom;
   const metrics = deps.metrics !== undefined ? deps.metrics : createMetrics(new Registry(), { version: VERSION, commit: COMMIT });
 
@@ -109,7 +111,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     });
   await store.open();
   // Leftovers of the previous run (a crash included) go before anything can be staged again.
-  const orphans = new OrphanCollector(store, { olderThanMs: config.store.orphanAgeMs, metrics });
+  const orphans = new OrphanCollector(store, { olderThanMs: config.store.orphanAgeMs, metrics, clock });
   await orphans.startupPass();
 
   // The clock's high-water mark lives beside the store it versions (simulated stores have none).
@@ -121,7 +123,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     highWater = opened.file;
     // A quick restart finds the mark up to a window ahead: wait it out rather than refuse writes.
     const behindMs = floorMs - clock.now();
-    if (behindMs > 0 && behindMs <= HIGH_WATER_WAIT_MS) await sleep(behindMs + 1);
+    if (behindMs > 0 && behindMs <= HIGH_WATER_WAIT_MS) await sleep(timers, behindMs + 1);
   }
   let futureLoggedAt = -Infinity;
   let futureSuppressed = 0;
@@ -207,7 +209,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
       mountAdminApi(router, config.admin.token, [statusRoute({ nodeId: config.nodeId, membership, clock, startedMs, replicationFactor: config.replication.factor, s3Address: () => servers[1]?.address ?? config.s3.listen, sections: statusSections })]);
     },
   });
-  const s3App = createS3App({ coordinator, buckets, multipart, config, clock, random, logger: logger.child({ component: 's3' }), metrics, health });
+  const s3App = createS3App({ coordinator, buckets, multipart, config, clock, timers, random, logger: logger.child({ component: 's3' }), metrics, health });
 
   const servers: StartedHttpServer[] = [];
   const workers: WorkerHandle[] = [];
@@ -241,6 +243,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     downAfterMisses: config.cluster.downAfterMisses,
     logger: logger.child({ component: 'failure-detector' }),
     onChange: () => updateNodeGauge(),
+    timers,
   });
   const updateNodeGauge = (): void => {
     if (!metrics) return;
@@ -249,10 +252,10 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     for (const [state, n] of Object.entries(counts)) metrics.clusterNodes.set({ state }, n);
   };
   updateNodeGauge();
-  workers.push(startWorker(detector, config.cluster.pingIntervalMs, (err) => logger.warn({ err: describeError(err) }, 'failure detector round failed')));
-  workers.push(startWorker(orphans, config.store.gcIntervalMs, (err) => logger.warn({ err: describeError(err) }, 'store-gc pass failed')));
+  workers.push(startWorker(detector, config.cluster.pingIntervalMs, (err) => logger.warn({ err: describeError(err) }, 'failure detector round failed'), timers));
+  workers.push(startWorker(orphans, config.store.gcIntervalMs, (err) => logger.warn({ err: describeError(err) }, 'store-gc pass failed'), timers));
   const parts = new PartsCollector({ coordinator, local: store, clock, logger: logger.child({ component: 'parts-gc' }), metrics, graceMs: config.store.partGraceMs });
-  workers.push(startWorker(parts, config.store.gcIntervalMs, (err) => logger.warn({ err: describeError(err) }, 'parts-gc pass failed')));
+  workers.push(startWorker(parts, config.store.gcIntervalMs, (err) => logger.warn({ err: describeError(err) }, 'parts-gc pass failed'), timers));
   started = true;
   logger.info({ s3: servers[1]!.address, rpc: servers[0]!.address, members: membership.layout.members.length }, 'node started');
 

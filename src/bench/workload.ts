@@ -7,6 +7,7 @@
 import { BodySource, TAG_HEADER, VARIANTS } from './bodies.js';
 import type { BenchOptions, OpKind, SizeSpec } from './options.js';
 import { header, type BenchS3Client } from './s3-client.js';
+import { cryptoRandom, type Random } from '../util/random.js';
 
 /** Samples ranks 0…n-1 with P(k) ∝ 1/(k+1)^s (exact inverse CDF, binary search). */
 export class ZipfSampler {
@@ -170,12 +171,15 @@ export class Workload {
   readonly #client: BenchS3Client;
   readonly #options: BenchOptions;
   readonly #zipf: ZipfSampler | undefined;
+  readonly #random: Random;
   #roundRobin = 0;
   #deleteNext = 0;
   /** Keys completed by multipart uploads (checked again after the run). */
   readonly multipartKeys = new Set<number>();
 
-  constructor(client: BenchS3Client, options: BenchOptions) {
+  /** `random` picks keys and operations: pass `seededRandom(seed)` for a repeatable choice. */
+  constructor(client: BenchS3Client, options: BenchOptions, random: Random = cryptoRandom) {
+    this.#random = random;
     this.#client = client;
     this.#options = options;
     this.keys = new KeySpace(options.prefix, options.objects, options.sizes);
@@ -189,17 +193,17 @@ export class Workload {
   }
 
   #pick(): number {
-    return this.#zipf === undefined ? Math.floor(Math.random() * this.keys.objects) : this.#zipf.sample(Math.random());
+    return this.#zipf === undefined ? Math.floor(this.#random.float() * this.keys.objects) : this.#zipf.sample(this.#random.float());
   }
 
   #pickForWrite(): number {
-    return this.#zipf === undefined ? this.#roundRobin++ % this.keys.objects : this.#zipf.sample(Math.random());
+    return this.#zipf === undefined ? this.#roundRobin++ % this.keys.objects : this.#zipf.sample(this.#random.float());
   }
 
   /** The kind of the next operation, or `done` when a delete run has deleted every key. */
   next(): OpKind | 'done' {
     const op = this.#options.op;
-    if (op === 'mixed') return Math.random() < this.#options.readRatio ? 'get' : 'put';
+    if (op === 'mixed') return this.#random.float() < this.#options.readRatio ? 'get' : 'put';
     if (op === 'delete' && this.#deleteNext >= this.keys.objects) return 'done';
     return op;
   }

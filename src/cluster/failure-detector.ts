@@ -3,6 +3,7 @@
  * suspected, one that misses `downAfterMisses` in a row is marked down (coordinators then
  * skip it instead of waiting for timeouts); any successful ping marks it up again.
  */
+import { systemTimers, type Timers } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Worker } from '../util/worker.js';
 import { describeError } from '../util/errors.js';
@@ -21,6 +22,8 @@ export interface FailureDetectorOptions {
   logger: Logger;
   /** Called when a peer changes state (metrics, hint delivery). */
   onChange?: (peerId: string, state: Liveness) => void;
+  /** Timers of the ping deadline; the system's by default. */
+  timers?: Timers;
 }
 
 /** Pings all peers once per `runOnce`. */
@@ -50,6 +53,7 @@ export class FailureDetector implements Worker {
 
   async #probe(peerId: string, address: string, signal: AbortSignal): Promise<void> {
     const { membership, ping, pingTimeoutMs, downAfterMisses, logger, onChange } = this.#options;
+    const timers = this.#options.timers ?? systemTimers;
     let next: Liveness;
     // Not AbortSignal.any([signal, AbortSignal.timeout()]): on Node 20 the timeout signal can be
     // garbage-collected before it fires (nodejs/node#57736), leaving a hung ping waiting for the
@@ -58,8 +62,8 @@ export class FailureDetector implements Worker {
     const onAbort = (): void => deadline.abort(signal.reason);
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => deadline.abort(new DOMException(`ping timed out after ${pingTimeoutMs} ms`, 'TimeoutError')), pingTimeoutMs);
-    timer.unref();
+    const timer = timers.setTimeout(() => deadline.abort(new DOMException(`ping timed out after ${pingTimeoutMs} ms`, 'TimeoutError')), pingTimeoutMs);
+    timer.unref?.();
     try {
       await ping(peerId, address, deadline.signal);
       this.#misses.set(peerId, 0);
@@ -71,7 +75,7 @@ export class FailureDetector implements Worker {
       next = misses >= downAfterMisses ? 'down' : 'suspect';
       if (misses === 1 || misses === downAfterMisses) logger.debug({ peer: peerId, misses, err: describeError(err) }, 'ping missed');
     } finally {
-      clearTimeout(timer);
+      timers.clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
     }
     const before = membership.setLiveness(peerId, next);

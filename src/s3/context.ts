@@ -9,7 +9,7 @@ import type { Coordinator } from '../replication/coordinator.js';
 import type { Buckets } from '../replication/buckets.js';
 import type { Multipart } from '../replication/multipart.js';
 import type { Metrics } from '../metrics/definitions.js';
-import type { Clock } from '../util/clock.js';
+import type { Clock, Timers } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import type { Logger } from '../util/logger.js';
 import type { AuthResult } from './sigv4/verify.js';
@@ -21,6 +21,8 @@ export interface S3Services {
   readonly multipart: Multipart;
   readonly config: Config;
   readonly clock: Clock;
+  /** Timers of the body idle guards (on `clock`'s time). */
+  readonly timers: Timers;
   readonly random: Random;
   readonly logger: Logger;
   readonly metrics: Metrics | null;

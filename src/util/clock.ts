@@ -154,3 +154,11 @@ export function timeoutSignal(timers: Timers, ms: number): { readonly signal: Ab
   const timer = timers.setTimeout(() => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), ms);
   return { signal: controller.signal, clear: () => timers.clearTimeout(timer) };
 }
+
+/** A clock and the timers that run on it, for code that measures idleness (body guards). */
+export interface TimeSource {
+  readonly clock: Clock;
+  readonly timers: Timers;
+}
+
+export const systemTime: TimeSource = { clock: systemClock, timers: systemTimers };

@@ -5,6 +5,7 @@
  * it, which `pipe` never tells.
  */
 import type { ServerResponse } from 'node:http';
+import { systemTime, type Timer, type TimeSource } from './clock.js';
 
 /** A body stream whose chunks may be handed back for reuse once written out. */
 export interface RecyclingBody {
@@ -23,19 +24,20 @@ export function isRecycling(body: unknown): body is RecyclingBody {
  * that stopped is let go like one that hung up, instead of holding the response, its buffers
  * and its source open.
  */
-function progressOr(res: ServerResponse, event: 'drain' | 'finish', idleMs: number, lastProgress: () => number): Promise<void> {
+function progressOr(res: ServerResponse, event: 'drain' | 'finish', idleMs: number, lastProgress: () => number, time: TimeSource): Promise<void> {
+  const { clock, timers } = time;
   return new Promise((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     const done = (): void => {
-      clearTimeout(timer);
+      if (timer !== undefined) timers.clearTimeout(timer);
       res.off(event, done);
       res.off('close', done);
       resolve();
     };
     const check = (): void => {
-      const idleFor = Date.now() - lastProgress();
+      const idleFor = clock.now() - lastProgress();
       if (idleFor < idleMs) {
-        timer = setTimeout(check, idleMs - idleFor);
+        timer = timers.setTimeout(check, idleMs - idleFor);
         return;
       }
       res.destroy();
@@ -43,7 +45,7 @@ function progressOr(res: ServerResponse, event: 'drain' | 'finish', idleMs: numb
     };
     res.on(event, done);
     res.on('close', done);
-    if (Number.isFinite(idleMs)) timer = setTimeout(check, idleMs);
+    if (Number.isFinite(idleMs)) timer = timers.setTimeout(check, idleMs);
   });
 }
 
@@ -52,29 +54,30 @@ function progressOr(res: ServerResponse, event: 'drain' | 'finish', idleMs: numb
  * finished. Each chunk goes to `recycle` once the socket is done with it. Stops early when the
  * client goes away, or stops reading: the response is cut once the socket has taken no data
  * for `idleTimeoutMs` (default: never). When the source fails, the response is destroyed and
- * the error rethrown.
+ * the error rethrown. Idleness is measured on `time`.
  */
-export async function sendBody(res: ServerResponse, chunks: AsyncIterable<Uint8Array>, recycle?: (chunk: Uint8Array) => void, idleTimeoutMs?: number): Promise<void> {
+export async function sendBody(res: ServerResponse, chunks: AsyncIterable<Uint8Array>, recycle?: (chunk: Uint8Array) => void, idleTimeoutMs?: number, time: TimeSource = systemTime): Promise<void> {
   const idleMs = idleTimeoutMs ?? Infinity;
+  const { clock } = time;
   // Progress is a write the socket completed (one per chunk: coarse, but it costs nothing).
-  let progressAt = Date.now();
+  let progressAt = clock.now();
   const lastProgress = (): number => progressAt;
   try {
     for await (const chunk of chunks) {
       if (res.destroyed) return;
       // Node calls back once the bytes are in the kernel, or with an error once they never will be.
       const more = res.write(chunk, () => {
-        progressAt = Date.now();
+        progressAt = clock.now();
         recycle?.(chunk);
       });
       // The socket's clock starts when it has something to take, not while the source is slow.
-      progressAt = Date.now();
-      if (!more) await progressOr(res, 'drain', idleMs, lastProgress);
+      progressAt = clock.now();
+      if (!more) await progressOr(res, 'drain', idleMs, lastProgress, time);
     }
     // Resolves once the last bytes are with the kernel (every chunk recycled by then), the
     // client left, or it stopped reading.
     if (!res.destroyed) {
-      const finished = progressOr(res, 'finish', idleMs, lastProgress);
+      const finished = progressOr(res, 'finish', idleMs, lastProgress, time);
       res.end();
       await finished;
     }

@@ -3,6 +3,7 @@
  * worker with a status and a `runOnce` step, driven by `startWorker` on an interval.
  * Tests call `runOnce` directly instead of waiting for timers.
  */
+import { systemTimers, type Timer, type Timers } from './clock.js';
 
 /** A background job. */
 export interface Worker {
@@ -19,11 +20,14 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
-/** Runs `worker.runOnce` every `intervalMs` until stopped; a failing step is reported, not fatal. */
-export function startWorker(worker: Worker, intervalMs: number, onError: (err: unknown) => void): WorkerHandle {
+/**
+ * Runs `worker.runOnce` every `intervalMs` (on `timers`) until stopped; a failing step is
+ * reported, not fatal.
+ */
+export function startWorker(worker: Worker, intervalMs: number, onError: (err: unknown) => void, timers: Timers = systemTimers): WorkerHandle {
   const controller = new AbortController();
   let current: Promise<void> = Promise.resolve();
-  let timer: NodeJS.Timeout | undefined;
+  let timer: Timer | undefined;
   const tick = (): void => {
     current = worker
       .runOnce(controller.signal)
@@ -32,18 +36,18 @@ export function startWorker(worker: Worker, intervalMs: number, onError: (err: u
       })
       .finally(() => {
         if (!controller.signal.aborted) {
-          timer = setTimeout(tick, intervalMs);
-          timer.unref();
+          timer = timers.setTimeout(tick, intervalMs);
+          timer.unref?.();
         }
       });
   };
-  timer = setTimeout(tick, 0);
-  timer.unref();
+  timer = timers.setTimeout(tick, 0);
+  timer.unref?.();
   return {
     worker,
     async stop() {
       controller.abort();
-      if (timer) clearTimeout(timer);
+      if (timer) timers.clearTimeout(timer);
       await current;
     },
   };

@@ -54,23 +54,46 @@ export function bareEtag(etag: string | undefined): string | undefined {
   return etag?.replace(/^"|"$/g, '');
 }
 
+/**
+ * What kind of rule a read broke. `stale-read`: an older acknowledged write came back (at the end
+ * of a run, once every fault is healed, the simulator calls that a `lost-write`);
+ * `resurrected-delete`: a deleted key came back with an older body; `corrupt-read`: bytes that
+ * do not match their ETag; `phantom-read`: a body nobody wrote, or NoSuchKey for a key whose
+ * acknowledged write was never deleted; `refused-visible`: a write the store refused took effect.
+ */
+export type ViolationKind = 'stale-read' | 'lost-write' | 'resurrected-delete' | 'corrupt-read' | 'phantom-read' | 'refused-visible';
+
+/** A broken rule, with the explanation of `problem`. */
+export interface Violation {
+  readonly kind: ViolationKind;
+  readonly key: string;
+  readonly message: string;
+}
+
 export class WriteHistory {
   readonly #writes = new Map<string, WriteRecord[]>();
-  readonly #t0 = Date.now();
+  readonly #now: () => number;
+  readonly #t0: number;
+
+  /** `now`: the clock of the times recorded (virtual time in the simulator); Date.now by default. */
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+    this.#t0 = now();
+  }
 
   /** Records the start of a write; throws if another write of the key has not ended. */
   begin(key: string, op: WriteRecord['op'], state: string, gateway: string): WriteRecord {
     const writes = this.#writes.get(key) ?? [];
     this.#writes.set(key, writes);
     if (writes.some((w) => w.outcome === 'pending')) throw new Error(`overlapping writes of ${key}: the checker needs them one at a time`);
-    const write: WriteRecord = { key, op, state, gateway, startedAt: Date.now() - this.#t0, outcome: 'pending' };
+    const write: WriteRecord = { key, op, state, gateway, startedAt: this.#now() - this.#t0, outcome: 'pending' };
     writes.push(write);
     return write;
   }
 
   end(write: WriteRecord, outcome: Exclude<Outcome, 'pending'>, details: { etag?: string; error?: string } = {}): void {
     write.outcome = outcome;
-    write.endedAt = Date.now() - this.#t0;
+    write.endedAt = this.#now() - this.#t0;
     if (details.etag !== undefined) write.etag = details.etag;
     if (details.error !== undefined) write.error = details.error;
   }
@@ -120,5 +143,21 @@ export class WriteHistory {
     if (match === undefined) return `${key}: ${seen.state === ABSENT ? 'NoSuchKey' : `a body nobody wrote (${seen.state.slice(0, 12)})`}; ${expected}`;
     if (match.outcome === 'failed') return `${key}: a write the store refused (${match.error}) became visible: ${describe(match)}; ${expected}`;
     return `${key}: an older write came back (lost write): ${describe(match)}; ${expected}`;
+  }
+
+  /** Like `problem`, with the kind of rule broken. */
+  violation(key: string, seen: Observed): Violation | undefined {
+    const message = this.problem(key, seen);
+    if (message === undefined) return undefined;
+    const writes = this.writes(key);
+    const lastAcked = writes.findLast((w) => w.outcome === 'acked');
+    const match = writes.findLast((w) => w.state === seen.state);
+    let kind: ViolationKind;
+    if (message.includes('does not match its ETag') || message.includes(', but the acknowledged write answered')) kind = 'corrupt-read';
+    else if (match === undefined) kind = 'phantom-read';
+    else if (match.outcome === 'failed') kind = 'refused-visible';
+    else if (lastAcked?.op === 'delete' && seen.state !== ABSENT) kind = 'resurrected-delete';
+    else kind = 'stale-read';
+    return { kind, key, message };
   }
 }

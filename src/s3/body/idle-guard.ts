@@ -5,34 +5,36 @@
  * than the client) does not count: that wait is ours, and the RPC timeouts bound it.
  */
 import type { Readable } from 'node:stream';
+import { systemTime, type TimeSource } from '../../util/clock.js';
 import { S3Error } from '../errors.js';
 
 /**
  * Watches `req` from now until it ends or closes; once no byte has arrived for `idleMs` while
- * it was being read, calls `onIdle` with a RequestTimeout error (once).
+ * it was being read, calls `onIdle` with a RequestTimeout error (once). Time is `time`'s.
  */
-export function guardIdle(req: Readable, idleMs: number, onIdle: (err: S3Error) => void): void {
+export function guardIdle(req: Readable, idleMs: number, onIdle: (err: S3Error) => void, time: TimeSource = systemTime): void {
   if (req.readableEnded || req.destroyed) return;
-  let last = Date.now();
+  const { clock, timers } = time;
+  let last = clock.now();
   // Also on resume: the client may have waited for us until then.
   const onProgress = (): void => {
-    last = Date.now();
+    last = clock.now();
   };
   const check = (): void => {
-    const now = Date.now();
+    const now = clock.now();
     // Paused by back-pressure: the client may be waiting for us, so its clock does not run.
     if (req.readableFlowing === false) last = now;
     const idleFor = now - last;
     if (idleFor < idleMs) {
-      timer = setTimeout(check, idleMs - idleFor);
+      timer = timers.setTimeout(check, idleMs - idleFor);
       return;
     }
     stop();
     onIdle(new S3Error('RequestTimeout', `No request body bytes arrived for ${idleMs} ms.`));
   };
-  let timer = setTimeout(check, idleMs);
+  let timer = timers.setTimeout(check, idleMs);
   const stop = (): void => {
-    clearTimeout(timer);
+    timers.clearTimeout(timer);
     req.off('data', onProgress);
     req.off('resume', onProgress);
     req.off('end', stop);

@@ -4,6 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import { S3Error } from '../errors.js';
+import type { TimeSource } from '../../util/clock.js';
 import { guardIdle } from './idle-guard.js';
 
 const ignore = (): void => {};
@@ -13,7 +14,7 @@ const ignore = (): void => {};
  * returned stream, as does a client that sends nothing for `idleMs` (RequestTimeout). The
  * request itself is never destroyed, so the error can still be answered.
  */
-export function verifiedStream(req: Readable, transforms: readonly NodeJS.ReadWriteStream[], idleMs?: number): Readable {
+export function verifiedStream(req: Readable, transforms: readonly NodeJS.ReadWriteStream[], idleMs?: number, time?: TimeSource): Readable {
   // pipe() plus explicit error forwarding rather than stream.pipeline(), which builds an
   // AbortController and a DOMException per call: measurable at thousands of small PUTs a second.
   let source: Readable = req;
@@ -29,7 +30,7 @@ export function verifiedStream(req: Readable, transforms: readonly NodeJS.ReadWr
     source = next;
   }
   const first = transforms[0] as unknown as Readable | undefined;
-  if (idleMs !== undefined && first !== undefined) guardIdle(req, idleMs, (err) => first.destroy(err));
+  if (idleMs !== undefined && first !== undefined) guardIdle(req, idleMs, (err) => first.destroy(err), time);
   // The consumer may stop reading before the chain fails (a replica quorum lost, an answer
   // already sent): the error then has no reader, and an unheard 'error' event would be an
   // uncaught exception. A reader still iterating gets the error from its iterator.

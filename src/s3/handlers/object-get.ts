@@ -49,7 +49,7 @@ export async function getObject(call: S3Call, bucket: string, key: string, headO
   // From here the body is written by hand (sendBody): a failure half-way cuts the connection,
   // and read buffers go back to the store once the socket has taken them.
   ctx.respond = false;
-  await sendBody(ctx.res, resumeAfter(first, chunks), isRecycling(body) ? (chunk) => body.recycle(chunk) : undefined, services.config.s3.idleTimeoutMs);
+  await sendBody(ctx.res, resumeAfter(first, chunks), isRecycling(body) ? (chunk) => body.recycle(chunk) : undefined, services.config.s3.idleTimeoutMs, services);
 }
 
 /** Lookups retried when the version found is overwritten before its body could be opened. */

@@ -116,7 +116,7 @@ export function verifiedBodyOf(call: S3Call, maxLength: number): VerifiedBody {
       [Symbol.asyncIterator]: () => {
         if (started) throw new Error('a request body can be read only once');
         started = true;
-        return verifiedStream(call.ctx.req, pipeline.transforms, call.services.config.s3.idleTimeoutMs)[Symbol.asyncIterator]();
+        return verifiedStream(call.ctx.req, pipeline.transforms, call.services.config.s3.idleTimeoutMs, call.services)[Symbol.asyncIterator]();
       },
     },
     seal: () => {

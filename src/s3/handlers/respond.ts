@@ -32,7 +32,7 @@ export async function readSmallBody(call: S3Call, limit: number): Promise<Buffer
   const body = bodyPipelineOf(call, limit);
   const chunks: Buffer[] = [];
   try {
-    for await (const chunk of verifiedStream(call.ctx.req, body.transforms, call.services.config.s3.idleTimeoutMs)) chunks.push(chunk as Buffer);
+    for await (const chunk of verifiedStream(call.ctx.req, body.transforms, call.services.config.s3.idleTimeoutMs, call.services)) chunks.push(chunk as Buffer);
   } catch (err) {
     if (err instanceof S3Error && err.code === 'EntityTooLarge') throw new S3Error('MalformedXML', 'The request body is too large.');
     throw err;
