@@ -157,7 +157,6 @@ function requestSignal(res: ServerResponse): AbortSignal {
   return ac.signal;
 }
 
-
 /**
  * Reads a small request body into one Buffer. Fails with RpcProtocol above `limit` and with
  * IncompleteBody when `exact` is given and the byte count differs.

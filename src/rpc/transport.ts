@@ -33,6 +33,12 @@ export interface ReplicaResolver {
    * abort reason), and with PeerUnavailable when another node answers at that address.
    */
   ping(peerId: string, address: string, signal?: AbortSignal): Promise<PingResult>;
+  /**
+   * In-process transports: node `nodeId` also serves the endpoints `endpoints` mounts (the same
+   * function node.ts passes to `createRpcApp({ endpoints })`; over HTTP the server serves them,
+   * so `RpcClient` has nothing to do here).
+   */
+  serve?(nodeId: string, endpoints: (registry: EndpointRegistry) => void): void;
   /** Releases connections; replicas handed out before fail afterwards. */
   close(): Promise<void>;
 }
@@ -44,7 +50,8 @@ export interface MemoryTransportOptions {
 }
 
 interface Node {
-  readonly registry: EndpointRegistry;
+  readonly replica: ReplicaApi;
+  registry: EndpointRegistry;
   down: boolean;
   /** Aborted (and replaced) whenever the node goes down, cutting its in-flight calls. */
   epoch: AbortController;
@@ -73,22 +80,24 @@ export class MemoryTransport implements ReplicaResolver {
     this.#clock = options.clock ?? systemClock;
   }
 
-  /**
-   * Makes `replica` reachable as node `nodeId` (replacing an earlier registration): its replica
-   * endpoints and the ping (on this transport's clock). Returns the node's registry, for more.
-   */
-  register(nodeId: string, replica: ReplicaApi): EndpointRegistry {
+  /** Makes `replica` reachable as node `nodeId` (replacing an earlier registration): its replica endpoints and the ping (on this transport's clock). */
+  register(nodeId: string, replica: ReplicaApi): void {
     this.#nodes.get(nodeId)?.epoch.abort(unavailable(nodeId, 'replaced'));
-    const registry = mountPing(mountReplica(new EndpointRegistry(), replica), nodeId, this.#clock);
-    this.#nodes.set(nodeId, { registry, down: false, epoch: new AbortController() });
-    return registry;
+    const registry = this.#baseRegistry(nodeId, replica);
+    this.#nodes.set(nodeId, { replica, registry, down: false, epoch: new AbortController() });
   }
 
-  /** The endpoints node `nodeId` serves, to mount more (as `createRpcApp({ endpoints })` does over HTTP). */
-  registry(nodeId: string): EndpointRegistry {
+  /** Node `nodeId` serves its replica, the ping and what `endpoints` mounts (replacing earlier extras, e.g. of a restarted node). */
+  serve(nodeId: string, endpoints: (registry: EndpointRegistry) => void): void {
     const node = this.#nodes.get(nodeId);
     if (node === undefined) throw new RingstoreError('InvalidArgument', `unknown node ${nodeId}`, { nodeId });
-    return node.registry;
+    const registry = this.#baseRegistry(nodeId, node.replica);
+    endpoints(registry);
+    node.registry = registry;
+  }
+
+  #baseRegistry(nodeId: string, replica: ReplicaApi): EndpointRegistry {
+    return mountPing(mountReplica(new EndpointRegistry(), replica), nodeId, this.#clock);
   }
 
   /** Removes a node; calls to it fail with PeerUnavailable. */
@@ -136,12 +145,12 @@ export class MemoryTransport implements ReplicaResolver {
       let answer: Res;
       try {
         const mounted = node.registry.get(endpoint);
-        const received = endpoint.request.decode({
-          query: new URLSearchParams(withQuery('', wire.query ?? {}).slice(1)),
-          // A copy, as the wire would make: the handler never shares the caller's buffers.
-          body: wire.body === undefined ? EMPTY : Buffer.from(wire.body),
-          stream: wire.stream,
-        });
+        // A copy, as the wire would make: the handler never shares the caller's buffers.
+        const body = wire.body === undefined ? EMPTY : Buffer.from(wire.body);
+        if (endpoint.stream !== 'request' && body.length > endpoint.bodyLimit) {
+          throw new RingstoreError('RpcProtocol', `request body exceeds ${endpoint.bodyLimit} bytes`, { limit: endpoint.bodyLimit });
+        }
+        const received = endpoint.request.decode({ query: new URLSearchParams(withQuery('', wire.query ?? {}).slice(1)), body, stream: wire.stream });
         answer = await mounted.handler(received, { signal: combined, caller: '' });
       } catch (err) {
         // The error as HTTP would deliver it: status and JSON body, rebuilt with `peer`.
