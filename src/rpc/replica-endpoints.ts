@@ -5,7 +5,7 @@
  * those of wire format v1 (see wire.ts for the building blocks).
  */
 import type { Readable } from 'node:stream';
-import type { CommitBody, CommitResult, HeadResult, ListOptions, ObjectMeta, ObjectRecord, ReplicaApi, StagedBody } from '../store/types.js';
+import type { ByteRange, ListOptions, ObjectRecord, ReplicaApi, StagedBody } from '../store/types.js';
 import { compareVersions, type Version } from '../util/clock.js';
 import { RingstoreError } from '../util/errors.js';
 import { defineEndpoint } from './endpoint.js';
@@ -29,28 +29,21 @@ import {
   MAX_JSON_REQUEST_BYTES,
   RPC_HEADERS,
   asObject,
-  bool,
   decodeJsonHeader,
   encodeJsonHeader,
-  framed,
   int,
   optStr,
   optionalParam,
   parseIntParam,
   parseJson,
-  parseObjectMeta,
   parseObjectRecord,
-  parseVersion,
   protocol,
   rangeLength,
   requireParam,
   str,
-  toWireMeta,
   toWireRecord,
-  unframe,
   withQuery,
 } from './wire.js';
-import type { ByteRange } from '../store/types.js';
 
 /** Query of a read call. */
 export interface ReadQuery {
