@@ -4,6 +4,7 @@
  * length check on streamed read bodies.
  */
 import { Transform, type Readable } from 'node:stream';
+import { systemTimers, type Timer, type Timers } from '../util/clock.js';
 import { RingstoreError, describeError } from '../util/errors.js';
 
 /** Transport error codes meaning "the peer cannot be reached / went away". */
@@ -53,12 +54,14 @@ export class CallScope {
   readonly #controller = new AbortController();
   readonly #caller: AbortSignal | undefined;
   readonly #onCallerAbort: () => void;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #timers: Timers;
+  #timer: Timer | undefined;
   #timedOut = false;
   #body: Readable | undefined;
   #sourceError: { readonly err: unknown } | undefined;
 
-  constructor(peer: string, address: string, op: string, timeoutMs: number, caller?: AbortSignal) {
+  constructor(peer: string, address: string, op: string, timeoutMs: number, caller?: AbortSignal, timers: Timers = systemTimers) {
+    this.#timers = timers;
     this.peer = peer;
     this.address = address;
     this.op = op;
@@ -73,9 +76,9 @@ export class CallScope {
 
   /** (Re)starts the deadline: the call fails with RpcTimeout unless disarmed within timeoutMs. */
   arm(): void {
-    clearTimeout(this.#timer);
+    this.disarm();
     if (this.#controller.signal.aborted) return;
-    this.#timer = setTimeout(() => {
+    this.#timer = this.#timers.setTimeout(() => {
       this.#timedOut = true;
       this.#controller.abort(this.timeoutError());
     }, this.timeoutMs);
@@ -83,7 +86,7 @@ export class CallScope {
 
   /** Stops the deadline (the caller's signal still applies). */
   disarm(): void {
-    clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 

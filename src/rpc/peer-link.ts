@@ -1,15 +1,17 @@
 /**
- * One peer as the RPC client sees it: its connection pool, request signing, the per-call
- * deadline and error mapping, and call reporting. `HttpReplica` and `RpcClient.ping` are thin
- * layers over this.
+ * One peer as the RPC client sees it: its two connection pools, request signing, the per-call
+ * deadline and error mapping, and call reporting. `request` carries any declared endpoint
+ * (endpoint.ts) over HTTP; `RpcClient.call`, `RemoteReplica` and the ping are thin layers over it.
  */
 import type { Readable } from 'node:stream';
 import type { Pool } from 'undici';
-import type { Clock } from '../util/clock.js';
+import type { Clock, Timers } from '../util/clock.js';
 import { RingstoreError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { AUTH_HEADER, STREAMED_BODY, bodyDigest, signRpcRequest, streamMac } from './auth.js';
-import { CallScope } from './call.js';
+import { CallScope, checkedBody, watchedUpload } from './call.js';
+import type { Endpoint, EndpointPool } from './endpoint.js';
+import { RPC_HEADERS, withQuery } from './wire.js';
 import { errorFromWire } from './wire-errors.js';
 
 /** One finished RPC call, as reported to `observe`. For reads it ends when the headers arrive. */
@@ -21,16 +23,15 @@ export interface RpcCallEvent {
   readonly outcome: string;
 }
 
-/** The RPC operations, as named in metrics and errors. */
-export type RpcOp = 'stage' | 'commit' | 'discard' | 'head' | 'read' | 'list' | 'ping';
+/** An RPC operation as named in metrics and errors: the endpoint's name. */
+export type RpcOp = string;
 
 /**
- * Calls that hold their connection for as long as a body streams. They get a pool of their own,
- * so that stalled or slow streams never leave heads, commits and pings without a connection.
+ * The two connection pools to one peer: streams (endpoints declared with pool 'streams': stage,
+ * read) and small calls (everything else). Streams hold their connection for as long as a body
+ * flows, so they get a pool of their own: stalled or slow streams never leave heads, commits
+ * and pings without a connection.
  */
-const STREAM_OPS: ReadonlySet<RpcOp> = new Set(['stage', 'read']);
-
-/** The two connection pools to one peer: streams (stage, read) and small calls (everything else). */
 export interface PeerPools {
   readonly small: Pool;
   readonly stream: Pool;
@@ -46,6 +47,7 @@ export interface PeerLinkShared {
   readonly secret: string;
   readonly timeoutMs: number;
   readonly clock: Clock;
+  readonly timers: Timers;
   readonly log: Logger;
   readonly observe: ((event: RpcCallEvent) => void) | undefined;
   /** True once the owning client is closed. */
@@ -89,7 +91,7 @@ export class PeerLink {
 
   /** A fresh deadline scope for one call. */
   scope(op: RpcOp, signal: AbortSignal | undefined): CallScope {
-    return new CallScope(this.peer, this.address, op, this.#shared.timeoutMs, signal);
+    return new CallScope(this.peer, this.address, op, this.#shared.timeoutMs, signal, this.#shared.timers);
   }
 
   /**
@@ -99,7 +101,7 @@ export class PeerLink {
    * still waits for a free connection: undici keeps an aborted request queued until a
    * connection takes it (and only then fails it), which could be never.
    */
-  async send(scope: CallScope, method: 'GET' | 'POST', path: string, extra: { headers?: Record<string, string>; body?: string | Buffer; stream?: AsyncIterable<Buffer> } = {}): Promise<RpcResponse> {
+  async send(scope: CallScope, pool: EndpointPool, method: 'GET' | 'POST', path: string, extra: SendExtra = {}): Promise<RpcResponse> {
     if (this.#shared.isClosed()) {
       throw new RingstoreError('PeerUnavailable', 'rpc client is closed', { peer: this.peer });
     }
@@ -112,8 +114,7 @@ export class PeerLink {
       bodyDigest: extra.stream === undefined ? bodyDigest(extra.body) : STREAMED_BODY,
     });
     const body = extra.stream === undefined ? extra.body : withTrailingMac(extra.stream, secret, signed.signature);
-    const pool = STREAM_OPS.has(scope.op as RpcOp) ? this.#pools.stream : this.#pools.small;
-    const pending = pool.request({
+    const pending = (pool === 'streams' ? this.#pools.stream : this.#pools.small).request({
       method,
       path,
       headers: { ...extra.headers, [AUTH_HEADER]: signed.header },
@@ -124,6 +125,63 @@ export class PeerLink {
     const res = await untilAborted(pending, scope.signal);
     scope.attachBody(res.body);
     return res;
+  }
+
+  /**
+   * One call of `endpoint`: the request encoded by its codec, sent on its pool, the answer
+   * decoded by its codec. A streamed request is timed by its progress (`watchedUpload`); a
+   * streamed response resolves once its headers arrive, its body then timed by undici's idle
+   * `bodyTimeout` and checked against the announced length (`checkedBody`).
+   */
+  async request<Req, Res>(endpoint: Endpoint<Req, Res>, request: Req, signal?: AbortSignal): Promise<Res> {
+    const wire = endpoint.request.encode(request);
+    const path = wire.query === undefined ? endpoint.path : withQuery(endpoint.path, wire.query);
+    const extra = (scope: CallScope): SendExtra => ({
+      ...(wire.contentType === undefined ? {} : { headers: { 'content-type': wire.contentType } }),
+      ...(wire.body === undefined ? {} : { body: wire.body }),
+      ...(wire.stream === undefined ? {} : { stream: watchedUpload(wire.stream, scope) }),
+    });
+    if (endpoint.stream === 'response') return this.#streamed(endpoint, request, path, extra, signal);
+    return this.call(endpoint.name, signal, async (scope) => {
+      const res = await this.send(scope, endpoint.pool, endpoint.method, path, extra(scope));
+      // The upload is done: the deadline now covers the answer.
+      if (wire.stream !== undefined) scope.arm();
+      if (res.statusCode < 200 || res.statusCode > 299) throw await this.failure(res);
+      let body = EMPTY;
+      if (res.statusCode === 204) await res.body.dump();
+      else body = Buffer.from(await res.body.arrayBuffer());
+      return endpoint.response.decode({ status: res.statusCode, headers: res.headers, body, stream: undefined, length: undefined }, request, this.peer);
+    });
+  }
+
+  async #streamed<Req, Res>(endpoint: Endpoint<Req, Res>, request: Req, path: string, extra: (scope: CallScope) => SendExtra, signal: AbortSignal | undefined): Promise<Res> {
+    const scope = this.scope(endpoint.name, signal);
+    const started = performance.now();
+    try {
+      const res = await this.send(scope, endpoint.pool, endpoint.method, path, extra(scope));
+      if (res.statusCode < 200 || res.statusCode > 299) throw await this.failure(res);
+      const raw = responseHeader(res, RPC_HEADERS.bodyLength);
+      const announced = raw !== undefined && /^\d{1,16}$/.test(raw) ? Number(raw) : undefined;
+      const expected = endpoint.response.expectedLength === undefined ? announced : endpoint.response.expectedLength(announced, request, this.peer);
+      // From here on the body is timed by undici's idle bodyTimeout, not by a total deadline.
+      scope.disarm();
+      const stream = checkedBody(res.body, expected, scope, () => scope.dispose());
+      let answer: Res;
+      try {
+        answer = endpoint.response.decode({ status: res.statusCode, headers: res.headers, body: EMPTY, stream, length: expected }, request, this.peer);
+      } catch (err) {
+        stream.destroy();
+        throw err;
+      }
+      this.report(endpoint.name, started, undefined);
+      return answer;
+    } catch (err) {
+      scope.abandonBody();
+      scope.dispose();
+      const mapped = scope.mapError(err);
+      this.report(endpoint.name, started, mapped);
+      throw mapped;
+    }
   }
 
   /** Reads an error answer and turns it into the peer's RingstoreError. */
@@ -165,6 +223,15 @@ export class PeerLink {
     if (err !== undefined) this.#shared.log.debug({ peer: this.peer, op, outcome, seconds }, 'rpc call failed');
     this.#shared.observe?.({ peer: this.peer, op, seconds, outcome });
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** What `send` sends besides method and path. */
+interface SendExtra {
+  readonly headers?: Record<string, string>;
+  readonly body?: string | Buffer;
+  readonly stream?: AsyncIterable<Buffer>;
 }
 
 /** `source`, then the HMAC of its bytes under the request's signature (see auth.ts `streamMac`). */

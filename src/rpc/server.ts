@@ -1,48 +1,28 @@
 /**
- * The RPC server: a koa app exposing one node's `ReplicaApi` under `/rpc/v1/…`.
+ * The RPC server: a koa app serving the endpoints of an `EndpointRegistry` (by default one node's
+ * `ReplicaApi`, replica-endpoints.ts, and the ping, ping.ts) under `/rpc/v1/…`.
  *
- * Routes (all authenticated with `x-ringstore-auth`, see auth.ts; the signature covers the body,
- * and each signature is admitted once):
- * - `POST /rpc/v1/stage`   raw body streamed into `replica.stage`, ending with a 16-byte MAC that
- *                          must match before the stage id is handed out → 200 JSON StagedBody
- * - `POST /rpc/v1/commits` framed: JSON `{commits: [WireCommit]}` (up to 64), then the inline bodies
- *                          → 200 JSON `{answers}`, one per commit (its CommitResult or its error); see wire.ts
- * - `POST /rpc/v1/discard?id=` → 204
- * - `POST /rpc/v1/heads`   JSON `{queries: [{bucket, key, inlineUpTo?}]}` (up to 64) → 200, one answer
- *                          per query (record and inline body, absent, or that key's error; see wire.ts)
- * - `GET  /rpc/v1/read?bucket=&key=&hlc=&node=[&start=&end=]` → 200 raw stream, chunked, with
- *                          `x-ringstore-length` (and `x-ringstore-record` for full reads). A stream
- *                          error aborts the connection, so the client never mistakes a cut body for a whole one.
- * - `POST /rpc/v1/list?bucket=`  JSON ListOptions body → 200 JSON `{records}`
- * - `GET  /rpc/v1/ping` → 200 JSON `{nodeId, time}`
- * Every error is the JSON `{code, message, details}` (wire-errors.ts), never koa's text output.
+ * Everything that is the same for every endpoint lives here, once: the auth (`x-ringstore-auth`,
+ * see auth.ts; the signature covers the body, each signature is admitted once), the request body
+ * limit each endpoint declares, the streamed-request MAC check (stage), streamed answers (read:
+ * the first chunk before the 200, a later failure aborts the connection), and the error mapping:
+ * every error is the JSON `{code, message, details}` (wire-errors.ts), never koa's text output.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import { Router } from '@koa/router';
-import type { ObjectRecord, ReplicaApi } from '../store/types.js';
-import { compareVersions, systemClock, type Clock } from '../util/clock.js';
+import type { ReplicaApi } from '../store/types.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { RingstoreError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { isRecycling, resumeAfter, sendBody } from '../util/send-body.js';
 import { AUTH_HEADER, ReplayCache, STREAMED_BODY, STREAM_MAC_BYTES, bodyDigest, parseRpcHeader, streamMac, streamMacMatches, verifyRpc, type RpcCaller } from './auth.js';
-import {
-  MAX_JSON_REQUEST_BYTES,
-  RPC_HEADERS,
-  RPC_PATHS,
-  MAX_INLINE_COMMIT_BYTES,
-  decodeCommitsRequest,
-  decodeReadQuery,
-  encodeCommitsResponse,
-  encodeHeadsResponse,
-  encodeJsonHeader,
-  parseHeadsRequest,
-  parseListOptions,
-  rangeLength,
-  requireParam,
-  toWireRecord,
-} from './wire.js';
-import { errorToWire, type WireError } from './wire-errors.js';
+import type { WireResponse } from './endpoint.js';
+import { mountPing } from './ping.js';
+import { EndpointRegistry, type Mounted } from './registry.js';
+import { mountReplica } from './replica-endpoints.js';
+import { RPC_HEADERS } from './wire.js';
+import { errorToWire } from './wire-errors.js';
 
 /** Options of the RPC app. */
 export interface RpcAppOptions {
@@ -57,13 +37,25 @@ export interface RpcAppOptions {
   readonly clock?: Clock;
   /** Accepted clock skew of signed requests; 60 s by default. */
   readonly maxSkewMs?: number;
-  /** A read stream the caller takes nothing of for this long (ms) is cut. Default: never. */
+  /** A streamed answer the caller takes nothing of for this long (ms) is cut. Default: never. */
   readonly idleTimeoutMs?: number;
+  /** Mounts more endpoints (a subsystem's, beside its code) next to the replica's and the ping. */
+  readonly endpoints?: (registry: EndpointRegistry) => void;
   /**
    * Mounts more routes (admin, cluster) on a router of their own, behind the same JSON error
    * handling. They are NOT covered by the RPC auth; use `createRpcAuth` on routes that need it.
    */
   readonly extraRoutes?: (router: Router) => void;
+}
+
+/** Options of `createRpcRouter`. */
+export interface RpcRouterOptions {
+  readonly registry: EndpointRegistry;
+  readonly secret: string;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly maxSkewMs?: number;
+  readonly idleTimeoutMs?: number;
 }
 
 /** Options of the RPC auth middleware. */
@@ -165,10 +157,6 @@ function requestSignal(res: ServerResponse): AbortSignal {
   return ac.signal;
 }
 
-function queryOf(querystring: string): URLSearchParams {
-  return new URLSearchParams(querystring);
-}
-
 /**
  * Reads a small request body into one Buffer. Fails with RpcProtocol above `limit` and with
  * IncompleteBody when `exact` is given and the byte count differs.
@@ -212,17 +200,6 @@ function readSmallBody(req: IncomingMessage, limit: number, exact?: number): Pro
   });
 }
 
-/** One item of a batch answer: the value, or the error it failed with, as it goes on the wire. */
-function orWireError<T>(pending: Promise<T>): Promise<T | { status: number; error: WireError }> {
-  return pending.then(
-    (value) => value,
-    (err: unknown) => {
-      const wire = errorToWire(err);
-      return { status: wire.status, error: wire.body };
-    },
-  );
-}
-
 /** Passes chunks through, failing when the total differs from `expected` (so the response is aborted). */
 function enforceLength(expected: number | undefined) {
   return async function* (source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -243,11 +220,94 @@ function enforceLength(expected: number | undefined) {
   };
 }
 
-/** The `/rpc/v1/*` routes over `replica`, each behind the RPC auth. */
-export function createRpcRouter(options: RpcAppOptions): Router {
-  const { replica } = options;
-  const log = options.logger;
-  const clock = options.clock ?? systemClock;
+/** What serving one endpoint needs besides the endpoint. */
+interface ServeContext {
+  readonly secret: string;
+  readonly log: Logger;
+  readonly idleTimeoutMs: number | undefined;
+}
+
+/**
+ * The koa handler of one mounted endpoint: decodes the request with the endpoint's codec (for a
+ * streamed request, the body checked against its trailing MAC as it passes), runs the handler,
+ * and writes the encoded answer. Errors propagate to `jsonErrors`.
+ */
+function serveEndpoint<Req, Res>(mounted: Mounted<Req, Res>, serve: ServeContext): Koa.Middleware {
+  const { endpoint, handler, refuse } = mounted;
+  return async (ctx) => {
+    const signal = requestSignal(ctx.res);
+    const caller = ctx.state['rpcCaller'] as RpcCaller;
+    let check: StreamCheck | undefined;
+    let stream: AsyncIterable<Uint8Array> | undefined;
+    if (endpoint.stream === 'request') {
+      // A handler that stops reading early (it failed) must not destroy the socket with the
+      // request stream: the caller still needs the error answer. jsonErrors drains what is left.
+      const raw = ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Uint8Array>;
+      check = { verified: false };
+      stream = verifiedStream(raw, serve.secret, caller, check);
+    }
+    const body = (ctx.state['rpcBody'] as Buffer | undefined) ?? EMPTY;
+    const request = endpoint.request.decode({ query: new URLSearchParams(ctx.querystring), body, stream });
+    const answer = await handler(request, { signal, caller: caller.nodeId });
+    if (check !== undefined) {
+      // Belt and braces: a handler that stopped reading before the end never saw the MAC either.
+      try {
+        if (!check.verified) throw new RingstoreError('RpcUnauthorized', 'streamed body ended before its trailing MAC was checked');
+        (ctx.state['rpcAdmit'] as () => void)();
+      } catch (err) {
+        await refuse?.(answer, signal);
+        throw err;
+      }
+    }
+    const wire = endpoint.response.encode(answer);
+    if (endpoint.stream === 'response') {
+      await sendStream(ctx, endpoint.path, wire, signal, serve);
+      return;
+    }
+    ctx.status = wire.status ?? 200;
+    if (wire.headers !== undefined) ctx.set(wire.headers);
+    if (wire.contentType !== undefined) ctx.type = wire.contentType;
+    if (wire.body !== undefined) ctx.body = wire.body;
+  };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Writes a streamed answer. The first chunk is awaited before committing to a 200, so a body that
+ * fails at once (a checksum checked up front, a missing blob) is answered as a proper error; a
+ * stream error later aborts the connection, so the caller never mistakes a cut body for a whole one.
+ */
+async function sendStream(ctx: Koa.Context, path: string, wire: WireResponse, signal: AbortSignal, serve: ServeContext): Promise<void> {
+  const source = wire.stream;
+  if (source === undefined) throw new RingstoreError('RpcProtocol', `rpc ${path}: the handler gave no stream`);
+  // A store that ignores the signal must still not outlive a caller that gave up.
+  signal.addEventListener('abort', () => source.destroy(), { once: true });
+  const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  const first = await chunks.next();
+
+  // koa cannot abort a response whose stream fails midway (it only logs); write it ourselves.
+  ctx.respond = false;
+  const res = ctx.res;
+  res.statusCode = wire.status ?? 200;
+  res.setHeader('content-type', wire.contentType ?? 'application/octet-stream');
+  if (wire.length !== undefined) res.setHeader(RPC_HEADERS.bodyLength, String(wire.length));
+  for (const [name, value] of Object.entries(wire.headers ?? {})) res.setHeader(name, value);
+  // No content-length: with chunked framing the final terminator is only sent after the source
+  // ended cleanly, so even an error after the last byte (a failed checksum) reaches the client.
+  try {
+    await sendBody(res, enforceLength(wire.length)(resumeAfter(first, chunks)), isRecycling(source) ? (chunk) => source.recycle(chunk) : undefined, serve.idleTimeoutMs);
+  } catch (err) {
+    // A caller that hangs up mid-read is routine (its own client went away); a failing source is not.
+    if (signal.aborted) serve.log.debug({ err: describeError(err), path }, 'rpc stream abandoned by the caller');
+    else serve.log.warn({ err: describeError(err), path }, 'rpc stream failed; connection aborted');
+    res.destroy();
+    source.destroy();
+  }
+}
+
+/** The endpoints of `registry` as koa routes, each behind the RPC auth with its endpoint's body limit. */
+export function createRpcRouter(options: RpcRouterOptions): Router {
   // One cache for every route: a signature admitted on one path is refused on all of them.
   const replay = new ReplayCache(options.maxSkewMs === undefined ? {} : { windowMs: options.maxSkewMs });
   const authOptions = {
@@ -256,120 +316,23 @@ export function createRpcRouter(options: RpcAppOptions): Router {
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.maxSkewMs === undefined ? {} : { maxSkewMs: options.maxSkewMs }),
   };
-  const auth = createRpcAuth(authOptions);
-  const authJson = createRpcAuth({ ...authOptions, bodyLimit: MAX_JSON_REQUEST_BYTES });
-  const authCommits = createRpcAuth({ ...authOptions, bodyLimit: 4 + MAX_JSON_REQUEST_BYTES + MAX_INLINE_COMMIT_BYTES });
-  const authStreamed = createRpcAuth({ ...authOptions, streamed: true });
-  const bodyOf = (ctx: Koa.Context): Buffer => ctx.state['rpcBody'] as Buffer;
-  const jsonOf = (ctx: Koa.Context): unknown => {
-    try {
-      return JSON.parse(bodyOf(ctx).toString('utf8')) as unknown;
-    } catch {
-      throw new RingstoreError('RpcProtocol', 'request body is not valid JSON');
-    }
-  };
+  const serve: ServeContext = { secret: options.secret, log: options.logger, idleTimeoutMs: options.idleTimeoutMs };
   // Case-sensitive and strict, so that no spelling of a path can reach a handler another way.
   const router = new Router({ sensitive: true, strict: true });
-
-  router.post(RPC_PATHS.stage, authStreamed, async (ctx) => {
-    const signal = requestSignal(ctx.res);
-    const caller = ctx.state['rpcCaller'] as RpcCaller;
-    // A store that stops reading early (it failed) must not destroy the socket with the request
-    // stream: the caller still needs the error answer. jsonErrors drains what is left.
-    const raw = ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Uint8Array>;
-    const check: StreamCheck = { verified: false };
-    const staged = await replica.stage(verifiedStream(raw, options.secret, caller, check), signal);
-    // Belt and braces: a store that stopped reading before the end never saw the MAC either.
-    try {
-      if (!check.verified) throw new RingstoreError('RpcUnauthorized', 'streamed body ended before its trailing MAC was checked');
-      (ctx.state['rpcAdmit'] as () => void)();
-    } catch (err) {
-      await replica.discard(staged.id, signal);
-      throw err;
-    }
-    ctx.body = { id: staged.id, size: staged.size, crc32: staged.crc32 };
-  });
-
-  router.post(RPC_PATHS.commits, authCommits, async (ctx) => {
-    const signal = requestSignal(ctx.res);
-    const commits = decodeCommitsRequest(bodyOf(ctx));
-    // Each commit is answered on its own (they share the store's group commit), so one
-    // refused write does not fail its neighbours.
-    const answers = await Promise.all(commits.map((c) => orWireError(replica.commit(c.meta, c.body, signal))));
-    ctx.type = 'application/json';
-    ctx.body = encodeCommitsResponse(answers);
-  });
-
-  router.post(RPC_PATHS.discard, auth, async (ctx) => {
-    const id = requireParam(queryOf(ctx.querystring), 'id');
-    await replica.discard(id, requestSignal(ctx.res));
-    ctx.status = 204;
-  });
-
-  router.post(RPC_PATHS.heads, authJson, async (ctx) => {
-    const queries = parseHeadsRequest(jsonOf(ctx));
-    // No cancellation signal: a head is one metadata lookup, cheaper than the signal itself.
-    // Each query is answered on its own, so one failing key does not fail its neighbours.
-    const answers = await Promise.all(queries.map((q) => orWireError(replica.head(q.bucket, q.key, q.inlineUpTo === undefined ? {} : { inlineUpTo: q.inlineUpTo }))));
-    ctx.type = 'application/octet-stream';
-    ctx.body = encodeHeadsResponse(answers);
-  });
-
-  router.get(RPC_PATHS.read, auth, async (ctx) => {
-    const signal = requestSignal(ctx.res);
-    const q = decodeReadQuery(queryOf(ctx.querystring));
-    let expected: number | undefined;
-    let record: ObjectRecord | undefined;
-    if (q.range !== undefined) {
-      expected = rangeLength(q.range);
-    } else {
-      // One metadata lookup tells the client how many bytes a whole read must deliver.
-      const head = await replica.head(q.bucket, q.key, {}, signal);
-      if (head !== undefined && compareVersions(head.record.version, q.version) === 0) {
-        record = head.record;
-        expected = head.record.size;
-      }
-    }
-    const source = await replica.read(q.bucket, q.key, q.version, q.range, signal);
-    // A store that ignores the signal must still not outlive a caller that gave up.
-    signal.addEventListener('abort', () => source.destroy(), { once: true });
-    // Wait for the first chunk before committing to a 200: a body that fails at once (a
-    // checksum checked up front, a missing blob) is answered as a proper error.
-    const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
-    const first = await chunks.next();
-
-    // koa cannot abort a response whose stream fails midway (it only logs); write it ourselves.
-    ctx.respond = false;
-    const res = ctx.res;
-    res.statusCode = 200;
-    res.setHeader('content-type', 'application/octet-stream');
-    if (expected !== undefined) res.setHeader(RPC_HEADERS.bodyLength, String(expected));
-    if (record !== undefined) res.setHeader(RPC_HEADERS.record, encodeJsonHeader(toWireRecord(record)));
-    // No content-length: with chunked framing the final terminator is only sent after the source
-    // ended cleanly, so even an error after the last byte (a failed checksum) reaches the client.
-    try {
-      await sendBody(res, enforceLength(expected)(resumeAfter(first, chunks)), isRecycling(source) ? (chunk) => source.recycle(chunk) : undefined, options.idleTimeoutMs);
-    } catch (err) {
-      // A caller that hangs up mid-read is routine (its own client went away); a failing source is not.
-      if (signal.aborted) log.debug({ err: describeError(err) }, 'rpc read abandoned by the caller');
-      else log.warn({ err: describeError(err), path: RPC_PATHS.read }, 'rpc read stream failed; connection aborted');
-      res.destroy();
-      source.destroy();
-    }
-  });
-
-  router.post(RPC_PATHS.list, authJson, async (ctx) => {
-    const bucket = requireParam(queryOf(ctx.querystring), 'bucket');
-    const listOptions = parseListOptions(jsonOf(ctx));
-    const records = await replica.list(bucket, listOptions, requestSignal(ctx.res));
-    ctx.body = { records: records.map(toWireRecord) };
-  });
-
-  router.get(RPC_PATHS.ping, auth, (ctx) => {
-    ctx.body = { nodeId: options.nodeId, time: clock.now() };
-  });
-
+  for (const mounted of options.registry.all()) {
+    const { endpoint } = mounted;
+    const auth = createRpcAuth(endpoint.stream === 'request' ? { ...authOptions, streamed: true } : { ...authOptions, bodyLimit: endpoint.bodyLimit });
+    const handle = serveEndpoint(mounted, serve);
+    if (endpoint.method === 'GET') router.get(endpoint.path, auth, handle);
+    else router.post(endpoint.path, auth, handle);
+  }
   return router;
+}
+
+/** The endpoints a node serves by default: its replica and the ping. */
+export function defaultRegistry(options: Pick<RpcAppOptions, 'replica' | 'nodeId' | 'clock'>): EndpointRegistry {
+  const registry = mountReplica(new EndpointRegistry(), options.replica);
+  return mountPing(registry, options.nodeId, options.clock ?? systemClock);
 }
 
 /** Outermost middleware: every error (and an unmatched route) becomes the JSON error body. */
@@ -409,7 +372,7 @@ function jsonErrors(log: Logger): Koa.Middleware {
   };
 }
 
-/** The RPC koa app: JSON errors, the `/rpc/v1` routes, then any `extraRoutes`. */
+/** The RPC koa app: JSON errors, the `/rpc/v1` endpoints, then any `extraRoutes`. */
 export function createRpcApp(options: RpcAppOptions): Koa {
   if (options.secret.length === 0) throw new RingstoreError('InvalidArgument', 'rpc secret is empty');
   const log = options.logger.child({ component: 'rpc-server' });
@@ -417,7 +380,16 @@ export function createRpcApp(options: RpcAppOptions): Koa {
   // A listener replaces koa's default stderr logging of errors it sees outside our middleware.
   app.on('error', (err: unknown) => log.debug({ err: describeError(err) }, 'koa error'));
   app.use(jsonErrors(log));
-  const router = createRpcRouter({ ...options, logger: log });
+  const registry = defaultRegistry(options);
+  options.endpoints?.(registry);
+  const router = createRpcRouter({
+    registry,
+    secret: options.secret,
+    logger: log,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.maxSkewMs === undefined ? {} : { maxSkewMs: options.maxSkewMs }),
+    ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
+  });
   app.use(router.routes());
   if (options.extraRoutes !== undefined) {
     const extra = new Router();

@@ -1,6 +1,7 @@
 /**
- * The RPC wire format (version 1): routes, headers and the codecs both sides share, so the
- * client and the server cannot drift apart.
+ * The shared vocabulary of the RPC wire format (version 1): validators, the object-model codecs,
+ * JSON in headers, framing and query strings. Endpoints (replica-endpoints.ts, ping.ts, and those
+ * subsystems declare beside their code) build their codecs from these pieces.
  *
  * - Metadata travels as JSON: in the request/response body when there is no binary payload, or
  *   as base64url JSON in a header when the body streams raw bytes (a read), or as a
@@ -14,101 +15,47 @@
  */
 import { RingstoreError } from '../util/errors.js';
 import type { Version } from '../util/clock.js';
-import { errorFromWire, type WireError } from './wire-errors.js';
-import type { ByteRange, CommitBody, CommitResult, HeadResult, ListOptions, ObjectMeta, ObjectRecord, PartRef, StagedBody } from '../store/types.js';
-
-/** Every route of the node-to-node API (all under one version prefix). */
-export const RPC_PATHS = {
-  stage: '/rpc/v1/stage',
-  commits: '/rpc/v1/commits',
-  discard: '/rpc/v1/discard',
-  heads: '/rpc/v1/heads',
-  read: '/rpc/v1/read',
-  list: '/rpc/v1/list',
-  ping: '/rpc/v1/ping',
-} as const;
-
-/** Prefix of every authenticated RPC route. */
-export const RPC_PREFIX = '/rpc/';
+import type { ByteRange, ObjectMeta, ObjectRecord, PartRef } from '../store/types.js';
 
 /** Names of the ringstore-specific headers (lower case, as node and undici expose them). */
 export const RPC_HEADERS = {
   /** Response of read: base64url JSON `ObjectRecord`. */
   record: 'x-ringstore-record',
-  /** Response of read: the number of body bytes that will follow, when the server knows it. */
+  /** Response of a streamed call: the number of body bytes that will follow, when the server knows it. */
   bodyLength: 'x-ringstore-length',
 } as const;
 
-/** Largest JSON request body a server accepts (list options, …). */
+/** Largest JSON request body a server accepts (list options, head queries, …). */
 export const MAX_JSON_REQUEST_BYTES = 1024 * 1024;
-
-/** Largest inline body a commit may carry, and most inline bytes in one `commits` call. */
-export const MAX_INLINE_COMMIT_BYTES = 16 * 1024 * 1024;
-
-/** Most commits in one `commits` call. */
-export const MAX_COMMIT_BATCH = 64;
-
-/** One commit of a `commits` request as JSON: the metadata and which body to bind. */
-export interface WireCommit {
-  readonly meta: ObjectMeta;
-  /** `inline`: the next `size` raw bytes after the JSON part. */
-  readonly body: { readonly kind: 'staged'; readonly id: string } | { readonly kind: 'inline'; readonly size: number };
-}
-
-/** One commit as both ends hold it: metadata and the body to bind. */
-export interface CommitQuery {
-  readonly meta: ObjectMeta;
-  readonly body: CommitBody;
-}
-
-/** One answer of a `commits` call: the commit's result, or the error the replica raised for it. */
-export type CommitAnswer = CommitResult | RingstoreError;
-
-/** The answer to `GET /rpc/v1/ping`. */
-export interface PingResult {
-  readonly nodeId: string;
-  /** The answering node's wall clock (ms), for skew diagnostics. */
-  readonly time: number;
-}
-
-/** Query of a head call. */
-export interface HeadQuery {
-  readonly bucket: string;
-  readonly key: string;
-  readonly inlineUpTo?: number;
-}
-
-/** Query of a read call. */
-export interface ReadQuery {
-  readonly bucket: string;
-  readonly key: string;
-  readonly version: Version;
-  readonly range?: ByteRange;
-}
 
 // ---------------------------------------------------------------------------------------------
 // validation helpers
 
-function protocol(message: string, details: Record<string, unknown> = {}): RingstoreError {
+/** An RpcProtocol error (a malformed request or answer). */
+export function protocol(message: string, details: Record<string, unknown> = {}): RingstoreError {
   return new RingstoreError('RpcProtocol', message, details);
 }
 
-function asObject(v: unknown, what: string): Record<string, unknown> {
+/** `v` as a plain object; RpcProtocol otherwise. `what` names it in the message. */
+export function asObject(v: unknown, what: string): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw protocol(`${what}: expected an object`);
   return v as Record<string, unknown>;
 }
 
-function str(o: Record<string, unknown>, field: string, what: string): string {
+/** A required string field. */
+export function str(o: Record<string, unknown>, field: string, what: string): string {
   const v = o[field];
   if (typeof v !== 'string') throw protocol(`${what}.${field}: expected a string`);
   return v;
 }
 
-function optStr(o: Record<string, unknown>, field: string, what: string): string | undefined {
+/** An optional string field. */
+export function optStr(o: Record<string, unknown>, field: string, what: string): string | undefined {
   return o[field] === undefined ? undefined : str(o, field, what);
 }
 
-function int(o: Record<string, unknown>, field: string, what: string, max = Number.MAX_SAFE_INTEGER): number {
+/** A required integer field in [0, max]. */
+export function int(o: Record<string, unknown>, field: string, what: string, max = Number.MAX_SAFE_INTEGER): number {
   const v = o[field];
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) {
     throw protocol(`${what}.${field}: expected an integer in [0, ${max}]`);
@@ -116,13 +63,15 @@ function int(o: Record<string, unknown>, field: string, what: string, max = Numb
   return v;
 }
 
-function bool(o: Record<string, unknown>, field: string, what: string): boolean {
+/** A required boolean field. */
+export function bool(o: Record<string, unknown>, field: string, what: string): boolean {
   const v = o[field];
   if (typeof v !== 'boolean') throw protocol(`${what}.${field}: expected a boolean`);
   return v;
 }
 
-function stringMap(v: unknown, what: string): Record<string, string> {
+/** A string-to-string map. */
+export function stringMap(v: unknown, what: string): Record<string, string> {
   const o = asObject(v, what);
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(o)) {
@@ -132,7 +81,8 @@ function stringMap(v: unknown, what: string): Record<string, string> {
   return out;
 }
 
-function parseIntParam(raw: string, name: string): number {
+/** A non-negative integer query parameter. */
+export function parseIntParam(raw: string, name: string): number {
   if (!/^\d{1,16}$/.test(raw)) throw protocol(`query parameter ${name}: expected a non-negative integer`);
   const n = Number(raw);
   if (!Number.isSafeInteger(n)) throw protocol(`query parameter ${name}: out of range`);
@@ -227,103 +177,6 @@ export function parseObjectRecord(v: unknown, what = 'record'): ObjectRecord {
   return { ...parseObjectMeta(o, what), crc32: int(o, 'crc32', what, 0xffffffff), storage };
 }
 
-function parseWireCommit(v: unknown, what: string): WireCommit {
-  const o = asObject(v, what);
-  const meta = parseObjectMeta(o['meta'], `${what}.meta`);
-  const b = asObject(o['body'], `${what}.body`);
-  if (b['kind'] === 'staged') return { meta, body: { kind: 'staged', id: str(b, 'id', `${what}.body`) } };
-  if (b['kind'] === 'inline') return { meta, body: { kind: 'inline', size: int(b, 'size', `${what}.body`, MAX_INLINE_COMMIT_BYTES) } };
-  throw protocol(`${what}.body.kind: expected "staged" or "inline"`);
-}
-
-/** Body of a `commits` request: the commits as JSON, then their inline bodies back to back (`framed`). */
-export function encodeCommitsRequest(commits: readonly CommitQuery[]): Buffer {
-  const bodies: Uint8Array[] = [];
-  const json = commits.map((c): WireCommit => {
-    if (c.body.kind === 'staged') return { meta: toWireMeta(c.meta), body: { kind: 'staged', id: c.body.id } };
-    bodies.push(c.body.data);
-    return { meta: toWireMeta(c.meta), body: { kind: 'inline', size: c.body.data.byteLength } };
-  });
-  return framed({ commits: json }, bodies);
-}
-
-/** Parses a `commits` request; the inline bodies are views into `data`. */
-export function decodeCommitsRequest(data: Buffer): CommitQuery[] {
-  const { json, at: start } = unframe(data, 'commits');
-  const raw = asObject(json, 'commits')['commits'];
-  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_COMMIT_BATCH) throw protocol(`commits: expected 1 to ${MAX_COMMIT_BATCH} commits`);
-  let at = start;
-  const out = raw.map((item: unknown, i): CommitQuery => {
-    const wire = parseWireCommit(item, `commits[${i}]`);
-    if (wire.body.kind === 'staged') return { meta: wire.meta, body: wire.body };
-    const end = at + wire.body.size;
-    if (end > data.length) throw new RingstoreError('IncompleteBody', `commits[${i}]: inline body runs past the end of the request`, { index: i, size: wire.body.size });
-    const body: CommitBody = { kind: 'inline', data: data.subarray(at, end) };
-    at = end;
-    return { meta: wire.meta, body };
-  });
-  if (at !== data.length) throw protocol(`commits: ${data.length - at} bytes after the last inline body`);
-  return out;
-}
-
-/** Body of a `commits` answer: per commit `{applied, current}` or `{status, error}`. */
-export function encodeCommitsResponse(answers: readonly (CommitResult | { status: number; error: WireError })[]): string {
-  return JSON.stringify({
-    answers: answers.map((a) => ('error' in a ? a : { applied: a.applied, current: { hlc: a.current.hlc, node: a.current.node } })),
-  });
-}
-
-/** Parses a `commits` answer for `count` commits; errors come back as the peer's RingstoreError. */
-export function decodeCommitsResponse(v: unknown, count: number, peer: string): CommitAnswer[] {
-  const answers = asObject(v, 'commits answer')['answers'];
-  if (!Array.isArray(answers) || answers.length !== count) throw protocol(`commits answer: expected ${count} answers`);
-  return answers.map((a: unknown, i): CommitAnswer => {
-    const what = `commits answer[${i}]`;
-    const o = asObject(a, what);
-    if (o['error'] !== undefined) return errorFromWire(int(o, 'status', what, 599), o['error'], peer);
-    return parseCommitResult(o);
-  });
-}
-
-/** Validates a stage answer. */
-export function parseStagedBody(v: unknown): StagedBody {
-  const o = asObject(v, 'staged');
-  return { id: str(o, 'id', 'staged'), size: int(o, 'size', 'staged'), crc32: int(o, 'crc32', 'staged', 0xffffffff) };
-}
-
-/** Validates a commit answer. */
-export function parseCommitResult(v: unknown): CommitResult {
-  const o = asObject(v, 'commitResult');
-  return { applied: bool(o, 'applied', 'commitResult'), current: parseVersion(o['current'], 'commitResult.current') };
-}
-
-/** Validates list options (the JSON body of a list call). */
-export function parseListOptions(v: unknown): ListOptions {
-  const o = asObject(v, 'listOptions');
-  const prefix = optStr(o, 'prefix', 'listOptions');
-  const startAfter = optStr(o, 'startAfter', 'listOptions');
-  const limit = int(o, 'limit', 'listOptions');
-  return {
-    limit,
-    ...(prefix === undefined ? {} : { prefix }),
-    ...(startAfter === undefined ? {} : { startAfter }),
-  };
-}
-
-/** Validates a list answer `{records: [...]}`. */
-export function parseListResult(v: unknown): ObjectRecord[] {
-  const o = asObject(v, 'listResult');
-  const records = o['records'];
-  if (!Array.isArray(records)) throw protocol('listResult.records: expected an array');
-  return records.map((r, i) => parseObjectRecord(r, `listResult.records[${i}]`));
-}
-
-/** Validates a ping answer. */
-export function parsePingResult(v: unknown): PingResult {
-  const o = asObject(v, 'ping');
-  return { nodeId: str(o, 'nodeId', 'ping'), time: int(o, 'time', 'ping') };
-}
-
 // ---------------------------------------------------------------------------------------------
 // query strings
 
@@ -342,38 +195,25 @@ export function requireParam(params: URLSearchParams, name: string): string {
   return all[0];
 }
 
-function optionalParam(params: URLSearchParams, name: string): string | undefined {
+/** An optional query parameter, given at most once. */
+export function optionalParam(params: URLSearchParams, name: string): string | undefined {
   return params.has(name) ? requireParam(params, name) : undefined;
 }
 
-/** Most head queries in one `heads` call. */
-export const MAX_HEAD_BATCH = 64;
-
-/** One answer of a `heads` call: the head, absent, or the error the replica raised for that key. */
-export type HeadAnswer = HeadResult | undefined | RingstoreError;
-
-/** Body of a `heads` request. */
-export function encodeHeadsRequest(queries: readonly HeadQuery[]): string {
-  return JSON.stringify({ queries });
-}
-
-/** Parses the body of a `heads` request. */
-export function parseHeadsRequest(v: unknown): HeadQuery[] {
-  const raw = asObject(v, 'heads')['queries'];
-  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_HEAD_BATCH) throw protocol(`heads.queries: expected 1 to ${MAX_HEAD_BATCH} queries`);
-  return raw.map((item: unknown, i) => {
-    const what = `heads.queries[${i}]`;
-    const o = asObject(item, what);
-    const q = { bucket: str(o, 'bucket', what), key: str(o, 'key', what) };
-    return o['inlineUpTo'] === undefined ? q : { ...q, inlineUpTo: int(o, 'inlineUpTo', what) };
-  });
+/** Parses a JSON body (RpcProtocol when it is not JSON). */
+export function parseJson(data: Buffer | string, what: string): unknown {
+  try {
+    return JSON.parse(typeof data === 'string' ? data : data.toString('utf8')) as unknown;
+  } catch {
+    throw protocol(`${what}: not valid JSON`);
+  }
 }
 
 /**
  * A JSON part and raw bodies in one buffer: a 4-byte big-endian length, that many bytes of
  * JSON, then the bodies back to back (the JSON says how long each one is).
  */
-function framed(json: unknown, bodies: readonly Uint8Array[]): Buffer {
+export function framed(json: unknown, bodies: readonly Uint8Array[]): Buffer {
   const text = Buffer.from(JSON.stringify(json), 'utf8');
   const prefix = Buffer.allocUnsafe(4);
   prefix.writeUInt32BE(text.length, 0);
@@ -381,7 +221,7 @@ function framed(json: unknown, bodies: readonly Uint8Array[]): Buffer {
 }
 
 /** The JSON part of a `framed` buffer, and where its bodies start. */
-function unframe(data: Buffer, what: string): { json: unknown; at: number } {
+export function unframe(data: Buffer, what: string): { json: unknown; at: number } {
   if (data.length < 4) throw protocol(`${what}: shorter than its length prefix`);
   const at = 4 + data.readUInt32BE(0);
   if (at > data.length) throw protocol(`${what}: truncated`);
@@ -390,73 +230,6 @@ function unframe(data: Buffer, what: string): { json: unknown; at: number } {
   } catch {
     throw protocol(`${what}: not valid JSON`);
   }
-}
-
-/**
- * The answer body of a `heads` call (`framed`): JSON `{answers}` (per query: `null` when absent,
- * `{record, inline?}` with the inline body's length, or `{status, error}`), then the inline
- * bodies in query order.
- */
-export function encodeHeadsResponse(answers: readonly (HeadResult | undefined | { status: number; error: WireError })[]): Buffer {
-  const bodies: Uint8Array[] = [];
-  const json = answers.map((a) => {
-    if (a === undefined) return null;
-    if ('error' in a) return a;
-    if (a.inlineBody === undefined) return { record: toWireRecord(a.record) };
-    bodies.push(a.inlineBody);
-    return { record: toWireRecord(a.record), inline: a.inlineBody.byteLength };
-  });
-  return framed({ answers: json }, bodies);
-}
-
-/** Parses a `heads` answer for `count` queries; errors come back as the peer's RingstoreError. */
-export function decodeHeadsResponse(data: Buffer, count: number, peer: string): HeadAnswer[] {
-  const { json, at: jsonEnd } = unframe(data, 'heads answer');
-  const answers = asObject(json, 'heads answer')['answers'];
-  if (!Array.isArray(answers) || answers.length !== count) throw protocol(`heads answer: expected ${count} answers`);
-  let at = jsonEnd;
-  const out = answers.map((a: unknown, i): HeadAnswer => {
-    if (a === null) return undefined;
-    const what = `heads answer[${i}]`;
-    const o = asObject(a, what);
-    if (o['error'] !== undefined) return errorFromWire(int(o, 'status', what, 599), o['error'], peer);
-    const record = parseObjectRecord(o['record'], `${what}.record`);
-    if (o['inline'] === undefined) return { record };
-    const length = int(o, 'inline', what);
-    if (at + length > data.length) throw protocol(`${what}: inline body runs past the end`);
-    const inlineBody = data.subarray(at, at + length);
-    at += length;
-    return { record, inlineBody };
-  });
-  if (at !== data.length) throw protocol(`heads answer: ${data.length - at} bytes after the last inline body`);
-  return out;
-}
-
-/** Request target of a read call (the range, when any, as explicit `start`/`end`). */
-export function encodeReadQuery(q: ReadQuery): string {
-  return withQuery(RPC_PATHS.read, {
-    bucket: q.bucket,
-    key: q.key,
-    hlc: q.version.hlc,
-    node: q.version.node,
-    start: q.range?.start,
-    end: q.range?.end,
-  });
-}
-
-/** Parses a read call's query; `start` and `end` come together or not at all. */
-export function decodeReadQuery(params: URLSearchParams): ReadQuery {
-  const bucket = requireParam(params, 'bucket');
-  const key = requireParam(params, 'key');
-  const hlc = parseIntParam(requireParam(params, 'hlc'), 'hlc');
-  const version: Version = { hlc, node: requireParam(params, 'node') };
-  const rawStart = optionalParam(params, 'start');
-  const rawEnd = optionalParam(params, 'end');
-  if (rawStart === undefined && rawEnd === undefined) return { bucket, key, version };
-  if (rawStart === undefined || rawEnd === undefined) throw protocol('read: start and end must be given together');
-  const range = { start: parseIntParam(rawStart, 'start'), end: parseIntParam(rawEnd, 'end') };
-  if (range.end < range.start) throw protocol('read: end must be >= start', { range });
-  return { bucket, key, version, range };
 }
 
 /** Number of bytes a range covers (inclusive bounds). */

@@ -10,7 +10,11 @@ import { request } from 'undici';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, CLUSTER_SECRET, SECRET_KEY, TestCluster } from '../helpers/cluster.js';
 import { AUTH_HEADER, STREAMED_BODY, bodyDigest, signRpcRequest, streamMac } from '../../src/rpc/auth.js';
-import { RPC_PATHS, encodeCommitsRequest, encodeHeadsRequest, encodeReadQuery, withQuery } from '../../src/rpc/wire.js';
+import { pingEndpoint } from '../../src/rpc/ping.js';
+import { commitsEndpoint, discardEndpoint, encodeCommitsRequest, encodeHeadsRequest, encodeReadQuery, headsEndpoint, listEndpoint, stageEndpoint } from '../../src/rpc/replica-endpoints.js';
+import { defaultRegistry } from '../../src/rpc/server.js';
+import { withQuery } from '../../src/rpc/wire.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
 import { uriEncode } from '../../src/s3/sigv4/canonical.js';
 import { presignUrl, signRequest } from '../../src/s3/sigv4/signing.js';
 
@@ -86,20 +90,20 @@ describe('rpc auth: every route refuses missing credentials, another body and a 
 
   const other = Buffer.from('another body of the attacker');
   const inline = Buffer.from('inline body');
-  const cases: Record<keyof typeof RPC_PATHS, { req: () => RpcRequest; tampered: () => Buffer; ok: number; streamed?: boolean }> = {
-    ping: { req: () => ({ method: 'GET', path: RPC_PATHS.ping }), tampered: () => other, ok: 200 },
-    heads: {
-      req: () => ({ method: 'POST', path: RPC_PATHS.heads, body: Buffer.from(encodeHeadsRequest([{ bucket: BUCKET, key: 'k' }])) }),
+  const cases: Record<string, { req: () => RpcRequest; tampered: () => Buffer; ok: number; streamed?: boolean }> = {
+    ping: { req: () => ({ method: 'GET', path: pingEndpoint.path }), tampered: () => other, ok: 200 },
+    head: {
+      req: () => ({ method: 'POST', path: headsEndpoint.path, body: Buffer.from(encodeHeadsRequest([{ bucket: BUCKET, key: 'k' }])) }),
       tampered: () => Buffer.from(encodeHeadsRequest([{ bucket: BUCKET, key: 'secret-key', inlineUpTo: 1024 }])),
       ok: 200,
     },
-    commits: {
-      req: () => ({ method: 'POST', path: RPC_PATHS.commits, body: encodeCommitsRequest([{ meta: meta('genuine', inline.length), body: { kind: 'inline', data: inline } }]) }),
+    commit: {
+      req: () => ({ method: 'POST', path: commitsEndpoint.path, body: encodeCommitsRequest([{ meta: meta('genuine', inline.length), body: { kind: 'inline', data: inline } }]) }),
       tampered: () => encodeCommitsRequest([{ meta: meta('forged', other.length), body: { kind: 'inline', data: other } }]),
       ok: 200,
     },
-    stage: { req: () => ({ method: 'POST', path: RPC_PATHS.stage, body: Buffer.from('x'.repeat(10_000)) }), tampered: () => Buffer.from('y'.repeat(10_000)), ok: 200, streamed: true },
-    discard: { req: () => ({ method: 'POST', path: withQuery(RPC_PATHS.discard, { id: 'no-such-stage' }) }), tampered: () => other, ok: 204 },
+    stage: { req: () => ({ method: 'POST', path: stageEndpoint.path, body: Buffer.from('x'.repeat(10_000)) }), tampered: () => Buffer.from('y'.repeat(10_000)), ok: 200, streamed: true },
+    discard: { req: () => ({ method: 'POST', path: withQuery(discardEndpoint.path, { id: 'no-such-stage' }) }), tampered: () => other, ok: 204 },
     read: {
       req: () => ({ method: 'GET', path: encodeReadQuery({ bucket: BUCKET, key: 'genuine', version: { hlc: 1, node: 'n9' } }) }),
       tampered: () => other,
@@ -107,18 +111,21 @@ describe('rpc auth: every route refuses missing credentials, another body and a 
       ok: 404,
     },
     list: {
-      req: () => ({ method: 'POST', path: withQuery(RPC_PATHS.list, { bucket: BUCKET }), body: Buffer.from(JSON.stringify({ limit: 10 })) }),
+      req: () => ({ method: 'POST', path: withQuery(listEndpoint.path, { bucket: BUCKET }), body: Buffer.from(JSON.stringify({ limit: 10 })) }),
       tampered: () => Buffer.from(JSON.stringify({ limit: 1000, prefix: 'secret/' })),
       ok: 200,
     },
   };
 
   it('covers every route of the RPC API', () => {
-    expect(Object.keys(cases).sort()).toEqual(Object.keys(RPC_PATHS).sort());
+    const served = defaultRegistry({ replica: new MemoryStore(), nodeId: 'n1' })
+      .all()
+      .map((m) => m.endpoint.name);
+    expect(Object.keys(cases).sort()).toEqual(served.sort());
   });
 
-  it.each(Object.keys(cases) as (keyof typeof RPC_PATHS)[])('%s: no credentials → 401; another body → 401; genuine → accepted once; verbatim replay → 401', async (name) => {
-    const c = cases[name];
+  it.each(Object.keys(cases))('%s: no credentials → 401; another body → 401; genuine → accepted once; verbatim replay → 401', async (name) => {
+    const c = cases[name]!;
     const req = c.req();
     const streamed = c.streamed === true;
 
@@ -143,7 +150,7 @@ describe('rpc auth: every route refuses missing credentials, another body and a 
   it('a forged commit body committed nothing; the genuine one is there', async () => {
     const heads = async (key: string): Promise<Buffer> => {
       const body = Buffer.from(encodeHeadsRequest([{ bucket: BUCKET, key }]));
-      const req: RpcRequest = { method: 'POST', path: RPC_PATHS.heads, body };
+      const req: RpcRequest = { method: 'POST', path: headsEndpoint.path, body };
       const res = await request(`${rpc}${req.path}`, { method: 'POST', headers: capture(req, false).headers, body });
       expect(res.statusCode).toBe(200);
       return Buffer.from(await res.body.arrayBuffer());
@@ -154,8 +161,8 @@ describe('rpc auth: every route refuses missing credentials, another body and a 
 
   it('refuses a timestamp more than 60 s in the past or the future', async () => {
     for (const offset of [-61_000, 61_000]) {
-      const signed = signRpcRequest(CLUSTER_SECRET, { method: 'GET', pathWithQuery: RPC_PATHS.ping, timestampMs: Date.now() + offset, nodeId: 'n9', bodyDigest: bodyDigest(undefined) });
-      const res = await send({ method: 'GET', path: RPC_PATHS.ping }, { [AUTH_HEADER]: signed.header }, undefined);
+      const signed = signRpcRequest(CLUSTER_SECRET, { method: 'GET', pathWithQuery: pingEndpoint.path, timestampMs: Date.now() + offset, nodeId: 'n9', bodyDigest: bodyDigest(undefined) });
+      const res = await send({ method: 'GET', path: pingEndpoint.path }, { [AUTH_HEADER]: signed.header }, undefined);
       expect(res.status, res.text).toBe(401);
     }
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CallBatcher } from '../../../src/rpc/call-batcher.js';
-import type { HeadAnswer, HeadQuery } from '../../../src/rpc/wire.js';
+import type { HeadAnswer, HeadQuery } from '../../../src/rpc/replica-endpoints.js';
 import type { HeadResult, ObjectRecord } from '../../../src/store/types.js';
 import { RingstoreError } from '../../../src/util/errors.js';
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { RPC_PATHS } from '../../../src/rpc/wire.js';
+import { pingEndpoint } from '../../../src/rpc/ping.js';
+import { commitsEndpoint, headsEndpoint, stageEndpoint } from '../../../src/rpc/replica-endpoints.js';
 import { bodyDigest, signRpc } from '../../../src/rpc/auth.js';
 import { RpcClient } from '../../../src/rpc/client.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
@@ -35,7 +36,7 @@ async function rejectionOf(p: Promise<unknown>): Promise<RingstoreError> {
 describe('rpc over http: authentication', () => {
   it('answers an unsigned call with 401 JSON and stores nothing', async () => {
     const before = store.stats();
-    const res = await request(`http://${h.server.address}${RPC_PATHS.stage}`, {
+    const res = await request(`http://${h.server.address}${stageEndpoint.path}`, {
       method: 'POST',
       body: randomBody(1024 * 1024),
     });
@@ -64,8 +65,8 @@ describe('rpc over http: authentication', () => {
 
   it('rejects a signature made for another request target', async () => {
     const body = JSON.stringify({ queries: [{ bucket: 'b', key: 'k' }] });
-    const auth = signRpc(SECRET, { method: 'GET', pathWithQuery: RPC_PATHS.ping, timestampMs: Date.now(), nodeId: 'x', bodyDigest: bodyDigest(body) });
-    const res = await request(`http://${h.server.address}${RPC_PATHS.heads}`, {
+    const auth = signRpc(SECRET, { method: 'GET', pathWithQuery: pingEndpoint.path, timestampMs: Date.now(), nodeId: 'x', bodyDigest: bodyDigest(body) });
+    const res = await request(`http://${h.server.address}${headsEndpoint.path}`, {
       method: 'POST',
       headers: { 'x-ringstore-auth': auth, 'content-type': 'application/json' },
       body,
@@ -225,8 +226,8 @@ describe('rpc over http: replica calls', () => {
       const prefix = Buffer.alloc(4);
       prefix.writeUInt32BE(json.length);
       const body = Buffer.concat([prefix, json, Buffer.alloc(actual)]);
-      const auth = signRpc(SECRET, { method: 'POST', pathWithQuery: RPC_PATHS.commits, timestampMs: Date.now(), nodeId: 'x', bodyDigest: bodyDigest(body) });
-      const res = await request(`http://${h.server.address}${RPC_PATHS.commits}`, {
+      const auth = signRpc(SECRET, { method: 'POST', pathWithQuery: commitsEndpoint.path, timestampMs: Date.now(), nodeId: 'x', bodyDigest: bodyDigest(body) });
+      const res = await request(`http://${h.server.address}${commitsEndpoint.path}`, {
         method: 'POST',
         headers: { 'x-ringstore-auth': auth },
         body,
@@ -239,8 +240,8 @@ describe('rpc over http: replica calls', () => {
   });
 
   it('rejects a commits call without a body as RpcProtocol', async () => {
-    const auth = signRpc(SECRET, { method: 'POST', pathWithQuery: RPC_PATHS.commits, timestampMs: Date.now(), nodeId: 'x', bodyDigest: bodyDigest(undefined) });
-    const res = await request(`http://${h.server.address}${RPC_PATHS.commits}`, { method: 'POST', headers: { 'x-ringstore-auth': auth } });
+    const auth = signRpc(SECRET, { method: 'POST', pathWithQuery: commitsEndpoint.path, timestampMs: Date.now(), nodeId: 'x', bodyDigest: bodyDigest(undefined) });
+    const res = await request(`http://${h.server.address}${commitsEndpoint.path}`, { method: 'POST', headers: { 'x-ringstore-auth': auth } });
     expect(res.statusCode).toBe(400);
     expect(((await res.body.json()) as { code: string }).code).toBe('RpcProtocol');
   });

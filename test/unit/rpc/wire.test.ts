@@ -7,19 +7,16 @@ import {
   decodeCommitsRequest,
   decodeCommitsResponse,
   decodeHeadsResponse,
-  decodeJsonHeader,
   decodeReadQuery,
   encodeCommitsRequest,
   encodeCommitsResponse,
   encodeHeadsRequest,
   encodeHeadsResponse,
-  encodeJsonHeader,
   parseHeadsRequest,
   encodeReadQuery,
   parseListOptions,
-  parseObjectRecord,
-  toWireRecord,
-} from '../../../src/rpc/wire.js';
+} from '../../../src/rpc/replica-endpoints.js';
+import { decodeJsonHeader, encodeJsonHeader, parseObjectRecord, toWireRecord } from '../../../src/rpc/wire.js';
 import { RPC_ERROR_STATUS, errorFromWire, errorToWire } from '../../../src/rpc/wire-errors.js';
 
 const record: ObjectRecord = {
@@ -122,11 +119,7 @@ describe('record codecs', () => {
   });
 
   it('round-trips commit answers, each result or error on its own', () => {
-    const err = errorToWire(new RingstoreError('StoreClosed', 'closing'));
-    const text = encodeCommitsResponse([
-      { applied: true, current: { hlc: 5, node: 'n1' } },
-      { status: err.status, error: err.body },
-    ]);
+    const text = encodeCommitsResponse([{ applied: true, current: { hlc: 5, node: 'n1' } }, new RingstoreError('StoreClosed', 'closing')]);
     const answers = decodeCommitsResponse(JSON.parse(text), 2, 'n3');
     expect(answers[0]).toEqual({ applied: true, current: { hlc: 5, node: 'n1' } });
     expect(answers[1]).toBeInstanceOf(RingstoreError);
@@ -157,11 +150,10 @@ describe('query codecs', () => {
 
   it('round-trips head answers: records, inline bodies in order, absent keys and per-key errors', () => {
     const small = { ...record, key: 'small', size: 3 };
-    const failure = errorToWire(new RingstoreError('StoreClosed', 'closing'));
     const data = encodeHeadsResponse([
       { record, inlineBody: Buffer.from('x'.repeat(42)) },
       undefined,
-      { status: failure.status, error: failure.body },
+      new RingstoreError('StoreClosed', 'closing'),
       { record: small, inlineBody: new Uint8Array([1, 2, 3]) },
       { record: { ...record, storage: 'blob' } },
     ]);
