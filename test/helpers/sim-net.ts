@@ -12,9 +12,10 @@
  * generic `call(peer, endpoint, request)` unchanged.
  */
 import { Readable } from 'node:stream';
-import type { PingResult } from '../../src/rpc/wire.js';
+import type { Endpoint } from '../../src/rpc/endpoint.js';
+import type { PingResult } from '../../src/rpc/ping.js';
+import { RemoteReplica } from '../../src/rpc/remote-replica.js';
 import type { ReplicaResolver } from '../../src/rpc/transport.js';
-import type { ReplicaApi } from '../../src/store/types.js';
 import { sleep, type Clock, type Timers } from '../../src/util/clock.js';
 import { RingstoreError } from '../../src/util/errors.js';
 import type { Random } from '../../src/util/random.js';
@@ -144,20 +145,15 @@ export class SimNetwork {
     const check = (peer: string): void => {
       if (closed) throw unavailable(peer, 'transport closed');
     };
+    // Every verb, the replica's included, goes through the transport's one generic call.
+    const call = <Req, Res>(peerId: string, address: string, endpoint: Endpoint<Req, Res>, request: Req, signal?: AbortSignal): Promise<Res> => {
+      check(peerId);
+      return this.deliver(from, peerId, signal, DUPLICABLE.has(endpoint.name), () => inner.call(peerId, address, endpoint, request, signal));
+    };
     return {
-      replica: (peerId, address) => {
-        const api = inner.replica(peerId, address);
-        const wrapped: Record<string, unknown> = {};
-        for (const name of Object.keys(api) as Array<keyof ReplicaApi>) {
-          const method = api[name] as (...args: unknown[]) => Promise<unknown>;
-          wrapped[name] = (...args: unknown[]) => {
-            check(peerId);
-            const signal = args.find((a): a is AbortSignal => a instanceof AbortSignal);
-            return this.deliver(from, peerId, signal, DUPLICABLE.has(name), () => method(...args));
-          };
-        }
-        return wrapped as unknown as ReplicaApi;
-      },
+      replica: (peerId, address) => new RemoteReplica({ peer: peerId, address, request: (endpoint, request, signal) => call(peerId, address, endpoint, request, signal) }),
+      call,
+      ...(inner.serve ? { serve: inner.serve.bind(inner) } : {}),
       ping: async (peerId, address, signal) => {
         check(peerId);
         return this.deliver(from, peerId, signal, false, async (): Promise<PingResult> => {
