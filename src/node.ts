@@ -24,13 +24,13 @@ import { RpcClient } from './rpc/client.js';
 import type { ReplicaResolver } from './rpc/transport.js';
 import { createRpcApp } from './rpc/server.js';
 import { Coordinator } from './replication/coordinator.js';
-import { Buckets } from './replication/buckets.js';
-import { Multipart } from './replication/multipart.js';
-import { PartsCollector } from './replication/parts-collector.js';
+import { Buckets } from './model/buckets.js';
+import { Multipart } from './model/multipart.js';
+import { PartsCollector } from './model/parts-collector.js';
 import { createS3App } from './s3/server.js';
 import { mountHealthRoutes } from './admin/health-routes.js';
 import { createMetrics, type Metrics } from './metrics/definitions.js';
-import { HybridClock, hlcWallMs, systemClock, type Clock } from './util/clock.js';
+import { HybridClock, hlcWallMs, systemClock, systemTimers, type Clock, type Timers } from './util/clock.js';
 import { cryptoRandom, type Random } from './util/random.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { startHttpServer, type StartedHttpServer } from './util/http-server.js';
@@ -42,6 +42,8 @@ import { VERSION, COMMIT } from './version.js';
 /** The injectable seams of a node. */
 export interface NodeDeps {
   clock: Clock;
+  /** Timers of the node's own waits (read speculation, quorum deadlines); virtual in the simulator. */
+  timers: Timers;
   random: Random;
   logger: Logger;
   /** The node's disk; a LevelStore under config.dataDir by default. */
@@ -89,6 +91,7 @@ const HIGH_WATER_WAIT_MS = 5000;
 export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): Promise<RunningNode> {
   const logger = deps.logger ?? createLogger({ level: config.log.level, base: { node: config.nodeId } });
   const clock = deps.clock ?? systemClock;
+  const timers = deps.timers ?? systemTimers;
   const random = deps.random ?? cryptoRandom;
   const metrics = deps.metrics !== undefined ? deps.metrics : createMetrics(new Registry(), { version: VERSION, commit: COMMIT });
 
@@ -167,6 +170,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     membership,
     replicaFor,
     clock: hlc,
+    timers,
     writeRefusal,
     logger: logger.child({ component: 'coordinator' }),
     metrics,
@@ -258,6 +262,8 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
       stopping ??= (async () => {
         await Promise.all([...servers].reverse().map((s) => s.close()));
         await Promise.all(workers.map((w) => w.stop()));
+        // Late commits, discards and read repairs of requests already answered finish before the transport goes.
+        await coordinator.drain();
         await transport.close();
         await highWater?.close();
         await store.close();
