@@ -192,7 +192,7 @@ export class Multipart {
     );
     await this.#coordinator.deleteObject(UPLOADS_NAMESPACE, uploadKey(bucket, key, uploadId));
     const kept = new Set(parts.map((p) => p.key));
-    void this.#dropParts(uploadId, (k) => !kept.has(k));
+    this.#coordinator.background(this.#dropParts(uploadId, (k) => !kept.has(k)));
     return meta;
   }
 

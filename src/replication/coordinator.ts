@@ -112,6 +112,11 @@ export class Coordinator {
     return this.#list.listPage(bucket, options);
   }
 
+  /** Tracks work a caller leaves running after its answer (best-effort cleanups), so that `drain` waits for it too. */
+  background(work: Promise<unknown>): void {
+    this.#leftovers.track(work);
+  }
+
   /** Resolves once the work left running after answers (late commits, discards, repairs) is done. */
   drain(): Promise<void> {
     return this.#leftovers.drain();

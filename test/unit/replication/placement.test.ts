@@ -8,7 +8,7 @@ import { planRead, planWrite } from '../../../src/replication/placement.js';
 import type { Member } from '../../../src/ring/layout.js';
 import type { PreferenceList } from '../../../src/ring/ring.js';
 
-const member = (id: string): Member => ({ id, address: `${id}:9100`, zone: 'z', capacity: 1 });
+const member = (id: string): Member => ({ id, address: `${id}:9100`, zone: 'z', capacity: 1, state: 'active' });
 const list: PreferenceList = { replicas: ['n1', 'n2', 'n3'].map(member), fallbacks: ['n4', 'n5', 'n6'].map(member) };
 const ids = (ms: readonly Member[]): string[] => ms.map((m) => m.id);
 const upBut =

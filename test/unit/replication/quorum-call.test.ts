@@ -16,7 +16,7 @@ class ManualTimers implements Timers {
   setTimeout(fn: () => void, ms: number): Timer {
     const t = { at: this.now + ms, fn };
     this.#pending.add(t);
-    return t;
+    return t as Timer;
   }
   clearTimeout(timer: Timer): void {
     this.#pending.delete(timer as { at: number; fn: () => void });
@@ -36,15 +36,15 @@ class ManualTimers implements Timers {
 
 const targets = ['a', 'b', 'c'].map((id) => ({ id }));
 /** One deferred answer per target, and the order targets were asked in. */
-function answers(): { calls: Record<string, Deferred<string>>; asked: string[]; call: (t: { id: string }) => Promise<string> } {
-  const calls: Record<string, Deferred<string>> = { a: deferred(), b: deferred(), c: deferred() };
+function answers(): { calls: Record<'a' | 'b' | 'c', Deferred<string>>; asked: string[]; call: (t: { id: string }) => Promise<string> } {
+  const calls: Record<'a' | 'b' | 'c', Deferred<string>> = { a: deferred(), b: deferred(), c: deferred() };
   const asked: string[] = [];
   return {
     calls,
     asked,
     call: (t) => {
       asked.push(t.id);
-      return calls[t.id]!.promise;
+      return calls[t.id as 'a' | 'b' | 'c'].promise;
     },
   };
 }
