@@ -9,7 +9,7 @@ const config = {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.ts', related: true },
   plugins: ['@stryker-mutator/vitest-runner'],
-  mutate: ['src/replication/**/*.ts', 'src/store/**/*.ts', 'src/cluster/**/*.ts', 'src/ring/**/*.ts', 'src/util/clock.ts'],
+  mutate: ['src/replication/**/*.ts', 'src/model/**/*.ts', 'src/store/**/*.ts', 'src/cluster/**/*.ts', 'src/ring/**/*.ts', 'src/util/clock.ts'],
   coverageAnalysis: 'perTest',
   // A mutant in module-level code would need every test re-run for each one; they are few here.
   ignoreStatic: true,

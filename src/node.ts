@@ -23,9 +23,9 @@ import { RpcClient } from './rpc/client.js';
 import type { ReplicaResolver } from './rpc/transport.js';
 import { createRpcApp } from './rpc/server.js';
 import { Coordinator } from './replication/coordinator.js';
-import { Buckets } from './replication/buckets.js';
-import { Multipart } from './replication/multipart.js';
-import { PartsCollector } from './replication/parts-collector.js';
+import { Buckets } from './model/buckets.js';
+import { Multipart } from './model/multipart.js';
+import { PartsCollector } from './model/parts-collector.js';
 import { createS3App } from './s3/server.js';
 import { mountHealthRoutes } from './admin/health-routes.js';
 import { mountAdminApi } from './admin/admin-api.js';
@@ -43,7 +43,7 @@ import { VERSION, COMMIT } from './version.js';
 /** The injectable seams of a node. */
 export interface NodeDeps {
   clock: Clock;
-  /** Timers of the node's own background work and deadlines (workers, pings, body idle guards). */
+  /** Timers of the node's own background work, waits and deadlines (workers, pings, body idle guards, read speculation, quorum deadlines); virtual in the simulator. */
   timers: Timers;
   random: Random;
   logger: Logger;
@@ -171,6 +171,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     membership,
     replicaFor,
     clock: hlc,
+    timers,
     writeRefusal,
     logger: logger.child({ component: 'coordinator' }),
     metrics,
@@ -269,6 +270,8 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
       stopping ??= (async () => {
         await Promise.all([...servers].reverse().map((s) => s.close()));
         await Promise.all(workers.map((w) => w.stop()));
+        // Late commits, discards and read repairs of requests already answered finish before the transport goes.
+        await coordinator.drain();
         await transport.close();
         await highWater?.close();
         await store.close();

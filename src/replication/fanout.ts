@@ -6,7 +6,7 @@
  */
 import { PassThrough } from 'node:stream';
 import type { ReplicaApi, StagedBody } from '../store/types.js';
-import { QuorumTracker } from './quorum.js';
+import { quorumCall } from './quorum-call.js';
 
 /** A replica to stream to. */
 export interface FanoutTarget {
@@ -43,40 +43,47 @@ export async function stageOnReplicas(
   source: AsyncIterator<Uint8Array>,
   signal: AbortSignal | undefined,
 ): Promise<StageOutcome> {
-  const tracker = new QuorumTracker<StagedBody>(op, needed, targets.length);
-  const lanes = targets.map((target) => {
-    const stream = new PassThrough({ highWaterMark: STREAM_BUFFER });
-    // The lane may be destroyed (bad checksum, client gone) before its replica starts reading
-    // it, e.g. while the local stage still opens its file: an 'error' event nobody listens to
-    // would be an uncaught exception. The stage sees the error when it iterates.
-    stream.on('error', ignore);
-    const lane = { target, stream, failed: false, done: undefined as unknown as Promise<void> };
-    lane.done = target.api.stage(stream, signal).then(
-      (staged) => void tracker.succeed(target.id, staged),
-      (err: unknown) => {
-        lane.failed = true;
-        tracker.fail(target.id, err);
-        stream.destroy();
-      },
-    );
-    return lane;
+  const lanes = new Map<string, { readonly target: FanoutTarget; readonly stream: PassThrough; failed: boolean }>(
+    targets.map((target) => {
+      const stream = new PassThrough({ highWaterMark: STREAM_BUFFER });
+      // The lane may be destroyed (bad checksum, client gone) before its replica starts reading
+      // it, e.g. while the local stage still opens its file: an 'error' event nobody listens to
+      // would be an uncaught exception. The stage sees the error when it iterates.
+      stream.on('error', ignore);
+      return [target.id, { target, stream, failed: false }];
+    }),
+  );
+  const staging = quorumCall<FanoutTarget, StagedBody>({
+    op,
+    targets,
+    needed,
+    call: (target) => target.api.stage(lanes.get(target.id)!.stream, signal),
+    onFailure: (target) => {
+      const lane = lanes.get(target.id)!;
+      lane.failed = true;
+      lane.stream.destroy();
+    },
   });
+  const { tracker } = staging;
+  // The quorum is awaited below, once the whole body is written; until then its outcome is read from the tracker.
+  staging.quorum.catch(ignore);
+  const done = new Map(staging.calls.map((call, i) => [targets[i]!.id, call.then(ignore, ignore)]));
 
   const write = async (chunk: Uint8Array): Promise<void> => {
     const waits: Promise<void>[] = [];
-    for (const lane of lanes) {
+    for (const lane of lanes.values()) {
       if (lane.failed) continue;
       if (!lane.stream.write(chunk)) {
         waits.push(
           new Promise<void>((resolve) => {
-            const done = (): void => {
-              lane.stream.off('drain', done);
-              lane.stream.off('close', done);
+            const finished = (): void => {
+              lane.stream.off('drain', finished);
+              lane.stream.off('close', finished);
               resolve();
             };
-            lane.stream.on('drain', done);
-            lane.stream.on('close', done);
-            void lane.done.then(done);
+            lane.stream.on('drain', finished);
+            lane.stream.on('close', finished);
+            void done.get(lane.target.id)!.then(finished);
           }),
         );
       }
@@ -106,40 +113,34 @@ export async function stageOnReplicas(
     }
     await flush();
   } catch (err) {
-    for (const lane of lanes) lane.stream.destroy(err instanceof Error ? err : new Error(String(err)));
-    await Promise.all(lanes.map((l) => l.done));
-    await discardAll([...tracker.successes].map(([id, staged]) => ({ target: lanes.find((l) => l.target.id === id)!.target, staged })));
+    for (const lane of lanes.values()) lane.stream.destroy(err instanceof Error ? err : new Error(String(err)));
+    await staging.settled();
+    await discardAll(stagedOf(lanes, tracker.successes));
     throw err;
   }
-  for (const lane of lanes) if (!lane.failed) lane.stream.end();
+  for (const lane of lanes.values()) if (!lane.failed) lane.stream.end();
   // Go on as soon as W replicas have staged the body; the slower ones follow in `late`.
-  await new Promise<void>((resolve) => {
-    let open = lanes.length;
-    const check = (): void => {
-      if (tracker.state !== 'pending' || open === 0) resolve();
-    };
-    for (const lane of lanes) {
-      void lane.done.then(() => {
-        open--;
-        check();
-      });
-    }
-    check();
-  });
-  const stagedNow = (): StagedTargets =>
-    lanes.flatMap((lane) => {
-      const staged = tracker.successes.get(lane.target.id);
-      return staged ? [{ target: lane.target, staged }] : [];
-    });
-  if (tracker.state !== 'reached') {
-    await Promise.all(lanes.map((l) => l.done));
-    await discardAll(stagedNow());
+  const reached = await staging.quorum.then(
+    () => true,
+    () => false,
+  );
+  if (!reached) {
+    await staging.settled();
+    await discardAll(stagedOf(lanes, tracker.successes));
     throw tracker.error();
   }
-  const early = stagedNow();
+  const early = stagedOf(lanes, tracker.successes);
   const earlyIds = new Set(early.map((s) => s.target.id));
-  const late = Promise.all(lanes.map((l) => l.done)).then(() => stagedNow().filter((s) => !earlyIds.has(s.target.id)));
+  const late = staging.settled().then(() => stagedOf(lanes, tracker.successes).filter((s) => !earlyIds.has(s.target.id)));
   return { staged: early, late };
+}
+
+/** The lanes whose replica staged the body, in target order. */
+function stagedOf(lanes: ReadonlyMap<string, { readonly target: FanoutTarget }>, successes: ReadonlyMap<string, StagedBody>): StagedTargets {
+  return [...lanes.values()].flatMap(({ target }) => {
+    const staged = successes.get(target.id);
+    return staged ? [{ target, staged }] : [];
+  });
 }
 
 /** Best-effort removal of staged bodies that will not be committed. */

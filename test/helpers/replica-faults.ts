@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream';
 import { Membership } from '../../src/cluster/membership.js';
 import { Coordinator } from '../../src/replication/coordinator.js';
-import { Multipart } from '../../src/replication/multipart.js';
+import { Multipart } from '../../src/model/multipart.js';
 import { createHasher } from '../../src/ring/hasher.js';
 import type { Metrics } from '../../src/metrics/definitions.js';
 import { MemoryStore } from '../../src/store/memory-store.js';

@@ -3,29 +3,30 @@
  * notice. `from` must occur exactly once in `file`; `tests` are the files expected to catch it
  * (the run with --full uses the whole suite instead).
  */
-const coordinator = 'src/replication/coordinator.ts';
+const writePath = 'src/replication/write-path.ts';
+const readPath = 'src/replication/read-path.ts';
 
 export const mutations = [
   {
     id: 'w-is-one',
     rule: 'a write needs W acks: counting W as 1',
-    file: coordinator,
-    from: 'const tracker = new QuorumTracker<true>(op, this.#o.w, targets.length);',
-    to: 'const tracker = new QuorumTracker<true>(op, 1, targets.length);',
+    file: writePath,
+    from: '      needed: ctx.w,\n',
+    to: '      needed: 1,\n',
     tests: ['test/unit/replication/write-quorum.test.ts', 'test/unit/replication/fanout-failures.test.ts'],
   },
   {
     id: 'failed-commit-acks',
     rule: 'a failed replica commit is not an ack',
-    file: coordinator,
-    from: '(err: unknown) => failed(target, err),',
-    to: '() => void (tracker.succeed(target.id, true) === \'reached\' && resolve()),',
+    file: writePath,
+    from: "      call: (t) => t.api.commit(meta, body(t)),",
+    to: "      call: (t) => t.api.commit(meta, body(t)).catch(() => ({ applied: true, current: meta.version })),",
     tests: ['test/unit/replication/write-quorum.test.ts'],
   },
   {
     id: 'read-keeps-oldest',
     rule: 'a quorum read returns the newest version it saw',
-    file: coordinator,
+    file: readPath,
     from: "if (order > 0 || (order === 0 && newest?.record.storage === 'quarantined')) newest = result;",
     to: "if (order < 0 || (order === 0 && newest?.record.storage === 'quarantined')) newest = result;",
     tests: ['test/unit/replication/quorum-read.test.ts'],
@@ -41,7 +42,7 @@ export const mutations = [
   {
     id: 'ack-inline-put-early',
     rule: 'a small PUT is acknowledged only after W commits',
-    file: coordinator,
+    file: writePath,
     from: "await this.#commitEverywhere('PutObject', targets, meta, () => ({ kind: 'inline', data }));",
     to: "void this.#commitEverywhere('PutObject', targets, meta, () => ({ kind: 'inline', data })).catch(() => {});",
     tests: ['test/unit/replication/write-quorum.test.ts'],
@@ -49,7 +50,7 @@ export const mutations = [
   {
     id: 'ack-streamed-put-early',
     rule: 'a streamed PUT is acknowledged only after W commits',
-    file: coordinator,
+    file: writePath,
     from: '    await quorum;\n    return meta;',
     to: '    return meta;',
     tests: ['test/unit/replication/write-quorum.test.ts'],
@@ -57,10 +58,34 @@ export const mutations = [
   {
     id: 'ack-delete-early',
     rule: 'a DELETE is acknowledged only after W commits',
-    file: coordinator,
+    file: writePath,
     from: "await this.#commitEverywhere('DeleteObject', targets, meta, () => ({ kind: 'inline', data: EMPTY }));",
     to: "void this.#commitEverywhere('DeleteObject', targets, meta, () => ({ kind: 'inline', data: EMPTY })).catch(() => {});",
     tests: ['test/unit/replication/write-quorum.test.ts'],
+  },
+  {
+    id: 'own-copy-first',
+    rule: "the coordinator commits its own copy last, once W-1 peers have committed theirs",
+    file: writePath,
+    from: 'holdBack: (t) => t.id === ctx.selfId,',
+    to: 'holdBack: () => false,',
+    tests: ['test/unit/replication/write-quorum.test.ts'],
+  },
+  {
+    id: 'one-set-is-enough',
+    rule: 'a quorum over replica sets needs its quorum in every set',
+    file: 'src/replication/quorum.ts',
+    from: 'if (acks < this.needed) reached = false;',
+    to: 'if (acks >= this.needed) return \'reached\';',
+    tests: ['test/unit/replication/quorum-sets.test.ts', 'test/unit/replication/quorum-call.test.ts'],
+  },
+  {
+    id: 'strict-handoff-counts',
+    rule: "under strict handoff a fallback's ack counts for nobody's set",
+    file: 'src/replication/quorum.ts',
+    from: 'this.#sloppy = options.sloppy ?? false;',
+    to: 'this.#sloppy = true;',
+    tests: ['test/unit/replication/quorum-sets.test.ts'],
   },
   {
     id: 'hlc-not-monotonic',

@@ -7,8 +7,8 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { Readable } from 'node:stream';
 import type { RunningNode } from '../../src/node.js';
-import { Multipart, PARTS_NAMESPACE } from '../../src/replication/multipart.js';
-import { PartsCollector } from '../../src/replication/parts-collector.js';
+import { Multipart, PARTS_NAMESPACE } from '../../src/model/multipart.js';
+import { PartsCollector } from '../../src/model/parts-collector.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { SIM_EPOCH_MS, seededRandom, startSimCluster } from '../helpers/sim.js';
 

@@ -31,7 +31,7 @@ const SCHEDULES = Number(process.env['POWERLOSS_SCHEDULES'] ?? 200);
 const ONLY_SEED = process.env['POWERLOSS_SEED'] === undefined ? undefined : Number(process.env['POWERLOSS_SEED']);
 const THRESHOLD = 1024;
 const BUCKET = 'b';
-/** Where multipart parts live, as in replication/multipart.ts. */
+/** Where multipart parts live, as in model/multipart.ts. */
 const PARTS = '.parts';
 const KEYS = ['k0', 'k1', 'k2'];
 /** Written by no schedule: must read as NoSuchKey after every cut. */

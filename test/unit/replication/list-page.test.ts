@@ -4,7 +4,7 @@
  * is replaced without losing keys. Buckets, listed and checked on the same paths.
  */
 import { describe, it, expect } from 'vitest';
-import { Buckets } from '../../../src/replication/buckets.js';
+import { Buckets } from '../../../src/model/buckets.js';
 import { HARNESS_NOW, IDS, injected, plant, putInput, replicaHarness, within, type Harness, type NodeId } from '../../helpers/replica-faults.js';
 
 const OLD = 1000 * 1024;

@@ -5,7 +5,7 @@
  * (local) copy of a version seen twice.
  */
 import { describe, it, expect } from 'vitest';
-import { QuorumTracker } from '../../../src/replication/quorum.js';
+import { QuorumSetTracker } from '../../../src/replication/quorum.js';
 import { mergeReplicaPages } from '../../../src/replication/list-merge.js';
 import type { ObjectRecord } from '../../../src/store/types.js';
 import { RingstoreError } from '../../../src/util/errors.js';
@@ -16,7 +16,7 @@ function rec(key: string, hlc: number, storage: ObjectRecord['storage'] = 'inlin
 
 describe('quorum tracker rules', () => {
   it('a peer that failed cannot later count as a success, and a success keeps its first value', () => {
-    const q = new QuorumTracker<number>('GetObject', 2, 3);
+    const q = new QuorumSetTracker<number>({ op: 'GetObject', sets: [['n1', 'n2', 'n3']], needed: 2 });
     q.fail('n1', new Error('boom'));
     expect(q.succeed('n1', 1)).toBe('pending');
     expect(q.successes.size).toBe(0);
@@ -27,7 +27,7 @@ describe('quorum tracker rules', () => {
   });
 
   it('the quorum error lists each failing peer and only mentions unanswered replicas when there are some', () => {
-    const all = new QuorumTracker<number>('PutObject', 2, 2);
+    const all = new QuorumSetTracker<number>({ op: 'PutObject', sets: [['n1', 'n2']], needed: 2 });
     all.fail('n1', new RingstoreError('PeerUnavailable', 'down'));
     all.fail('n2', new Error('boom'));
     const e = all.error();
@@ -35,20 +35,20 @@ describe('quorum tracker rules', () => {
     expect(e.message).toBe('PutObject: needed 2 of 2 replicas, got 0 (n1: PeerUnavailable: down; n2: boom)');
     expect(e.details).toEqual({ op: 'PutObject', needed: 2, got: 0, total: 2, errors: { n1: 'PeerUnavailable: down', n2: 'boom' } });
 
-    const some = new QuorumTracker<number>('GetObject', 2, 3);
+    const some = new QuorumSetTracker<number>({ op: 'GetObject', sets: [['n1', 'n2', 'n3']], needed: 2 });
     some.fail('n3', new Error('x'));
     expect(some.error().message).toBe('GetObject: needed 2 of 3 replicas, got 0 (n3: x; 2 replica(s) did not answer)');
   });
 
   it('a quorum error with no failures and no missing replicas says "no errors"', () => {
-    const q = new QuorumTracker<number>('GetObject', 3, 2);
+    const q = new QuorumSetTracker<number>({ op: 'GetObject', sets: [['n1', 'n2']], needed: 3 });
     q.succeed('n1', 1);
     q.succeed('n2', 2);
     expect(q.error().message).toBe('GetObject: needed 3 of 2 replicas, got 2 (no errors)');
   });
 
   it('a needed count below one is refused with the value named', () => {
-    expect(() => new QuorumTracker('x', 0, 3)).toThrow('quorum needed must be ≥ 1, got 0');
+    expect(() => new QuorumSetTracker({ op: 'x', sets: [['n1', 'n2', 'n3']], needed: 0 })).toThrow('quorum needed must be ≥ 1, got 0');
   });
 });
 

@@ -5,7 +5,7 @@
  * bucket operation; ListBuckets pages through every bucket record (against a scripted listing).
  */
 import { describe, it, expect } from 'vitest';
-import { BUCKETS_NAMESPACE, Buckets } from '../../../src/replication/buckets.js';
+import { BUCKETS_NAMESPACE, Buckets } from '../../../src/model/buckets.js';
 import type { Coordinator, ListPage } from '../../../src/replication/coordinator.js';
 import { toS3Error } from '../../../src/s3/errors.js';
 import type { ObjectRecord } from '../../../src/store/types.js';

@@ -6,8 +6,8 @@
  */
 import { describe, it, expect } from 'vitest';
 import { createHash } from 'node:crypto';
-import { MIN_PART_SIZE, PARTS_NAMESPACE, UPLOADS_NAMESPACE } from '../../../src/replication/multipart.js';
-import { PartsCollector } from '../../../src/replication/parts-collector.js';
+import { MIN_PART_SIZE, PARTS_NAMESPACE, UPLOADS_NAMESPACE } from '../../../src/model/multipart.js';
+import { PartsCollector } from '../../../src/model/parts-collector.js';
 import { parseCompleteMultipartUpload } from '../../../src/s3/xml-parse.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import { HARNESS_NOW, IDS, bodyOf, deferred, eventually, readAll, replicaHarness, settle, type Harness } from '../../helpers/replica-faults.js';

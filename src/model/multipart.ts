@@ -9,7 +9,7 @@ import { RingstoreError } from '../util/errors.js';
 import type { Random } from '../util/random.js';
 import { compareVersions, hlcWallMs } from '../util/clock.js';
 import type { ObjectMeta, ObjectRecord, PartRef } from '../store/types.js';
-import type { Coordinator, PutObjectInput } from './coordinator.js';
+import type { Coordinator, PutObjectInput } from '../replication/coordinator.js';
 
 /** Namespace of in-progress uploads: key `<bucket>\0<key>\0<uploadId>`. */
 export const UPLOADS_NAMESPACE = '.uploads';
@@ -192,7 +192,7 @@ export class Multipart {
     );
     await this.#coordinator.deleteObject(UPLOADS_NAMESPACE, uploadKey(bucket, key, uploadId));
     const kept = new Set(parts.map((p) => p.key));
-    void this.#dropParts(uploadId, (k) => !kept.has(k));
+    this.#coordinator.background(this.#dropParts(uploadId, (k) => !kept.has(k)));
     return meta;
   }
 

@@ -8,7 +8,7 @@
 import { describe, it, expect } from 'vitest';
 import { createHash } from 'node:crypto';
 import type { Coordinator, ListPage } from '../../../src/replication/coordinator.js';
-import { MIN_PART_SIZE, Multipart, PARTS_NAMESPACE } from '../../../src/replication/multipart.js';
+import { MIN_PART_SIZE, Multipart, PARTS_NAMESPACE } from '../../../src/model/multipart.js';
 import { toS3Error } from '../../../src/s3/errors.js';
 import type { ObjectRecord } from '../../../src/store/types.js';
 import { HARNESS_NOW, IDS, bodyOf, eventually, fixedRandom, replicaHarness, type Harness } from '../../helpers/replica-faults.js';

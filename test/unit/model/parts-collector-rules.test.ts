@@ -10,8 +10,8 @@
 import { describe, it, expect } from 'vitest';
 import type { Metrics } from '../../../src/metrics/definitions.js';
 import type { Coordinator, FoundObject } from '../../../src/replication/coordinator.js';
-import { PARTS_NAMESPACE, PART_OWNER_BUCKET, PART_OWNER_KEY, UPLOADS_NAMESPACE } from '../../../src/replication/multipart.js';
-import { PartsCollector } from '../../../src/replication/parts-collector.js';
+import { PARTS_NAMESPACE, PART_OWNER_BUCKET, PART_OWNER_KEY, UPLOADS_NAMESPACE } from '../../../src/model/multipart.js';
+import { PartsCollector } from '../../../src/model/parts-collector.js';
 import type { ListOptions, ObjectRecord, PartRef, ReplicaApi } from '../../../src/store/types.js';
 import type { Version } from '../../../src/util/clock.js';
 import { RingstoreError } from '../../../src/util/errors.js';

@@ -5,7 +5,7 @@
 import { RingstoreError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
 import { hlcWallMs } from '../util/clock.js';
-import type { Coordinator } from './coordinator.js';
+import type { Coordinator } from '../replication/coordinator.js';
 
 /** The reserved namespace holding one record per bucket. */
 export const BUCKETS_NAMESPACE = '.buckets';

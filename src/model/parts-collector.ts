@@ -15,7 +15,7 @@ import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { Worker } from '../util/worker.js';
 import type { Metrics } from '../metrics/definitions.js';
-import type { Coordinator } from './coordinator.js';
+import type { Coordinator } from '../replication/coordinator.js';
 import { PARTS_NAMESPACE, PART_OWNER_BUCKET, PART_OWNER_KEY, UPLOADS_NAMESPACE, uploadKey } from './multipart.js';
 
 /** Construction options of a PartsCollector. */

@@ -1,0 +1,215 @@
+/**
+ * The write path: PUT, DELETE and small system records. A body up to the inline threshold is
+ * committed with its record; a larger one is staged on the replicas first (`fanout.ts`) and
+ * committed once W have staged it. Every commit round is one quorum call: the coordinator's own
+ * copy goes last, once W-1 peers have committed, so a write that cannot reach W leaves no copy
+ * on it; replicas that stage late commit only once the write is acknowledged.
+ */
+import type { CommitResult, ObjectMeta, ReplicaApi } from '../store/types.js';
+import type { Version } from '../util/clock.js';
+import { compareVersions, hlcWallMs } from '../util/clock.js';
+import { RingstoreError, describeError, isErrorCode } from '../util/errors.js';
+import { stageOnReplicas, discardAll, type FanoutTarget } from './fanout.js';
+import { quorumCall } from './quorum-call.js';
+import { targetsOf, type PathContext } from './context.js';
+
+/** What a PUT carries besides the key. */
+export interface PutObjectInput {
+  readonly bucket: string;
+  readonly key: string;
+  readonly contentType: string;
+  readonly userMeta: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The (already decoded) body; it throws at its end when verification fails. */
+  readonly body: AsyncIterable<Uint8Array>;
+  /** Called once the body has been read completely: the ETag and checksums to record. */
+  readonly seal: () => { etag: string; checksums?: Record<string, string> };
+  readonly signal?: AbortSignal;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Quorum writes of objects and tombstones. */
+export class WritePath {
+  readonly #ctx: PathContext;
+
+  constructor(ctx: PathContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Stores an object version on the key's replicas; resolves after W durable acks. */
+  async putObject(input: PutObjectInput): Promise<ObjectMeta> {
+    const { bucket, key, signal } = input;
+    const ctx = this.#ctx;
+    const targets = this.#writeTargets(bucket, key, 'PutObject');
+    const version = await ctx.clock.issue();
+    const iterator = input.body[Symbol.asyncIterator]();
+    const { head, size, ended } = await readHead(iterator, ctx.inlineThreshold);
+    if (ended) {
+      const data = head.length === 1 ? head[0]! : Buffer.concat(head, size);
+      const sealed = input.seal();
+      const meta = this.#meta(input, version, size, sealed);
+      await this.#commitEverywhere('PutObject', targets, meta, () => ({ kind: 'inline', data }));
+      return meta;
+    }
+    const { staged, late } = await stageOnReplicas('PutObject', targets, ctx.w, head, iterator, signal).catch((err: unknown) => {
+      // A quorum missed at stage counts as one; the client's own body errors do not.
+      if (isErrorCode(err, 'QuorumNotReached') || isErrorCode(err, 'InsufficientStorage')) ctx.metrics?.quorumFailures.inc({ op: 'PutObject' });
+      throw err;
+    });
+    let meta: ObjectMeta;
+    try {
+      meta = this.#meta(input, version, staged[0]!.staged.size, input.seal());
+    } catch (err) {
+      await discardAll(staged);
+      ctx.leftovers.track(late.then(discardAll));
+      throw err;
+    }
+    const sealed = meta;
+    const byId = new Map(staged.map((s) => [s.target.id, s.staged]));
+    const quorum = this.#commitEverywhere(
+      'PutObject',
+      staged.map((s) => s.target),
+      meta,
+      (t) => ({ kind: 'staged', id: byId.get(t.id)!.id }),
+      (t) => ctx.leftovers.track(discardAll([{ target: t, staged: byId.get(t.id)! }])),
+    );
+    // Replicas that finish staging after the first W are committed when they do, once the write
+    // is acknowledged: a write that failed leaves no copy behind. A stage whose commit failed
+    // (or timed out) is discarded, or it would hold its disk space until the GC.
+    const acked = quorum.then(
+      () => true,
+      () => false,
+    );
+    ctx.leftovers.track(
+      late.then(async (rest) => {
+        if (!(await acked)) return discardAll(rest);
+        await Promise.all(
+          rest.map(({ target, staged: s }) =>
+            target.api.commit(sealed, { kind: 'staged', id: s.id }).catch((err: unknown) => {
+              ctx.logger.warn({ peer: target.id, op: 'PutObject', err: describeError(err) }, 'late replica commit failed');
+              return discardAll([{ target, staged: s }]);
+            }),
+          ),
+        );
+      }),
+    );
+    await quorum;
+    return meta;
+  }
+
+  /** Writes a tombstone for a key; resolves after W acks. Deleting a missing key succeeds (S3). */
+  async deleteObject(bucket: string, key: string): Promise<void> {
+    const targets = this.#writeTargets(bucket, key, 'DeleteObject');
+    const meta: ObjectMeta = { bucket, key, version: await this.#ctx.clock.issue(), tombstone: true, size: 0, etag: '', contentType: '', userMeta: {} };
+    await this.#commitEverywhere('DeleteObject', targets, meta, () => ({ kind: 'inline', data: EMPTY }));
+  }
+
+  /** Writes a complete record (used for small system records such as buckets). */
+  async putSmall(meta: Omit<ObjectMeta, 'version'>, data: Uint8Array): Promise<ObjectMeta> {
+    const targets = this.#writeTargets(meta.bucket, meta.key, 'PutObject');
+    const full: ObjectMeta = { ...meta, version: await this.#ctx.clock.issue() };
+    await this.#commitEverywhere('PutObject', targets, full, () => ({ kind: 'inline', data }));
+    return full;
+  }
+
+  /** The replicas of a write, after checking that this node may coordinate writes at all. */
+  #writeTargets(bucket: string, key: string, op: string): FanoutTarget[] {
+    const ctx = this.#ctx;
+    const refusal = ctx.writeRefusal?.();
+    if (refusal) throw refusal;
+    const { owners, replicas } = ctx.placement.writeSet(bucket, key, ctx.w);
+    if (owners.length < ctx.w) {
+      ctx.metrics?.quorumFailures.inc({ op });
+      throw new RingstoreError('QuorumNotReached', `${op}: needed ${ctx.w} of ${replicas} replicas, the ring has only ${owners.length}`);
+    }
+    return targetsOf(ctx, owners);
+  }
+
+  #meta(input: PutObjectInput, version: ObjectMeta['version'], size: number, sealed: { etag: string; checksums?: Record<string, string> }): ObjectMeta {
+    return {
+      bucket: input.bucket,
+      key: input.key,
+      version,
+      tombstone: false,
+      size,
+      etag: sealed.etag,
+      contentType: input.contentType,
+      userMeta: input.userMeta,
+      ...(input.headers && Object.keys(input.headers).length > 0 && { headers: input.headers }),
+      ...(sealed.checksums && Object.keys(sealed.checksums).length > 0 && { checksums: sealed.checksums }),
+    };
+  }
+
+  /**
+   * Commits on every target; resolves at W acks while the others finish in the background.
+   * Each answer carries the version the replica holds, which the clock observes, so this node's
+   * next versions are above it. A replica that kept a newer version is still an ack (the write
+   * lost a race to a concurrent one, last writer wins) unless that version is further ahead of
+   * this clock than the bound allows: it came from a skewed clock and would hide this write
+   * although it may be older, so that answer counts as a failure (ClockSkew, 503) rather than
+   * acknowledging a write nobody will ever read.
+   */
+  async #commitEverywhere(
+    op: string,
+    targets: readonly FanoutTarget[],
+    meta: ObjectMeta,
+    body: (t: FanoutTarget) => Parameters<ReplicaApi['commit']>[1],
+    onFailed?: (t: FanoutTarget) => void,
+  ): Promise<void> {
+    const ctx = this.#ctx;
+    let skew: RingstoreError | undefined;
+    const commits = quorumCall<FanoutTarget, CommitResult>({
+      op,
+      targets,
+      needed: ctx.w,
+      timers: ctx.timers,
+      leftovers: ctx.leftovers,
+      // This node's own copy is committed last, once W-1 peers have committed theirs: when too few
+      // peers are reachable, the write fails without a copy anywhere that a read after the heal
+      // would find (a 503 must not turn into a 200 later).
+      holdBack: (t) => t.id === ctx.selfId,
+      call: (t) => t.api.commit(meta, body(t)),
+      check: (t, result) => {
+        if (ctx.clock.observe(result.current.hlc) || compareVersions(result.current, meta.version) <= 0) return undefined;
+        skew = futureVersionError(op, t.id, meta, result.current);
+        return skew;
+      },
+      onFailure: (t, err) => {
+        ctx.logger.warn({ peer: t.id, op, err: describeError(err) }, 'replica commit failed');
+        onFailed?.(t);
+      },
+    });
+    try {
+      await commits.quorum;
+    } catch (err) {
+      // A held-back copy's staged body, if any, will never be committed now.
+      for (const t of commits.unasked()) onFailed?.(t);
+      ctx.metrics?.quorumFailures.inc({ op });
+      throw skew ?? err;
+    }
+  }
+}
+
+/** Why a commit hidden by a version from a skewed clock is not acknowledged. */
+function futureVersionError(op: string, peer: string, meta: ObjectMeta, current: Version): RingstoreError {
+  const aheadMs = hlcWallMs(current.hlc) - hlcWallMs(meta.version.hlc);
+  return new RingstoreError(
+    'ClockSkew',
+    `${op}: replica ${peer} holds a version of this key written by ${current.node} ${aheadMs} ms ahead of this write's, further than cluster.maxClockOffsetMs allows: that node's clock is skewed. The write was not acknowledged; retry it later or fix that clock.`,
+    { bucket: meta.bucket, key: meta.key, peer, writer: current.node, aheadMs },
+  );
+}
+
+/** Reads from `iterator` until more than `limit` bytes or the end, whichever comes first. */
+async function readHead(iterator: AsyncIterator<Uint8Array>, limit: number): Promise<{ head: Uint8Array[]; size: number; ended: boolean }> {
+  const head: Uint8Array[] = [];
+  let size = 0;
+  while (size <= limit) {
+    const next = await iterator.next();
+    if (next.done) return { head, size, ended: true };
+    head.push(next.value);
+    size += next.value.length;
+  }
+  return { head, size, ended: false };
+}
