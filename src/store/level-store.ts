@@ -233,7 +233,8 @@ export class LevelStore implements LocalStore {
   async #buildIndexIfMissing(): Promise<void> {
     const marker = await this.#db.get(INDEX_MARKER_KEY);
     if (marker !== undefined && marker.equals(INDEX_MARKER_VALUE)) return;
-    await this.#db.clear(allPartitionsBounds());
+    const stale = await this.#db.keys({ ...allPartitionsBounds(), limit: 1 }).all();
+    if (stale.length > 0) await this.#db.clear(allPartitionsBounds());
     let records = 0;
     let batch: { type: 'put'; key: Buffer; value: Buffer }[] = [];
     for await (const [dbKey, value] of this.#db.iterator(allObjectsBounds())) {
@@ -249,7 +250,8 @@ export class LevelStore implements LocalStore {
       }
     }
     if (batch.length > 0) await this.#db.batch(batch);
-    await this.#db.put(INDEX_MARKER_KEY, INDEX_MARKER_VALUE, { sync: this.#fsync });
+    // Unsynced: a marker lost to a power cut only means the (idempotent) build runs again.
+    await this.#db.put(INDEX_MARKER_KEY, INDEX_MARKER_VALUE);
     if (records > 0) this.#logger.info({ records }, 'built the partition index of a data dir written before it existed');
   }
 
@@ -637,7 +639,7 @@ export class LevelStore implements LocalStore {
           if (await this.#blobs.quarantine(now.blobId, this.#quarantineDir)) evidence = join(this.#quarantineDir, now.blobId);
         } else if (now.inline !== undefined) {
           await this.#fs.mkdirp(this.#quarantineDir);
-          evidence = join(this.#quarantineDir, `inline-${Date.now()}-${crc32(Buffer.from(`${bucket}\0${key}`)).toString(16)}`);
+          evidence = join(this.#quarantineDir, `inline-${this.#clock.now()}-${crc32(Buffer.from(`${bucket}\0${key}`)).toString(16)}`);
           await this.#fs.writeFile(evidence, now.inline);
         }
         this.#logger.error({ bucket, key, version, blobId: now.blobId, reason, evidence }, 'corrupt copy quarantined until read repair restores it');

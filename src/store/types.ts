@@ -204,7 +204,7 @@ export interface LocalStore extends ReplicaApi {
   commit(meta: ObjectMeta, body: CommitBody, signal?: AbortSignal, sideWrites?: readonly SideWrite[]): Promise<CommitResult>;
   /** XOR of the leaf digests of every key held in partition p (0n when empty). Synchronous, from memory. */
   partitionDigest(p: number): bigint;
-  /** The digests of all 65,536 partitions: a read-only view, do not mutate. */
+  /** The digests of all 65,536 partitions: a live read-only view (do not mutate), replaced by the next open(). */
   partitionDigests(): BigUint64Array;
   /** The keys held in partition p, in (bucket, key) UTF-8 byte order, tombstones and quarantined copies included. */
   scanPartition(p: number, options: ScanPartitionOptions): Promise<ScanPage<PartitionEntry>>;
