@@ -180,7 +180,8 @@ export class Ring {
     let lists = this.#partitionLists.get(n);
     if (lists === undefined) {
       this.#listsFor(n);
-      lists = new Array<PreferenceList | undefined>(PARTITION_COUNT);
+      // Filled, so V8 keeps fast (packed) elements instead of a dictionary for a 65,536-slot hole.
+      lists = new Array<PreferenceList | undefined>(PARTITION_COUNT).fill(undefined);
       this.#partitionLists.set(n, lists);
     }
     if (!isPartition(p)) checkPartition(p);
