@@ -96,6 +96,10 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const random = deps.random ?? cryptoRandom;
   const metrics = deps.metrics !== undefined ? deps.metrics : createMetrics(new Registry(), { version: VERSION, commit: COMMIT });
 
+  const membership = new Membership({ selfId: config.nodeId, layout: layoutFromConfig(config), hasher: await createHasher(), vnodesPerUnit: config.ring.vnodesPerUnit });
+  // A key's partition depends only on its hash, never on the layout, so every ring agrees on it.
+  const partitionOf = (bucket: string, key: string): number => membership.ring.partitionOf(bucket, key);
+
   if (!deps.store) await mkdir(config.dataDir, { recursive: true });
   const store =
     deps.store ??
@@ -106,6 +110,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
       inlineThreshold: config.store.inlineThreshold,
       blobDeleteDelayMs: config.store.blobDeleteDelayMs,
       random,
+      partitionOf,
       logger: logger.child({ component: 'store' }),
       onQuarantine: (q) => metrics?.corruptBodies.inc({ storage: q.storage }),
     });
@@ -148,7 +153,6 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     },
   });
 
-  const membership = new Membership({ selfId: config.nodeId, layout: layoutFromConfig(config), hasher: await createHasher(), vnodesPerUnit: config.ring.vnodesPerUnit });
   const transport =
     deps.transport ??
     new RpcClient({ nodeId: config.nodeId, secret: config.rpc.secret, timeoutMs: config.rpc.timeoutMs, streamsPerPeer: config.rpc.streamsPerPeer, logger: logger.child({ component: 'rpc' }) });

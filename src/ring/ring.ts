@@ -8,13 +8,16 @@
  * token gives every data member once, in "walk order"; the preference list takes its replicas
  * from that walk, distinct zones first, and the rest of the walk are the fallbacks.
  *
- * Every key in a token's range has the same preference list, so lists are computed once per
- * (token, n) on first use and cached: a lookup is one hash, one binary search and an array read.
- * The cache grows to O(tokens × members) references for each n in use.
+ * Placement is per partition (`partition.ts`): every key of partition p (the top 16 bits of its
+ * position) gets the preference list of the token that owns the partition's start position, so a
+ * partition's keys always live together and move together. Lists are computed once per (token, n)
+ * and referenced once per (partition, n), both on first use: a lookup is one hash, one shift and an
+ * array read. The caches grow to O(tokens × members + partitions) references for each n in use.
  */
 import { RingstoreError } from '../util/errors.js';
 import type { Hasher } from './hasher.js';
 import { validateLayout, type Layout, type Member } from './layout.js';
+import { PARTITION_COUNT, PARTITION_SIZE, checkPartition, isPartition, partitionOfPosition } from './partition.js';
 
 /**
  * Tokens per unit of capacity when the config does not say. At 2048 tokens per member, five
@@ -46,7 +49,7 @@ export interface PreferenceList {
   readonly fallbacks: readonly Member[];
 }
 
-/** A run of ring positions `start … end` (both inclusive, never wrapping) with one replica list. */
+/** A run of ring positions `start … end` (both inclusive, never wrapping, whole partitions) with one replica list. */
 export interface RingRange {
   readonly start: bigint;
   readonly end: bigint;
@@ -71,12 +74,16 @@ export class Ring {
   readonly #hasher: Hasher;
   /** Token positions, ascending. */
   readonly #positions: BigUint64Array;
+  /** Partition of each token's position, parallel to #positions (so non-decreasing). */
+  readonly #tokenPartitions: Uint32Array;
   /** Index into `members` of each token's owner, parallel to #positions. */
   readonly #owners: Uint32Array;
   /** Zone number of each member, parallel to `members`. */
   readonly #zones: Uint32Array;
   /** Per n: the preference list of each token, filled on first use. */
   readonly #lists = new Map<number, (PreferenceList | undefined)[]>();
+  /** Per n: the preference list of each partition (shared with #lists), filled on first use. */
+  readonly #partitionLists = new Map<number, (PreferenceList | undefined)[]>();
   readonly #ranges = new Map<number, readonly RingRange[]>();
 
   /** Builds the ring; throws RingstoreError('InvalidArgument') on a bad layout or options. */
@@ -132,6 +139,7 @@ export class Ring {
     });
     this.#positions = BigUint64Array.from(order, (i) => rawPos[i] ?? 0n);
     this.#owners = Uint32Array.from(order, (i) => rawOwner[i] ?? 0);
+    this.#tokenPartitions = Uint32Array.from(this.#positions, (pos) => partitionOfPosition(pos));
   }
 
   /** Number of tokens on the ring (sum over data members of round(capacity × vnodesPerUnit)). */
@@ -149,47 +157,64 @@ export class Ring {
     return this.#hasher.h64(`${bucket}\0${key}`);
   }
 
-  /** Replicas and fallbacks of an object key for replication factor `n` (an integer ≥ 1). */
-  preferenceList(bucket: string, key: string, n: number): PreferenceList {
-    return this.preferenceListAt(this.keyPosition(bucket, key), n);
+  /** The partition (0 … 65,535) of an object key: the top 16 bits of its ring position. */
+  partitionOf(bucket: string, key: string): number {
+    return partitionOfPosition(this.keyPosition(bucket, key));
   }
 
-  /** Replicas and fallbacks of whatever key sits at `position` (0 … 2^64 − 1). */
+  /** Replicas and fallbacks of an object key for replication factor `n` (an integer ≥ 1): those of its partition. */
+  preferenceList(bucket: string, key: string, n: number): PreferenceList {
+    return this.preferenceListOfPartition(this.partitionOf(bucket, key), n);
+  }
+
+  /** Replicas and fallbacks of whatever key sits at `position` (0 … 2^64 − 1): those of its partition. */
   preferenceListAt(position: bigint, n: number): PreferenceList {
-    const lists = this.#listsFor(n);
-    const t = this.#tokenAt(position);
-    return lists[t] ?? (lists[t] = this.#compute(t, n));
+    return this.preferenceListOfPartition(partitionOfPosition(position), n);
   }
 
   /**
-   * The key space cut into maximal runs with the same replica list (in order), sorted by start,
-   * covering 0 … 2^64 − 1 exactly once. Cached per n.
+   * Replicas and fallbacks of every key of partition p (0 … 65,535): the list of the token that
+   * owns the partition's first position. Cached per (p, n).
+   */
+  preferenceListOfPartition(p: number, n: number): PreferenceList {
+    let lists = this.#partitionLists.get(n);
+    if (lists === undefined) {
+      this.#listsFor(n);
+      // Filled, so V8 keeps fast (packed) elements instead of a dictionary for a 65,536-slot hole.
+      lists = new Array<PreferenceList | undefined>(PARTITION_COUNT).fill(undefined);
+      this.#partitionLists.set(n, lists);
+    }
+    if (!isPartition(p)) checkPartition(p);
+    return lists[p] ?? (lists[p] = this.#tokenList(this.#tokenOfPartition(p), n));
+  }
+
+  /**
+   * The key space cut into maximal runs of whole partitions with the same replica list (in order),
+   * sorted by start, covering 0 … 2^64 − 1 exactly once. Cached per n.
    */
   ranges(n: number): readonly RingRange[] {
     const cached = this.#ranges.get(n);
     if (cached !== undefined) return cached;
-    const lists = this.#listsFor(n);
-    const pos = this.#positions;
-    const last = pos.length - 1;
+    this.#listsFor(n);
     const out: RingRange[] = [];
-    const push = (start: bigint, end: bigint, t: number): void => {
-      const replicas = (lists[t] ??= this.#compute(t, n)).replicas;
+    // Partitions first … last all take token t's list.
+    const push = (first: number, last: number, t: number): void => {
+      const replicas = this.#tokenList(t, n).replicas;
+      const start = BigInt(first) * PARTITION_SIZE;
+      const end = BigInt(last + 1) * PARTITION_SIZE - 1n;
       const prev = out[out.length - 1];
-      if (prev !== undefined && prev.end + 1n === start && sameMembers(prev.replicas, replicas)) {
-        out[out.length - 1] = { start: prev.start, end, replicas: prev.replicas };
-      } else {
-        out.push({ start, end, replicas });
-      }
+      if (prev !== undefined && sameMembers(prev.replicas, replicas)) out[out.length - 1] = { start: prev.start, end, replicas: prev.replicas };
+      else out.push({ start, end, replicas });
     };
-    // Token 0 owns the wrap-around range: [0, pos[0]] and (pos[last], MAX].
-    push(0n, pos[0] ?? 0n, 0);
-    for (let t = 1; t <= last; t++) {
-      const start = (pos[t - 1] ?? 0n) + 1n;
-      const end = pos[t] ?? 0n;
-      if (end >= start) push(start, end, t);
+    // Token t owns the partitions after the previous token's partition up to its own (see #tokenOfPartition).
+    const parts = this.#tokenPartitions;
+    let covered = -1;
+    for (let t = 0; t < parts.length; t++) {
+      const q = parts[t] ?? 0;
+      if (q > covered) push(covered + 1, q, t);
+      covered = Math.max(covered, q);
     }
-    const tail = pos[last] ?? MAX_POSITION;
-    if (tail < MAX_POSITION) push(tail + 1n, MAX_POSITION, 0);
+    if (covered < PARTITION_COUNT - 1) push(covered + 1, PARTITION_COUNT - 1, 0);
     const frozen = Object.freeze(out.map((r) => Object.freeze(r)));
     this.#ranges.set(n, frozen);
     return frozen;
@@ -197,7 +222,7 @@ export class Ring {
 
   /**
    * For every layout member, the exact fraction of the key space for which it is one of the
-   * replicas at replication factor n (computed from token ranges; gateways get 0). With n = 1
+   * replicas at replication factor n (computed from partition ranges; gateways get 0). With n = 1
    * this is primary ownership; the fractions sum to min(n, data members).
    */
   ownership(n: number): Map<string, number> {
@@ -224,17 +249,27 @@ export class Ring {
     return lists;
   }
 
-  /** Index of the first token at or after `position`, wrapping to 0 past the last one. */
-  #tokenAt(position: bigint): number {
-    const pos = this.#positions;
+  /** The preference list of token t at replication factor n, computed on first use. */
+  #tokenList(t: number, n: number): PreferenceList {
+    const lists = this.#listsFor(n);
+    return lists[t] ?? (lists[t] = this.#compute(t, n));
+  }
+
+  /**
+   * Index of the first token at or after the start of partition p, wrapping to 0 past the last
+   * one. A start has no low bits, so `position ≥ start(p)` exactly when `partition(position) ≥ p`:
+   * the search runs on the tokens' partition numbers, with no bigint compares.
+   */
+  #tokenOfPartition(p: number): number {
+    const parts = this.#tokenPartitions;
     let lo = 0;
-    let hi = pos.length;
+    let hi = parts.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((pos[mid] ?? 0n) < position) lo = mid + 1;
+      if ((parts[mid] ?? 0) < p) lo = mid + 1;
       else hi = mid;
     }
-    return lo === pos.length ? 0 : lo;
+    return lo === parts.length ? 0 : lo;
   }
 
   /** Walks clockwise from token t: replicas from unused zones first, then walk order; the rest are fallbacks. */

@@ -17,6 +17,7 @@ import { RingstoreError } from '../util/errors.js';
 import { cryptoRandom } from '../util/random.js';
 import { BlobDir, isBlobId } from './blob-dir.js';
 import { allObjectsBounds, bucketPrefix, decodeValue, encodeValue, listingKey } from './record-codec.js';
+import { INDEX_MARKER_KEY } from './partition-codec.js';
 import type { StoredValue } from './record-codec.js';
 import { storedSize } from './record.js';
 import type { ObjectRecord } from './types.js';
@@ -350,10 +351,8 @@ function listingAgrees(stored: StoredValue, name: { bucket: string; key: string 
 
 async function repair(db: ClassicLevel<Buffer, Buffer>, blobs: BlobDir, report: FsckReport, fixes: { op: DbOp; problem: FsckProblem }[]): Promise<void> {
   if (fixes.length > 0) {
-    await db.batch(
-      fixes.map((f) => f.op),
-      { sync: true },
-    );
+    // Fixes change records behind the partition index: dropping its marker rebuilds it at the next open.
+    await db.batch([...fixes.map((f) => f.op), { type: 'del', key: INDEX_MARKER_KEY }], { sync: true });
     for (const f of fixes) f.problem.repaired = true;
   }
   for (const leftover of report.leftovers) {

@@ -1,7 +1,9 @@
 /**
  * One node's disk: object records in classic-level (LevelDB) at `<dir>/meta`, large bodies as
  * files under `<dir>/blobs` (see blob-dir.ts). Each (bucket, key) holds only its newest version
- * (object or tombstone); commits are last-writer-wins and serialized per key.
+ * (object or tombstone); commits are last-writer-wins and serialized per key. Every record has
+ * an entry in the per-partition index and a leaf in its partition's in-memory digest (see
+ * partition-codec.ts, leaf-digest.ts), written and updated with it; hints ride in the same batch.
  */
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -18,15 +20,57 @@ import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { FileRangeReadable, READ_CHUNK, bufferReadable, errorReadable } from './body-stream.js';
 import { ReadBufferPool } from './read-buffers.js';
 import { coveringSpan, fitsSize, type BlockCrcs } from './block-crcs.js';
-import { GroupWriter } from './group-writer.js';
+import { GroupWriter, type WriteEntry } from './group-writer.js';
+import { leafDigest, toggleLeaf } from './leaf-digest.js';
+import {
+  INDEX_MARKER_KEY,
+  INDEX_MARKER_VALUE,
+  allPartitionsBounds,
+  decodeHint,
+  decodeLeaf,
+  encodeHint,
+  encodeLeaf,
+  entryCursor,
+  hintBounds,
+  hintCursor,
+  hintKey,
+  hintOwnerPrefix,
+  leafDigestOf,
+  partitionBounds,
+  partitionIndexKey,
+  partitionOfIndexKey,
+} from './partition-codec.js';
+import { checkHintOwner, checkPage, checkPartitionNumber, checkSideWrites } from './partition-checks.js';
+import { PARTITION_COUNT, loadKeyPartitioner } from '../util/partition-space.js';
+import { loadHash64, type Hash64 } from '../util/hash64.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { allObjectsBounds, bucketPrefix, decodeValue, encodeValue, listBounds, listingKey, objectKey } from './record-codec.js';
 import type { StoredValue } from './record-codec.js';
 import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkRange, manifestHasNoBody, toRecord } from './record.js';
-import type { ByteRange, CommitBody, CommitResult, HeadOptions, HeadResult, ListOptions, LocalStore, ObjectMeta, ObjectRecord, OrphanCounts, StagedBody } from './types.js';
+import type {
+  ByteRange,
+  CommitBody,
+  CommitResult,
+  HeadOptions,
+  HeadResult,
+  HintEntry,
+  HintsOptions,
+  ListOptions,
+  LocalStore,
+  ObjectMeta,
+  ObjectRecord,
+  OrphanCounts,
+  PartitionEntry,
+  PartitionOf,
+  ScanPage,
+  ScanPartitionOptions,
+  SideWrite,
+  StagedBody,
+  StoreOptions,
+} from './types.js';
 
 /** Construction options of a LevelStore. */
-export interface LevelStoreOptions {
+export interface LevelStoreOptions extends StoreOptions {
   /** Data directory; `meta/` and `blobs/` are created inside it. */
   readonly dir: string;
   /** fsync metadata writes and blob files before acknowledging. */
@@ -85,6 +129,8 @@ const DEFAULT_SPACE_PROBE_MS = 5000;
 const WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
 /** Read buffers kept for reuse (of READ_CHUNK bytes each: 16 MiB). */
 const READ_BUFFERS_KEPT = 32;
+/** Records per batch while building the partition index of an old data dir. */
+const MIGRATION_BATCH = 1024;
 
 /** True for a failure caused by a full disk (or quota), from fs calls or from LevelDB. */
 function isNoSpace(err: unknown): boolean {
@@ -121,6 +167,13 @@ export class LevelStore implements LocalStore {
   #noSpaceAtMs: number | undefined;
   #spaceProbe: NodeJS.Timeout | undefined;
   readonly #spaceProbeMs: number;
+  readonly #injectedPartitionOf: PartitionOf | undefined;
+  #partitionOf: PartitionOf = () => 0;
+  #hash: Hash64 | undefined;
+  /** XOR of the leaf digests per partition, rebuilt from the index at open. */
+  #digests = new BigUint64Array(PARTITION_COUNT);
+  /** Every owner that has (or had, since open) a hint: forget() drops the key's hint under each. */
+  readonly #hintOwners = new Set<string>();
 
   constructor(options: LevelStoreOptions) {
     this.#db = new ClassicLevel<Buffer, Buffer>(join(options.dir, 'meta'), {
@@ -141,6 +194,7 @@ export class LevelStore implements LocalStore {
     this.#quarantineDir = join(options.dir, 'quarantine');
     this.#onQuarantine = options.onQuarantine;
     this.#spaceProbeMs = options.spaceProbeIntervalMs ?? DEFAULT_SPACE_PROBE_MS;
+    this.#injectedPartitionOf = options.partitionOf;
   }
 
   /** Why this store cannot take writes right now (for `/ready`), or undefined when it can. */
@@ -157,8 +211,163 @@ export class LevelStore implements LocalStore {
     const refusal = this.#blobs.directIoRefusal;
     if (refusal !== undefined) this.#logger.info({ reason: refusal }, 'blob files are written through the page cache: O_DIRECT is not available');
     await this.#db.open({ createIfMissing: true });
+    this.#hash = await loadHash64();
+    this.#partitionOf = this.#injectedPartitionOf ?? (await loadKeyPartitioner());
+    try {
+      await this.#buildIndexIfMissing();
+      await this.#loadDigests();
+      await this.#loadHintOwners();
+    } catch (err) {
+      await this.#db.close();
+      throw err;
+    }
     this.#closing = new AbortController();
     this.#state = 'open';
+  }
+
+  /**
+   * A data dir written before the partition index existed (no marker) gets its index built
+   * from the records, once: stale index entries are cleared first, so an interrupted build
+   * simply starts over at the next open; the marker is written last.
+   */
+  async #buildIndexIfMissing(): Promise<void> {
+    const marker = await this.#db.get(INDEX_MARKER_KEY);
+    if (marker !== undefined && marker.equals(INDEX_MARKER_VALUE)) return;
+    const stale = await this.#db.keys({ ...allPartitionsBounds(), limit: 1 }).all();
+    if (stale.length > 0) await this.#db.clear(allPartitionsBounds());
+    let records = 0;
+    let batch: { type: 'put'; key: Buffer; value: Buffer }[] = [];
+    for await (const [dbKey, value] of this.#db.iterator(allObjectsBounds())) {
+      const sep = dbKey.indexOf(0, 2);
+      const bucket = dbKey.toString('utf8', 2, sep);
+      const key = dbKey.toString('utf8', sep + 1);
+      const { record } = decodeValue(bucket, key, value);
+      batch.push({ type: 'put', key: partitionIndexKey(this.#partitionOf(bucket, key), bucket, key), value: encodeLeaf(this.#entryOf(record)) });
+      records++;
+      if (batch.length >= MIGRATION_BATCH) {
+        await this.#db.batch(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await this.#db.batch(batch);
+    // Unsynced: a marker lost to a power cut only means the (idempotent) build runs again.
+    await this.#db.put(INDEX_MARKER_KEY, INDEX_MARKER_VALUE);
+    if (records > 0) this.#logger.info({ records }, 'built the partition index of a data dir written before it existed');
+  }
+
+  /** One scan of the index: every partition's digest, from the leaves stored in it. */
+  async #loadDigests(): Promise<void> {
+    const digests = new BigUint64Array(PARTITION_COUNT);
+    const it = this.#db.iterator(allPartitionsBounds());
+    try {
+      for (;;) {
+        const entries = await it.nextv(1024);
+        if (entries.length === 0) break;
+        for (const [dbKey, value] of entries) toggleLeaf(digests, partitionOfIndexKey(dbKey), leafDigestOf(value));
+      }
+    } finally {
+      await it.close();
+    }
+    this.#digests = digests;
+  }
+
+  /** The owners that have hints, one seek per owner. */
+  async #loadHintOwners(): Promise<void> {
+    this.#hintOwners.clear();
+    const it = this.#db.keys(hintBounds());
+    try {
+      for (;;) {
+        const dbKey = await it.next();
+        if (dbKey === undefined) break;
+        const { owner, next } = hintOwnerPrefix(dbKey);
+        this.#hintOwners.add(owner);
+        it.seek(next);
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  #leaf(record: ObjectRecord): bigint {
+    return leafDigest(this.#hash as Hash64, record);
+  }
+
+  #entryOf(record: ObjectRecord): PartitionEntry {
+    const { bucket, key, version, tombstone, storage, size } = record;
+    return { bucket, key, version, tombstone, storage, size, digest: this.#leaf(record) };
+  }
+
+  /** XOR of the leaf digests of every key held in partition p (0n when empty). */
+  partitionDigest(p: number): bigint {
+    checkPartitionNumber(p);
+    return this.#digests[p] ?? 0n;
+  }
+
+  /** All partition digests (a read-only view: do not mutate). */
+  partitionDigests(): BigUint64Array {
+    return this.#digests;
+  }
+
+  async scanPartition(p: number, options: ScanPartitionOptions): Promise<ScanPage<PartitionEntry>> {
+    return this.#track(async () => {
+      checkPartitionNumber(p);
+      checkPage(options);
+      const rows = await this.#db.iterator({ ...partitionBounds(p, options.after), limit: options.limit + 1 }).all();
+      const entries = rows.slice(0, options.limit).map(([k, v]) => decodeLeaf(k, v));
+      const last = entries[entries.length - 1];
+      return rows.length > options.limit && last !== undefined ? { entries, next: entryCursor(last.bucket, last.key) } : { entries };
+    });
+  }
+
+  async hints(options: HintsOptions): Promise<ScanPage<HintEntry>> {
+    return this.#track(async () => {
+      checkPage(options);
+      if (options.owner !== undefined) checkHintOwner(options.owner);
+      const rows = await this.#db.iterator({ ...hintBounds(options.owner, options.after), limit: options.limit + 1 }).all();
+      const entries = rows.slice(0, options.limit).map(([k, v]) => decodeHint(k, v));
+      const last = entries[entries.length - 1];
+      return rows.length > options.limit && last !== undefined ? { entries, next: hintCursor(last.owner, last.bucket, last.key) } : { entries };
+    });
+  }
+
+  async dropHint(owner: string, bucket: string, key: string, version: Version): Promise<void> {
+    return this.#track(async () => {
+      checkHintOwner(owner);
+      checkBucketKey(bucket, key);
+      await this.#writing(() =>
+        this.#locks.run(`${bucket}\0${key}`, async () => {
+          const dbKey = hintKey(owner, bucket, key);
+          const held = this.#db.getSync(dbKey);
+          if (held === undefined || compareVersions(decodeHint(dbKey, held).version, version) !== 0) return;
+          await this.#writer.put([[dbKey, undefined]]);
+        }),
+      );
+    });
+  }
+
+  async forget(bucket: string, key: string, version: Version): Promise<boolean> {
+    return this.#track(async () => {
+      checkBucketKey(bucket, key);
+      return this.#writing(() =>
+        this.#locks.run(`${bucket}\0${key}`, async () => {
+          const held = this.#db.getSync(objectKey(bucket, key));
+          if (held === undefined) return false;
+          const previous = decodeValue(bucket, key, held);
+          if (compareVersions(previous.record.version, version) !== 0) return false;
+          const p = this.#partitionOf(bucket, key);
+          const entries: WriteEntry[] = [
+            [objectKey(bucket, key), undefined],
+            [listingKey(bucket, key), undefined],
+            [partitionIndexKey(p, bucket, key), undefined],
+          ];
+          for (const owner of this.#hintOwners) entries.push([hintKey(owner, bucket, key), undefined]);
+          await this.#writer.put(entries);
+          toggleLeaf(this.#digests, p, this.#leaf(previous.record));
+          if (previous.blobId !== undefined) this.#scheduleDelete(previous.blobId);
+          return true;
+        }),
+      );
+    });
   }
 
   /** Stops new calls, aborts running stages, waits for the rest, deletes replaced blobs, closes the DB. */
@@ -201,10 +410,11 @@ export class LevelStore implements LocalStore {
     });
   }
 
-  async commit(meta: ObjectMeta, body: CommitBody, signal?: AbortSignal): Promise<CommitResult> {
+  async commit(meta: ObjectMeta, body: CommitBody, signal?: AbortSignal, sideWrites?: readonly SideWrite[]): Promise<CommitResult> {
     return this.#track(async () => {
       signal?.throwIfAborted();
       checkCommit(meta, body);
+      if (sideWrites !== undefined) checkSideWrites(sideWrites);
       let staged: StagedEntry | undefined;
       if (body.kind === 'staged') {
         staged = this.#staged.get(body.id);
@@ -221,14 +431,14 @@ export class LevelStore implements LocalStore {
         if (staged !== undefined) staged.claimed = true;
       }
       try {
-        return await this.#writing(() => this.#locks.run(`${meta.bucket}\0${meta.key}`, () => this.#commitLocked(meta, body, staged)));
+        return await this.#writing(() => this.#locks.run(`${meta.bucket}\0${meta.key}`, () => this.#commitLocked(meta, body, staged, sideWrites)));
       } finally {
         if (staged !== undefined) staged.claimed = false;
       }
     });
   }
 
-  async #commitLocked(meta: ObjectMeta, body: CommitBody, staged: StagedEntry | undefined): Promise<CommitResult> {
+  async #commitLocked(meta: ObjectMeta, body: CommitBody, staged: StagedEntry | undefined, sideWrites: readonly SideWrite[] | undefined): Promise<CommitResult> {
     const dbKey = objectKey(meta.bucket, meta.key);
     const held = this.#db.getSync(dbKey);
     const previous = held === undefined ? undefined : decodeValue(meta.bucket, meta.key, held);
@@ -275,16 +485,29 @@ export class LevelStore implements LocalStore {
         blockCrcs = staged.blockCrcs;
       }
     }
+    const p = this.#partitionOf(meta.bucket, meta.key);
+    const entry = this.#entryOf(record);
+    // The record (with its small body), its listing-index copy (without), its partition-index
+    // leaf and any hints, in one atomic batch.
+    const entries: WriteEntry[] = [
+      [dbKey, encodeValue(record, blobId, inline, blockCrcs)],
+      [listingKey(meta.bucket, meta.key), encodeValue(record, blobId, undefined)],
+      [partitionIndexKey(p, meta.bucket, meta.key), encodeLeaf(entry)],
+    ];
+    if (sideWrites !== undefined) {
+      const createdMs = this.#clock.now();
+      for (const w of sideWrites) {
+        entries.push([hintKey(w.owner, meta.bucket, meta.key), encodeHint({ owner: w.owner, bucket: meta.bucket, key: meta.key, version: record.version, size: meta.size, createdMs })]);
+      }
+    }
     try {
-      // The record (with its small body) and its listing-index copy (without) in one atomic batch.
-      await this.#writer.put([
-        [dbKey, encodeValue(record, blobId, inline, blockCrcs)],
-        [listingKey(meta.bucket, meta.key), encodeValue(record, blobId, undefined)],
-      ]);
+      await this.#writer.put(entries);
     } catch (err) {
       if (newBlob !== undefined) await this.#blobs.remove(newBlob);
       throw err;
     }
+    toggleLeaf(this.#digests, p, entry.digest ^ (previous === undefined ? 0n : this.#leaf(previous.record)));
+    if (sideWrites !== undefined) for (const w of sideWrites) this.#hintOwners.add(w.owner);
     if (body.kind === 'staged') this.#staged.delete(body.id);
     if (spentStaged !== undefined) await this.#blobs.remove(spentStaged);
     if (previous?.blobId !== undefined) this.#scheduleDelete(previous.blobId);
@@ -401,17 +624,22 @@ export class LevelStore implements LocalStore {
         const now = await this.#get(bucket, key);
         if (now === undefined || now.record.storage === 'quarantined' || compareVersions(now.record.version, version) !== 0 || now.blobId !== stored.blobId) return;
         if (now.inline !== undefined && now.inline.byteLength === now.record.size && crc32(now.inline) === now.record.crc32) return;
-        const marked = encodeValue({ ...now.record, storage: 'quarantined' }, undefined, undefined);
+        const quarantined: ObjectRecord = { ...now.record, storage: 'quarantined' };
+        const marked = encodeValue(quarantined, undefined, undefined);
+        const p = this.#partitionOf(bucket, key);
+        const entry = this.#entryOf(quarantined);
         await this.#writer.put([
           [objectKey(bucket, key), marked],
           [listingKey(bucket, key), marked],
+          [partitionIndexKey(p, bucket, key), encodeLeaf(entry)],
         ]);
+        toggleLeaf(this.#digests, p, entry.digest ^ this.#leaf(now.record));
         let evidence: string | undefined;
         if (now.blobId !== undefined) {
           if (await this.#blobs.quarantine(now.blobId, this.#quarantineDir)) evidence = join(this.#quarantineDir, now.blobId);
         } else if (now.inline !== undefined) {
           await this.#fs.mkdirp(this.#quarantineDir);
-          evidence = join(this.#quarantineDir, `inline-${Date.now()}-${crc32(Buffer.from(`${bucket}\0${key}`)).toString(16)}`);
+          evidence = join(this.#quarantineDir, `inline-${this.#clock.now()}-${crc32(Buffer.from(`${bucket}\0${key}`)).toString(16)}`);
           await this.#fs.writeFile(evidence, now.inline);
         }
         this.#logger.error({ bucket, key, version, blobId: now.blobId, reason, evidence }, 'corrupt copy quarantined until read repair restores it');

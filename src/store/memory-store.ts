@@ -1,7 +1,9 @@
 /**
  * A LocalStore in memory with the same semantics as LevelStore (last-writer-wins, byte-order
  * listing, CRC32 checked on full reads, the same inline/blob split), for the simulator and unit
- * tests. Records survive close() + open(), as on disk; staged bodies do not, like a restart.
+ * tests. Records, the partition index and hints survive close() + open(), as on disk (the
+ * partition digests are recomputed from the index at open, as LevelStore does); staged bodies do
+ * not, like a restart.
  */
 import type { Readable } from 'node:stream';
 import { crc32 } from '../util/crc.js';
@@ -15,10 +17,35 @@ import type { Random } from '../util/random.js';
 import { bufferReadable, errorReadable } from './body-stream.js';
 import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkRange, manifestHasNoBody, toRecord } from './record.js';
 import { compareUtf8 } from '../util/utf8-order.js';
-import type { ByteRange, CommitBody, CommitResult, HeadOptions, HeadResult, ListOptions, LocalStore, ObjectMeta, ObjectRecord, OrphanCounts, StagedBody } from './types.js';
+import { leafDigest, toggleLeaf } from './leaf-digest.js';
+import { entryCursor, hintCursor } from './partition-codec.js';
+import { checkHintOwner, checkPage, checkPartitionNumber, checkSideWrites } from './partition-checks.js';
+import { loadHash64, type Hash64 } from '../util/hash64.js';
+import { PARTITION_COUNT, loadKeyPartitioner } from '../util/partition-space.js';
+import type {
+  ByteRange,
+  CommitBody,
+  CommitResult,
+  HeadOptions,
+  HeadResult,
+  HintEntry,
+  HintsOptions,
+  ListOptions,
+  LocalStore,
+  ObjectMeta,
+  ObjectRecord,
+  OrphanCounts,
+  PartitionEntry,
+  PartitionOf,
+  ScanPage,
+  ScanPartitionOptions,
+  SideWrite,
+  StagedBody,
+  StoreOptions,
+} from './types.js';
 
 /** Construction options of a MemoryStore. */
-export interface MemoryStoreOptions {
+export interface MemoryStoreOptions extends StoreOptions {
   /** Bodies up to this many bytes are reported as `inline`, larger ones as `blob`. */
   readonly inlineThreshold?: number;
   /** Source of staged body ids (inject a seeded one for deterministic simulations). */
@@ -59,6 +86,14 @@ function lowerBound(keys: readonly string[], bound: string, inclusive: boolean):
   return lo;
 }
 
+/** One page of `entries` (by cursor) in cursor byte order, strictly after `after`. */
+function page<T>(entries: ReadonlyMap<string, T>, after: string | undefined, limit: number, copy: (e: T) => T): ScanPage<T> {
+  const cursors = [...entries.keys()].filter((c) => after === undefined || compareUtf8(c, after) > 0).sort(compareUtf8);
+  const out = cursors.slice(0, limit).map((c) => copy(entries.get(c) as T));
+  const last = cursors[limit - 1];
+  return cursors.length > limit && last !== undefined ? { entries: out, next: last } : { entries: out };
+}
+
 /** The in-memory LocalStore. */
 export class MemoryStore implements LocalStore {
   readonly #threshold: number;
@@ -66,15 +101,29 @@ export class MemoryStore implements LocalStore {
   readonly #clock: Clock;
   readonly #buckets = new Map<string, Bucket>();
   readonly #staged = new Map<string, Staged>();
+  readonly #injectedPartitionOf: PartitionOf | undefined;
+  #partitionOf: PartitionOf = () => 0;
+  #hash: Hash64 | undefined;
+  /** Per partition: its entries by cursor (`bucket \0 key`). */
+  readonly #index = new Map<number, Map<string, PartitionEntry>>();
+  #digests = new BigUint64Array(PARTITION_COUNT);
+  /** Hints by cursor (`owner \0 bucket \0 key`). */
+  readonly #hints = new Map<string, HintEntry>();
   #open = false;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#threshold = options.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD;
     this.#random = options.random ?? cryptoRandom;
     this.#clock = options.clock ?? systemClock;
+    this.#injectedPartitionOf = options.partitionOf;
   }
 
   async open(): Promise<void> {
+    this.#hash = await loadHash64();
+    this.#partitionOf = this.#injectedPartitionOf ?? (await loadKeyPartitioner());
+    const digests = new BigUint64Array(PARTITION_COUNT);
+    for (const [p, entries] of this.#index) for (const e of entries.values()) toggleLeaf(digests, p, e.digest);
+    this.#digests = digests;
     this.#open = true;
   }
 
@@ -119,9 +168,10 @@ export class MemoryStore implements LocalStore {
     this.#staged.delete(id);
   }
 
-  async commit(meta: ObjectMeta, body: CommitBody, signal?: AbortSignal): Promise<CommitResult> {
+  async commit(meta: ObjectMeta, body: CommitBody, signal?: AbortSignal, sideWrites?: readonly SideWrite[]): Promise<CommitResult> {
     this.#check(signal);
     checkCommit(meta, body);
+    if (sideWrites !== undefined) checkSideWrites(sideWrites);
     const staged = body.kind === 'staged' ? this.#staged.get(body.id) : undefined;
     if (staged !== undefined && staged.data.byteLength !== meta.size) {
       throw new RingstoreError('InvalidArgument', 'staged body size differs from meta.size', {
@@ -160,7 +210,79 @@ export class MemoryStore implements LocalStore {
       if (blockCrcs) previous.blockCrcs = blockCrcs;
       else delete previous.blockCrcs;
     }
+    this.#indexRecord(record);
+    if (sideWrites !== undefined) {
+      const createdMs = this.#clock.now();
+      for (const w of sideWrites) {
+        this.#hints.set(hintCursor(w.owner, meta.bucket, meta.key), { owner: w.owner, bucket: meta.bucket, key: meta.key, version: { ...record.version }, size: meta.size, createdMs });
+      }
+    }
     return { applied: true, current: meta.version };
+  }
+
+  /** Puts a record's leaf into its partition's index and digest (replacing the key's old leaf). */
+  #indexRecord(record: ObjectRecord): void {
+    const p = this.#partitionOf(record.bucket, record.key);
+    let entries = this.#index.get(p);
+    if (entries === undefined) this.#index.set(p, (entries = new Map()));
+    const cursor = entryCursor(record.bucket, record.key);
+    const { bucket, key, version, tombstone, storage, size } = record;
+    const entry: PartitionEntry = { bucket, key, version: { ...version }, tombstone, storage, size, digest: leafDigest(this.#hash as Hash64, record) };
+    toggleLeaf(this.#digests, p, entry.digest ^ (entries.get(cursor)?.digest ?? 0n));
+    entries.set(cursor, entry);
+  }
+
+  partitionDigest(p: number): bigint {
+    checkPartitionNumber(p);
+    return this.#digests[p] ?? 0n;
+  }
+
+  partitionDigests(): BigUint64Array {
+    return this.#digests;
+  }
+
+  async scanPartition(p: number, options: ScanPartitionOptions): Promise<ScanPage<PartitionEntry>> {
+    this.#check(undefined);
+    checkPartitionNumber(p);
+    checkPage(options);
+    const { after } = options;
+    const entries = this.#index.get(p) ?? new Map<string, PartitionEntry>();
+    return page(entries, after, options.limit, (e) => ({ ...e, version: { ...e.version } }));
+  }
+
+  async hints(options: HintsOptions): Promise<ScanPage<HintEntry>> {
+    this.#check(undefined);
+    checkPage(options);
+    const { owner } = options;
+    if (owner !== undefined) checkHintOwner(owner);
+    const mine = owner === undefined ? this.#hints : new Map([...this.#hints].filter(([, h]) => h.owner === owner));
+    return page(mine, options.after, options.limit, (h) => ({ ...h, version: { ...h.version } }));
+  }
+
+  async dropHint(owner: string, bucket: string, key: string, version: Version): Promise<void> {
+    this.#check(undefined);
+    checkHintOwner(owner);
+    checkBucketKey(bucket, key);
+    const cursor = hintCursor(owner, bucket, key);
+    const held = this.#hints.get(cursor);
+    if (held !== undefined && compareVersions(held.version, version) === 0) this.#hints.delete(cursor);
+  }
+
+  async forget(bucket: string, key: string, version: Version): Promise<boolean> {
+    this.#check(undefined);
+    checkBucketKey(bucket, key);
+    const b = this.#buckets.get(bucket);
+    const entry = b?.entries.get(key);
+    if (b === undefined || entry === undefined || compareVersions(entry.record.version, version) !== 0) return false;
+    b.entries.delete(key);
+    b.keys.splice(lowerBound(b.keys, key, true), 1);
+    const p = this.#partitionOf(bucket, key);
+    const cursor = entryCursor(bucket, key);
+    const indexed = this.#index.get(p);
+    toggleLeaf(this.#digests, p, indexed?.get(cursor)?.digest ?? 0n);
+    indexed?.delete(cursor);
+    for (const [c, h] of this.#hints) if (h.bucket === bucket && h.key === key) this.#hints.delete(c);
+    return true;
   }
 
   async head(bucket: string, key: string, options?: HeadOptions, signal?: AbortSignal): Promise<HeadResult | undefined> {
@@ -207,6 +329,7 @@ export class MemoryStore implements LocalStore {
     entry.record = { ...entry.record, storage: 'quarantined' };
     entry.body = new Uint8Array(0);
     delete entry.blockCrcs;
+    this.#indexRecord(entry.record);
     this.quarantined++;
   }
 

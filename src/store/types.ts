@@ -129,10 +129,95 @@ export interface OrphanCounts {
   readonly unreferenced: number;
 }
 
-/** One node's disk: the replica contract plus lifecycle. */
+/** The partition (0 … 65,535) of an object key; a node passes its ring's `partitionOf`. */
+export type PartitionOf = (bucket: string, key: string) => number;
+
+/** Options both stores take. */
+export interface StoreOptions {
+  /**
+   * The partition of a key, for the per-partition index and digests; by default the ring's
+   * function computed from the same hash (`util/partition-space.ts`), loaded at open().
+   */
+  readonly partitionOf?: PartitionOf;
+}
+
+/** One key as a replica holds it, for Merkle leaves, repair and data movement. */
+export interface PartitionEntry {
+  readonly bucket: string;
+  readonly key: string;
+  readonly version: Version;
+  readonly tombstone: boolean;
+  readonly storage: ObjectRecord['storage'];
+  readonly size: number;
+  /** 64-bit leaf digest (store/leaf-digest.ts): of bucket, key, version, tombstone and quarantine. */
+  readonly digest: bigint;
+}
+
+/** Something written in the same atomic batch as a record, only when the commit is applied. */
+export type SideWrite = { readonly kind: 'hint'; readonly owner: string };
+
+/** A hint: this replica holds a write meant for `owner` (a down replica), to deliver later. */
+export interface HintEntry {
+  /** Member id of the replica the write was meant for. */
+  readonly owner: string;
+  readonly bucket: string;
+  readonly key: string;
+  /** The version committed with the hint (the record may be newer since). */
+  readonly version: Version;
+  readonly size: number;
+  /** Store clock time when the hint was written. */
+  readonly createdMs: number;
+}
+
+/** A page of a scan: `next` is the cursor to pass as `after` for the following page, absent on the last one. */
+export interface ScanPage<T> {
+  readonly entries: T[];
+  readonly next?: string;
+}
+
+/** Options of `scanPartition`. */
+export interface ScanPartitionOptions {
+  /** Cursor from a previous page's `next`: only entries after it. */
+  readonly after?: string;
+  /** At most this many entries (an integer ≥ 1). */
+  readonly limit: number;
+}
+
+/** Options of `hints`. */
+export interface HintsOptions {
+  /** Only hints for this owner. */
+  readonly owner?: string;
+  /** Cursor from a previous page's `next`: only hints after it. */
+  readonly after?: string;
+  /** At most this many entries (an integer ≥ 1). */
+  readonly limit: number;
+}
+
+/** One node's disk: the replica contract plus lifecycle, the per-partition index and hints. */
 export interface LocalStore extends ReplicaApi {
   open(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * As ReplicaApi.commit; `sideWrites` (hints) are written in the same atomic batch as the
+   * record, and only when the commit is applied.
+   */
+  commit(meta: ObjectMeta, body: CommitBody, signal?: AbortSignal, sideWrites?: readonly SideWrite[]): Promise<CommitResult>;
+  /** XOR of the leaf digests of every key held in partition p (0n when empty). Synchronous, from memory. */
+  partitionDigest(p: number): bigint;
+  /** The digests of all 65,536 partitions: a live read-only view (do not mutate), replaced by the next open(). */
+  partitionDigests(): BigUint64Array;
+  /** The keys held in partition p, in (bucket, key) UTF-8 byte order, tombstones and quarantined copies included. */
+  scanPartition(p: number, options: ScanPartitionOptions): Promise<ScanPage<PartitionEntry>>;
+  /** Hints held, in (owner, bucket, key) byte order; one per (owner, bucket, key), the newest written. */
+  hints(options: HintsOptions): Promise<ScanPage<HintEntry>>;
+  /** Drops the hint of (owner, bucket, key) if it still names exactly `version` (a newer hint stays). */
+  dropHint(owner: string, bucket: string, key: string, version: Version): Promise<void>;
+  /**
+   * Removes the record, its listing copy, its index entry, its hints and its body, in one batch,
+   * if this replica holds exactly `version` of the key; false (and nothing changes) otherwise.
+   * For hint delivery (a fallback drops its copy) and tombstone GC.
+   */
+  forget(bucket: string, key: string, version: Version): Promise<boolean>;
   /**
    * Deletes bodies nothing will reference: stages older than `olderThanMs` that were never
    * committed nor discarded, and (on disk) leftovers of interrupted writes and of a crash.

@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Version } from '../../src/util/clock.js';
 import { DEFAULT_INLINE_THRESHOLD } from '../../src/store/record.js';
 import type { LocalStore, ObjectMeta, ReplicaApi } from '../../src/store/types.js';
+import { partitionRules } from './partition.contract.js';
 
 /** What the contract needs from an implementation under test. */
 export interface StoreFixture {
@@ -22,6 +23,8 @@ export interface StoreFixture {
    * store's back (bit rot); the corruption cases run only where this exists.
    */
   corrupt?(key: string, offset: number, length: number): Promise<void>;
+  /** Closes the store and opens it again on the same data; the restart cases run only where this exists. */
+  restart?(): Promise<void>;
 }
 
 const BUCKET = 'bucket';
@@ -78,6 +81,8 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
     afterEach(async () => {
       await fixture.cleanup();
     });
+
+    partitionRules(() => fixture);
 
     async function put(key: string, version: Version, data: Uint8Array, extra: Partial<ObjectMeta> = {}) {
       return store.commit(meta(key, version, data.byteLength, extra), { kind: 'inline', data });

@@ -43,6 +43,10 @@ storeContract('LevelStore', async () => {
   return {
     store,
     corrupt: (key, offset, length) => corruptLevelStore(store, dir, key, offset, length),
+    restart: async () => {
+      await store.close();
+      await store.open();
+    },
     async cleanup() {
       await store.close();
       await rm(dir, { recursive: true, force: true });
@@ -58,6 +62,10 @@ storeContract('LevelStore (fsync, 1 KiB inline threshold)', async () => {
     store,
     inlineThreshold: 1024,
     corrupt: (key, offset, length) => corruptLevelStore(store, dir, key, offset, length),
+    restart: async () => {
+      await store.close();
+      await store.open();
+    },
     async cleanup() {
       await store.close();
       await rm(dir, { recursive: true, force: true });
@@ -72,6 +80,10 @@ storeContract('MemoryStore', async () => {
     store,
     async corrupt(key, offset, length) {
       for (let i = offset; i < offset + length; i++) store.corruptForTest('bucket', key, i);
+    },
+    restart: async () => {
+      await store.close();
+      await store.open();
     },
     cleanup: () => store.close(),
   };

@@ -4,6 +4,7 @@ import { createHasher, type Hasher } from '../../../src/ring/hasher.js';
 import { DEFAULT_VNODES_PER_UNIT, MAX_POSITION, Ring, rangeSize } from '../../../src/ring/ring.js';
 import type { Layout } from '../../../src/ring/layout.js';
 import { isErrorCode } from '../../../src/util/errors.js';
+import { partitionEnd, partitionOfPosition } from '../../../src/ring/partition.js';
 import { layoutOf, member, sampleKeys } from './fixtures.js';
 
 let hasher: Hasher;
@@ -62,14 +63,16 @@ describe('Ring placement', () => {
     expect(ring.keyPosition('photos', 'a/b.jpg')).not.toBe(ring.keyPosition('photosa', '/b.jpg'));
   });
 
-  it('gives the primary to the owner of the first token at or after the key (wrapping)', () => {
+  it("gives the primary to the owner of the first token at or after the key's partition start (wrapping)", () => {
     // One token each makes the token positions h64("nX#0") directly checkable.
     const ring = new Ring(layoutOf(3), hasher, { vnodesPerUnit: 1 });
     const tokens = ['n1', 'n2', 'n3'].map((id) => ({ id, pos: hasher.h64(`${id}#0`) })).sort((a, b) => (a.pos < b.pos ? -1 : 1));
     const [first, second] = tokens;
     if (first === undefined || second === undefined) throw new Error('unreachable');
     expect(ring.preferenceListAt(first.pos, 1).replicas[0]?.id).toBe(first.id);
-    expect(ring.preferenceListAt(first.pos + 1n, 1).replicas[0]?.id).toBe(second.id);
+    // Past the token but inside its partition: still the partition's list.
+    expect(ring.preferenceListAt(first.pos + 1n, 1).replicas[0]?.id).toBe(first.id);
+    expect(ring.preferenceListAt(partitionEnd(partitionOfPosition(first.pos)) + 1n, 1).replicas[0]?.id).toBe(second.id);
     expect(ring.preferenceListAt(MAX_POSITION, 1).replicas[0]?.id).toBe(first.id);
     expect(ring.preferenceListAt(0n, 1).replicas[0]?.id).toBe(first.id);
     const walk = ring.preferenceListAt(first.pos, 3);
@@ -221,9 +224,10 @@ describe('Ring determinism', () => {
     }
   });
 
-  it('returns the same cached list for keys in the same token range', () => {
+  it('returns the same cached list for keys in the same partition', () => {
     const ring = new Ring(layoutOf(3), hasher, { vnodesPerUnit: 4 });
     expect(ring.preferenceListAt(5n, 2)).toBe(ring.preferenceListAt(5n, 2));
+    expect(ring.preferenceListAt(5n, 2)).toBe(ring.preferenceListAt(0n, 2));
     expect(Object.isFrozen(ring.preferenceListAt(5n, 2).replicas)).toBe(true);
   });
 });
