@@ -11,8 +11,9 @@ const SRC = fileURLToPath(new URL('../../src', import.meta.url));
 
 /** Which top-level parts each part may import (values); `type` = type-only imports allowed too. */
 const ALLOWED: Record<string, { values: string[]; types?: string[] }> = {
-  cli: { values: ['node.ts', 'config', 'util', 'bench', 'version.ts'], types: ['ring', 'store', 'metrics'] },
-  bench: { values: ['s3', 'cli', 'config', 'util', 'version.ts'] },
+  cli: { values: ['node.ts', 'config', 'util', 'bench', 'devcluster', 'version.ts'], types: ['ring', 'store', 'metrics'] },
+  bench: { values: ['s3', 'devcluster', 'config', 'util', 'version.ts'] },
+  devcluster: { values: ['config', 'util'] },
   'node.ts': { values: ['*'] },
   'version.ts': { values: [] },
   s3: { values: ['replication', 'util'], types: ['config', 'metrics', 'ring', 'store'] },
