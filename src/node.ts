@@ -229,7 +229,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
       const answer = await transport.ping(peerId, address, signal);
       skew.record(peerId, sentMs, answer.time, clock.now());
     },
-    pingTimeoutMs: Math.min(config.cluster.pingIntervalMs * 2, config.rpc.timeoutMs),
+    pingTimeoutMs: Math.min(config.cluster.pingTimeoutMs, config.rpc.timeoutMs),
     downAfterMisses: config.cluster.downAfterMisses,
     intervalMs: config.cluster.pingIntervalMs,
     confirmAfterMs: Math.min(100, config.cluster.pingIntervalMs),

@@ -105,6 +105,8 @@ export class TestCluster {
       };
     });
     const members = nodes.map((n, i) => ({ id: n.id, address: `127.0.0.1:${n.rpcPort}`, zone: `z${(i % 3) + 1}`, capacity: 1 }));
+    // `config.cluster` adds to the cluster settings (members stay the ones planned here).
+    const { cluster: clusterExtra, ...extra } = options.config ?? {};
     for (const node of nodes) {
       await mkdir(node.dataDir, { recursive: true });
       const config = {
@@ -112,9 +114,9 @@ export class TestCluster {
         dataDir: node.dataDir,
         s3: { listen: `127.0.0.1:${node.s3Port}`, accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
         rpc: { listen: `127.0.0.1:${node.rpcPort}`, secret: CLUSTER_SECRET, timeoutMs: 3000 },
-        cluster: { members, pingIntervalMs: 500, downAfterMisses: 2 },
+        cluster: { pingIntervalMs: 500, downAfterMisses: 2, ...(clusterExtra as Record<string, unknown> | undefined), members },
         log: { level: 'info' },
-        ...options.config,
+        ...extra,
       };
       await writeFile(node.configFile, JSON.stringify(config, null, 2));
     }
