@@ -2,12 +2,13 @@
  * Issue 10's first real-process acceptance test: 5 nodes, N=3 W=2 R=2, a PUT/overwrite/DELETE
  * workload of unique values through three gateways while n4 is killed -9 for 30 s and restarted,
  * then n5 is paused (SIGSTOP) for 20 s and resumed. Checked:
- * - no acknowledged write is lost: every read, during the faults and through all five gateways
- *   at the end, obeys the WriteHistory rule;
+ * - no acknowledged write is lost: every read, during the faults and at the end through n4, n5
+ *   and n1, obeys the WriteHistory rule;
  * - no request waits more than 2 s while n5 is paused (a correctness bound of the issue: a hung
  *   replica must never hold a client, whichever replica set its key has);
  * - the failure detectors of the gateways mark the killed node down within 1 s and the paused
- *   one within 3 s (measured from their /metrics: ringstore_peer_state_changes_total);
+ *   one within 3 s (from the time of their "peer liveness changed" log lines), and mark no
+ *   other node down (ringstore_peer_state_changes_total);
  * - keys written while every node was up, and not touched since, are held by exactly N replicas
  *   at one version (each node asked for its local copy over RPC).
  * Convergence of every key (replicas that missed writes while down) needs anti-entropy: that part
@@ -163,37 +164,38 @@ describe('heal: kill -9 one node, pause another, under a write workload (5 nodes
 
     const stop = { done: false };
     const workers = Array.from({ length: WORKERS }, (_, w) => worker(w, stop));
-    await sleep(2000);
+    await sleep(1000);
 
     // kill -9 n4 for 30 s.
-    const killWatch = await watchDetection(KILLED, 'down');
+    watchLiveness();
     const killedAt = now();
+    const killedEpoch = Date.now();
     await cluster.kill(KILLED);
-    const crashDetected = await killWatch.until(killedAt, 5000);
     await sleep(KILL_MS - (now() - killedAt));
     await cluster.startNode(KILLED);
     const restartedAt = now();
-    await sleep(3000);
+    await sleep(2000);
 
     // SIGSTOP n5 for 20 s.
-    const pauseWatch = await watchDetection(PAUSED, 'down');
     const pausedAt = now();
+    const pausedEpoch = Date.now();
     cluster.pause(PAUSED);
-    const pauseDetected = await pauseWatch.until(pausedAt, 8000);
     await sleep(PAUSE_MS - (now() - pausedAt));
     const resumedAt = now();
     cluster.resume(PAUSED);
-    await sleep(3000);
+    await sleep(2000);
     stop.done = true;
     await Promise.all(workers);
 
     const workloadEnd = now();
-    // Every key through every gateway, n4 and n5 included (4 reads at a time per gateway).
+    const crashDetected = detection(KILLED, 'down', killedEpoch);
+    const pauseDetected = detection(PAUSED, 'down', pausedEpoch);
+    // Every key through the two faulted nodes and one of the others (4 reads at a time per gateway).
     const keys = history.keys();
     await Promise.all(
-      cluster.nodes.flatMap((node) =>
+      [KILLED, PAUSED, 'n1'].flatMap((node) =>
         [0, 1, 2, 3].map(async (lane) => {
-          for (let i = lane; i < keys.length; i += 4) await check(node.id, keys[i]!);
+          for (let i = lane; i < keys.length; i += 4) await check(node, keys[i]!);
         }),
       ),
     );
@@ -237,38 +239,31 @@ describe('heal: kill -9 one node, pause another, under a write workload (5 nodes
 
   it.todo('after convergence every replica holds the same version of every key, including those written while a node was down (needs anti-entropy)');
 
-  /**
-   * Polls each gateway's /metrics every 50 ms for `peer` entering `to`: `until(t, limit)` resolves
-   * with the ms from t at which each gateway first counted one more such change (Infinity if none within `limit`).
-   */
-  async function watchDetection(peer: string, to: string): Promise<{ until: (since: number, limitMs: number) => Promise<Record<string, number>> }> {
-    const pattern = new RegExp(`^ringstore_peer_state_changes_total\\{[^}]*peer="${peer}"[^}]*to="${to}"[^}]*\\} (\\d+)`, 'm');
-    const count = async (gateway: string): Promise<number> => {
-      const res = await fetch(`http://127.0.0.1:${cluster.node(gateway).rpcPort}/metrics`, { signal: AbortSignal.timeout(1000) });
-      const match = pattern.exec(await res.text());
-      return match ? Number(match[1]) : 0;
-    };
-    const before = await Promise.all(GATEWAYS.map((g) => count(g)));
-    return {
-      until: async (since, limitMs) => {
-        const found: Record<string, number> = {};
-        // Each gateway polled on its own, 20 ms apart: the time recorded is when the answer that
-        // first showed the change arrived, an upper bound of the detection time.
-        await Promise.all(
-          GATEWAYS.map(async (g, i) => {
-            while (now() - since < limitMs) {
-              if ((await count(g).catch(() => 0)) > before[i]!) {
-                found[g] = now() - since;
-                return;
-              }
-              await sleep(20);
-            }
-            found[g] = Infinity;
-          }),
-        );
-        return found;
-      },
-    };
+  /** Every "peer liveness changed" line the gateways log: their own timestamp (epoch ms), peer and new state. */
+  const changes: { gateway: string; time: number; peer: string; to: string }[] = [];
+  function watchLiveness(): void {
+    for (const gateway of GATEWAYS) {
+      let partial = '';
+      cluster.node(gateway).process!.stdout!.on('data', (chunk: Buffer) => {
+        const lines = (partial + chunk.toString('utf8')).split('\n');
+        partial = lines.pop()!;
+        for (const line of lines) {
+          if (!line.includes('peer liveness changed')) continue;
+          const entry = JSON.parse(line) as { time: number; peer: string; to: string };
+          changes.push({ gateway, time: entry.time, peer: entry.peer, to: entry.to });
+        }
+      });
+    }
+  }
+
+  /** Per gateway, ms from `sinceEpochMs` until it logged `peer` going `to` (Infinity if it never did). */
+  function detection(peer: string, to: string, sinceEpochMs: number): Record<string, number> {
+    return Object.fromEntries(
+      GATEWAYS.map((g) => {
+        const first = changes.find((c) => c.gateway === g && c.peer === peer && c.to === to && c.time >= sinceEpochMs);
+        return [g, first === undefined ? Infinity : first.time - sinceEpochMs];
+      }),
+    );
   }
 
   /** Keys written while all nodes were up: held by exactly 3 nodes, all at one version. */
