@@ -244,9 +244,12 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
       const answer = await transport.ping(peerId, address, signal);
       skew.record(peerId, sentMs, answer.time, clock.now());
     },
-    pingTimeoutMs: Math.min(config.cluster.pingIntervalMs * 2, config.rpc.timeoutMs),
+    pingTimeoutMs: Math.min(config.cluster.pingTimeoutMs, config.rpc.timeoutMs),
     downAfterMisses: config.cluster.downAfterMisses,
+    intervalMs: config.cluster.pingIntervalMs,
+    confirmAfterMs: Math.min(100, config.cluster.pingIntervalMs),
     logger: logger.child({ component: 'failure-detector' }),
+    metrics,
     onChange: () => updateNodeGauge(),
     timers,
   });
@@ -257,7 +260,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     for (const [state, n] of Object.entries(counts)) metrics.clusterNodes.set({ state }, n);
   };
   updateNodeGauge();
-  workers.push(startWorker(detector, config.cluster.pingIntervalMs, (err) => logger.warn({ err: describeError(err) }, 'failure detector round failed'), timers));
+  workers.push(detector.start());
   workers.push(startWorker(orphans, config.store.gcIntervalMs, (err) => logger.warn({ err: describeError(err) }, 'store-gc pass failed'), timers));
   const parts = new PartsCollector({ coordinator, local: store, clock, logger: logger.child({ component: 'parts-gc' }), metrics, graceMs: config.store.partGraceMs });
   workers.push(startWorker(parts, config.store.gcIntervalMs, (err) => logger.warn({ err: describeError(err) }, 'parts-gc pass failed'), timers));

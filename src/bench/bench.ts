@@ -7,7 +7,7 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { formatLogLine } from '../cli/dev/log-format.js';
+import { formatLogLine } from '../devcluster/log-format.js';
 import { describeError } from '../util/errors.js';
 import { renderChart } from './chart.js';
 import { LocalCluster } from './local-cluster.js';

@@ -1,20 +1,19 @@
 /**
  * A throwaway local cluster for a bench run: N `ringstore server` processes on free loopback
  * ports, fresh credentials, data under a new temp dir. Planned with the dev cluster's own
- * `planDevCluster`, started and stopped by PID (SIGTERM, so `--cpu-prof` profiles get written;
- * SIGKILL after a grace period), and the data dir removed afterwards. Nothing else is signalled.
+ * `planDevCluster`, run as the local-cluster kit's NodeProcesses, stopped by PID (SIGTERM, so
+ * `--cpu-prof` profiles get written; SIGKILL after a grace period), and the data dir removed
+ * afterwards. Nothing else is signalled.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { request } from 'undici';
 import { configKey } from '../config/schema.js';
-import { generateDevCredentials, type DevCredentials } from '../cli/dev/credentials.js';
-import { LineTail } from '../cli/dev/log-format.js';
-import { devChildEnv, planDevCluster, type DevNodePlan } from '../cli/dev/plan.js';
+import { generateDevCredentials, type DevCredentials } from '../devcluster/credentials.js';
+import type { LineTail } from '../devcluster/log-format.js';
+import { NodeProcess } from '../devcluster/node-process.js';
+import { devChildEnv, planDevCluster, type DevNodePlan } from '../devcluster/plan.js';
+import { freeBasePort } from '../devcluster/ports.js';
 
 /** How to start a local cluster. */
 export interface LocalClusterOptions {
@@ -40,47 +39,9 @@ export interface LocalClusterOptions {
 export interface LocalNode {
   readonly id: string;
   readonly s3Listen: string;
-  readonly process: ChildProcess;
+  readonly process: NodeProcess;
   readonly tail: LineTail;
 }
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', () => done(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
-}
-
-/** A base port whose S3 ports (base…) and RPC ports (base+100…) are all free right now. */
-async function freeBasePort(nodes: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 35_000);
-    const ports = Array.from({ length: nodes }, (_, i) => [base + i, base + 100 + i]).flat();
-    let free = true;
-    for (const port of ports) {
-      if (!(await portFree(port))) {
-        free = false;
-        break;
-      }
-    }
-    if (free) return base;
-  }
-  throw new Error(`no free range of ${nodes} + ${nodes} loopback ports found`);
-}
-
-async function healthy(s3Listen: string): Promise<boolean> {
-  try {
-    const res = await request(`http://${s3Listen}/health`, { headersTimeout: 1000, bodyTimeout: 1000 });
-    await res.body.dump();
-    return res.statusCode === 200;
-  } catch {
-    return false;
-  }
-}
-
-const running = (child: ChildProcess): boolean => child.exitCode === null && child.signalCode === null;
 
 /** A started local cluster. */
 export class LocalCluster {
@@ -134,34 +95,25 @@ export class LocalCluster {
       if (options.profileIntervalUs !== undefined) execArgv.push(`--cpu-prof-interval=${options.profileIntervalUs}`);
     }
     const env = { ...devChildEnv(process.env, node), ...(regionEnv !== undefined && { [regionEnv]: options.region }) };
-    // detached: a terminal Ctrl-C reaches only the bench, which then stops each node once; the
-    // IPC channel makes a node stop by itself if the bench dies without doing so.
-    const child = spawn(process.execPath, [...execArgv, options.mainJs, 'server'], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
-    const tail = new LineTail(40);
-    const onLine = (line: string): void => {
-      tail.push(line);
-      options.onLine?.(node.id, line);
-    };
-    createInterface({ input: child.stdout! }).on('line', onLine);
-    createInterface({ input: child.stderr! }).on('line', onLine);
-    child.on('error', (error) => tail.push(`failed to start: ${error.message}`));
-    return { id: node.id, s3Listen: node.s3Listen, process: child, tail };
+    const child = new NodeProcess({
+      id: node.id,
+      mainJs: options.mainJs,
+      execArgv,
+      env,
+      s3Listen: node.s3Listen,
+      dataDir: node.dataDir,
+      ...(options.onLine !== undefined && { onLine: (line: string) => options.onLine!(node.id, line) }),
+    });
+    child.start();
+    return { id: node.id, s3Listen: node.s3Listen, process: child, tail: child.tail };
   }
 
   async #waitHealthy(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    const pending = new Set(this.nodes);
-    while (pending.size > 0) {
-      for (const node of pending) {
-        if (!running(node.process)) throw new Error(`${node.id} exited while starting (${node.process.signalCode ?? `exit code ${node.process.exitCode}`}):\n${node.tail.last(20).join('\n')}`);
-        if (await healthy(node.s3Listen)) pending.delete(node);
-      }
-      if (pending.size === 0) return;
-      if (Date.now() > deadline) {
-        const node = [...pending][0]!;
-        throw new Error(`${node.id} did not answer GET http://${node.s3Listen}/health within ${timeoutMs / 1000} s:\n${node.tail.last(20).join('\n')}`);
-      }
-      await new Promise((r) => setTimeout(r, 200));
+    const failures = await Promise.all(this.nodes.map((node) => node.process.waitHealthy(timeoutMs)));
+    const failed = this.nodes.findIndex((_, i) => failures[i] !== undefined);
+    if (failed !== -1) {
+      const node = this.nodes[failed]!;
+      throw new Error(`${node.id}: ${failures[failed]!}:\n${node.tail.last(20).join('\n')}`);
     }
   }
 
@@ -171,17 +123,7 @@ export class LocalCluster {
    */
   stop(graceMs = 20_000): Promise<void> {
     this.#stopped ??= (async () => {
-      await Promise.all(
-        this.nodes.map(async ({ process: child }) => {
-          if (!running(child)) return;
-          const closed = new Promise<void>((r) => child.once('close', () => r()));
-          child.kill('SIGCONT');
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-          await closed;
-          clearTimeout(timer);
-        }),
-      );
+      await Promise.all(this.nodes.map((node) => node.process.stop(graceMs)));
       await rm(this.dataRoot, { recursive: true, force: true });
     })();
     return this.#stopped;
@@ -189,6 +131,6 @@ export class LocalCluster {
 
   /** SIGKILL every node now (a second Ctrl-C, or the bench exiting without `stop()`). */
   killNow(): void {
-    for (const { process: child } of this.nodes) if (running(child)) child.kill('SIGKILL');
+    for (const node of this.nodes) node.process.killNow();
   }
 }

@@ -99,6 +99,8 @@ export interface Config {
     members: MemberConfig[];
     /** Milliseconds between liveness pings to each peer. */
     pingIntervalMs: number;
+    /** A ping unanswered within this (at most rpc.timeoutMs) is missed. */
+    pingTimeoutMs: number;
     /** Missed pings in a row after which a peer is marked down. */
     downAfterMisses: number;
     /** Largest offset (ms) of a node's clock from the cluster majority at which it accepts writes. */
@@ -382,8 +384,30 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     default: [],
     doc: "The initial layout (version 1), used when the node has no layout stored yet: every member's id, RPC address, zone and capacity.",
   }),
-  key({ path: 'cluster.pingIntervalMs', kind: 'int', default: 1000, min: 10, max: 600_000, doc: 'Milliseconds between liveness pings to each peer.' }),
-  key({ path: 'cluster.downAfterMisses', kind: 'int', default: 3, min: 1, max: 1000, doc: 'Missed pings in a row after which a peer is marked down.' }),
+  key({
+    path: 'cluster.pingIntervalMs',
+    kind: 'int',
+    default: 250,
+    min: 10,
+    max: 600_000,
+    doc: 'Milliseconds between liveness pings to each peer (each peer on its own schedule). With the defaults a crashed peer (connect refused, confirmed 100 ms later) is down within about 0.35 s and a hung one within 2.25 s (the next ping within 0.25 s, then two missed pings).',
+  }),
+  key({
+    path: 'cluster.pingTimeoutMs',
+    kind: 'int',
+    default: 1000,
+    min: 10,
+    max: 600_000,
+    doc: "A ping unanswered within this many milliseconds (at most rpc.timeoutMs) is missed. Well above a loaded node's answer time, so that a busy peer is not marked down; a hung one is down after cluster.downAfterMisses of these in a row.",
+  }),
+  key({
+    path: 'cluster.downAfterMisses',
+    kind: 'int',
+    default: 2,
+    min: 1,
+    max: 1000,
+    doc: 'Missed pings in a row after which a peer is marked down (two refused connects in a row mark it down whatever this says).',
+  }),
   key({
     path: 'cluster.maxClockOffsetMs',
     kind: 'int',

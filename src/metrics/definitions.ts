@@ -34,6 +34,8 @@ export interface Metrics {
   /** Planned anti-entropy copies that failed (retried by the next pass). */
   readonly antiEntropyRepairFailures: Counter<never>;
   readonly clusterNodes: Gauge<'state'>;
+  /** Liveness changes of peers as this node's failure detector saw them, by peer and new state. */
+  readonly peerStateChanges: Counter<'peer' | 'to'>;
   readonly clockOffset: Gauge<never>;
   readonly clockPeerOffset: Gauge<'peer'>;
   readonly clockSkewed: Gauge<never>;
@@ -104,6 +106,12 @@ export function createMetrics(registry: Registry, build: { version: string; comm
       registers: [registry],
     }),
     clusterNodes: new Gauge({ name: 'ringstore_cluster_nodes', help: 'Members of the layout by liveness as this node sees them.', labelNames: ['state'], registers: [registry] }),
+    peerStateChanges: new Counter({
+      name: 'ringstore_peer_state_changes_total',
+      help: "Liveness changes of a peer as this node's failure detector saw them, by peer and new state (up, suspect, down).",
+      labelNames: ['peer', 'to'],
+      registers: [registry],
+    }),
     clockOffset: new Gauge({
       name: 'ringstore_clock_offset_seconds',
       help: "This node's clock minus the median of the cluster's clocks (itself included), from ping round trips; positive when ahead.",

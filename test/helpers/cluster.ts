@@ -1,15 +1,17 @@
 /**
  * Starts a local cluster of real `ringstore server` processes on loopback ports, each with its
- * own data dir under a temp root, and controls them by PID: kill -9, SIGSTOP/SIGCONT, restart.
+ * own data dir under a temp root and a config file, as the local-cluster kit's NodeProcesses
+ * (src/devcluster/), controlled by PID: kill -9, SIGSTOP/SIGCONT, restart, wipe.
  * Every process started here is stopped by `stop()`; nothing else is ever signalled.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { S3Client } from '@aws-sdk/client-s3';
-import { freePort } from './ports.js';
+import { NodeProcess } from '../../src/devcluster/node-process.js';
+import { freePort } from '../../src/devcluster/ports.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -20,13 +22,16 @@ export interface TestNode {
   readonly rpcPort: number;
   readonly dataDir: string;
   readonly configFile: string;
-  process: ChildProcess | undefined;
+  /** The kit's handle on the node's process. */
+  readonly proc: NodeProcess;
+  /** The current (or last) child process; undefined before the first start. */
+  readonly process: ChildProcess | undefined;
   /** Recent output lines, for diagnosing a failed start. */
   readonly log: string[];
   /** Every line that reported an uncaught exception or an unhandled rejection (kept whole, never trimmed). */
   readonly crashes: string[];
   /** True once the test itself killed or stopped this process: its exit is then expected. */
-  expectedExit: boolean;
+  readonly expectedExit: boolean;
 }
 
 const CRASH_LINE = /uncaught exception|unhandled promise rejection|unhandledRejection|uncaughtException/i;
@@ -50,14 +55,10 @@ export const CLUSTER_SECRET = 'test-cluster-secret-0123456789abcdef';
 export class TestCluster {
   readonly root: string;
   readonly nodes: TestNode[];
-  readonly #env: Record<string, string>;
-  readonly #nodeEnv: Record<string, Record<string, string>>;
 
-  private constructor(root: string, nodes: TestNode[], env: Record<string, string>, nodeEnv: Record<string, Record<string, string>>) {
+  private constructor(root: string, nodes: TestNode[]) {
     this.root = root;
     this.nodes = nodes;
-    this.#env = env;
-    this.#nodeEnv = nodeEnv;
   }
 
   /** Writes configs and starts every node; resolves when all answer /health. */
@@ -65,18 +66,47 @@ export class TestCluster {
     const count = options.nodes ?? 3;
     const root = await mkdtemp(join(tmpdir(), 'ringstore-test-'));
     const ports = await Promise.all(Array.from({ length: count * 2 }, () => freePort()));
-    const nodes: TestNode[] = Array.from({ length: count }, (_, i) => ({
-      id: `n${i + 1}`,
-      s3Port: ports[2 * i]!,
-      rpcPort: ports[2 * i + 1]!,
-      dataDir: join(root, `n${i + 1}`),
-      configFile: join(root, `n${i + 1}.json`),
-      process: undefined,
-      log: [],
-      crashes: [],
-      expectedExit: false,
-    }));
+    const env = { ...process.env, ...options.env };
+    const nodes: TestNode[] = Array.from({ length: count }, (_, i) => {
+      const id = `n${i + 1}`;
+      const dataDir = join(root, id);
+      const configFile = join(root, `${id}.json`);
+      const log: string[] = [];
+      const crashes: string[] = [];
+      const proc = new NodeProcess({
+        id,
+        mainJs: MAIN,
+        args: ['--config', configFile],
+        env: { ...env, ...options.nodeEnv?.[id] },
+        s3Listen: `127.0.0.1:${ports[2 * i]!}`,
+        dataDir,
+        detached: false,
+        onLine: (line) => {
+          log.push(line);
+          if (CRASH_LINE.test(line)) crashes.push(line);
+          if (log.length > 200) log.splice(0, log.length - 200);
+        },
+      });
+      return {
+        id,
+        s3Port: ports[2 * i]!,
+        rpcPort: ports[2 * i + 1]!,
+        dataDir,
+        configFile,
+        proc,
+        get process() {
+          return proc.process;
+        },
+        log,
+        crashes,
+        get expectedExit() {
+          return proc.exitExpected;
+        },
+      };
+    });
     const members = nodes.map((n, i) => ({ id: n.id, address: `127.0.0.1:${n.rpcPort}`, zone: `z${(i % 3) + 1}`, capacity: 1 }));
+    // `config.cluster` adds to the cluster settings (members stay the ones planned here).
+    const { cluster: clusterExtra, ...extra } = options.config ?? {};
     for (const node of nodes) {
       await mkdir(node.dataDir, { recursive: true });
       const config = {
@@ -84,13 +114,13 @@ export class TestCluster {
         dataDir: node.dataDir,
         s3: { listen: `127.0.0.1:${node.s3Port}`, accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
         rpc: { listen: `127.0.0.1:${node.rpcPort}`, secret: CLUSTER_SECRET, timeoutMs: 3000 },
-        cluster: { members, pingIntervalMs: 500, downAfterMisses: 2 },
+        cluster: { pingIntervalMs: 500, downAfterMisses: 2, ...(clusterExtra as Record<string, unknown> | undefined), members },
         log: { level: 'info' },
-        ...options.config,
+        ...extra,
       };
       await writeFile(node.configFile, JSON.stringify(config, null, 2));
     }
-    const cluster = new TestCluster(root, nodes, options.env ?? {}, options.nodeEnv ?? {});
+    const cluster = new TestCluster(root, nodes);
     try {
       await Promise.all(nodes.map((n) => cluster.startNode(n.id)));
     } catch (err) {
@@ -125,55 +155,29 @@ export class TestCluster {
   /** Starts (or restarts) one node's process and waits for /health. */
   async startNode(id: string): Promise<void> {
     const node = this.node(id);
-    if (node.process && node.process.exitCode === null && node.process.signalCode === null) throw new Error(`${id} is running`);
-    const child = spawn(process.execPath, [MAIN, 'server', '--config', node.configFile], {
-      env: { ...process.env, ...this.#env, ...this.#nodeEnv[id] },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    node.process = child;
-    node.expectedExit = false;
-    const keep = (chunk: Buffer): void => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (!line) continue;
-        node.log.push(line);
-        if (CRASH_LINE.test(line)) node.crashes.push(line);
-      }
-      if (node.log.length > 200) node.log.splice(0, node.log.length - 200);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    await this.#waitHealthy(node);
-  }
-
-  async #waitHealthy(node: TestNode): Promise<void> {
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      if (node.process?.exitCode !== null && node.process?.exitCode !== undefined) {
-        throw new Error(`${node.id} exited with ${node.process.exitCode}:\n${node.log.slice(-20).join('\n')}`);
-      }
-      try {
-        const res = await fetch(`http://127.0.0.1:${node.s3Port}/health`, { signal: AbortSignal.timeout(1000) });
-        if (res.ok) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`${node.id} did not become healthy in 30 s:\n${node.log.slice(-20).join('\n')}`);
+    if (node.proc.running) throw new Error(`${id} is running`);
+    node.proc.start();
+    const why = await node.proc.waitHealthy(30_000);
+    if (why !== undefined) throw new Error(`${node.id}: ${why}:\n${node.log.slice(-20).join('\n')}`);
   }
 
   /** kill -9 one node and wait until it is gone. */
   async kill(id: string): Promise<void> {
-    await this.#signalAndWait(id, 'SIGKILL');
+    await this.node(id).proc.kill();
   }
 
   /** SIGSTOP: the process keeps its sockets but answers nothing. */
   pause(id: string): void {
-    this.node(id).process?.kill('SIGSTOP');
+    this.node(id).proc.pause();
   }
 
   resume(id: string): void {
-    this.node(id).process?.kill('SIGCONT');
+    this.node(id).proc.resume();
+  }
+
+  /** Empties a stopped node's data dir (a lost disk); its config file stays. */
+  async wipe(id: string): Promise<void> {
+    await this.node(id).proc.wipe();
   }
 
   /** Resident memory (bytes) of one node process, from /proc. */
@@ -182,16 +186,6 @@ export class TestCluster {
     const status = await readFile(`/proc/${this.node(id).process!.pid}/status`, 'utf8');
     const match = /VmRSS:\s+(\d+) kB/.exec(status);
     return match ? Number(match[1]) * 1024 : 0;
-  }
-
-  async #signalAndWait(id: string, signal: NodeJS.Signals): Promise<void> {
-    this.node(id).expectedExit = true;
-    const child = this.node(id).process;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGCONT');
-    child.kill(signal);
-    await exited;
   }
 
   /**
@@ -222,19 +216,7 @@ export class TestCluster {
 
   /** Stops every process (SIGTERM, then SIGKILL after 10 s) and removes the data. */
   async #shutdown(): Promise<void> {
-    await Promise.all(
-      this.nodes.map(async (node) => {
-        node.expectedExit = true;
-        const child = node.process;
-        if (!child || child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGCONT');
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }),
-    );
+    await Promise.all(this.nodes.map((node) => node.proc.stop(10_000)));
     await rm(this.root, { recursive: true, force: true });
   }
 }

@@ -6,49 +6,22 @@
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../config/load.js';
-import { parseHostPort } from '../../util/http-server.js';
 import { describeError } from '../../util/errors.js';
 import { DEV_CLUSTER_FILE, type DevClusterFile } from '../admin-client.js';
 import { EXIT, err, intOption, out, parseCommandArgs, type Command } from '../command.js';
-import { probe } from '../http-probe.js';
 import { DevChild } from '../dev/child.js';
-import { loadOrCreateDevCredentials, type DevCredentials } from '../dev/credentials.js';
-import { devChildEnv, highestDevPort, planDevCluster, type DevPlan } from '../dev/plan.js';
+import { loadOrCreateDevCredentials, type DevCredentials } from '../../devcluster/credentials.js';
+import { devChildEnv, highestDevPort, planDevCluster, type DevPlan } from '../../devcluster/plan.js';
+import { portFree } from '../../devcluster/ports.js';
 
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 10_000;
 
 function say(text: string): void {
   err(`[dev] ${text}`);
-}
-
-function portFree(listen: string): Promise<boolean> {
-  const { host, port } = parseHostPort(listen);
-  return new Promise((resolvePort) => {
-    const server = createServer();
-    server.once('error', () => resolvePort(false));
-    server.listen(port, host, () => server.close(() => resolvePort(true)));
-  });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Waits for `GET /health` to answer 200; resolves to undefined, or to why it never did. */
-async function waitHealthy(child: DevChild, address: string, deadline: number, aborted: () => boolean): Promise<string | undefined> {
-  let last = 'no answer yet';
-  for (;;) {
-    if (aborted()) return 'interrupted';
-    if (!child.running) return `it exited (${child.exitDescription || 'before starting'})`;
-    const result = await probe(address, '/health', 1000);
-    if (result.ok) return undefined;
-    last = result.error ?? `HTTP ${result.status ?? '?'}`;
-    if (Date.now() >= deadline) return `it did not answer GET http://${address}/health with 200 within ${READY_TIMEOUT_MS / 1000} s (last: ${last})`;
-    await sleep(250);
-  }
 }
 
 /** The banner printed once every node is healthy: endpoint, credentials, a command to paste. */
@@ -185,7 +158,9 @@ export const devCommand: Command = {
         finish(EXIT.degraded);
       }
     };
-    const children = plan.nodes.map((node) => new DevChild({ id: node.id, mainJs, env: devChildEnv(process.env, node), rawLogs: values['raw-logs'] === true, onUnexpectedExit }));
+    const children = plan.nodes.map(
+      (node) => new DevChild({ id: node.id, mainJs, env: devChildEnv(process.env, node), s3Listen: node.s3Listen, rawLogs: values['raw-logs'] === true, onUnexpectedExit }),
+    );
 
     const stopAll = async (): Promise<void> => {
       state.phase = 'stopping';
@@ -216,8 +191,7 @@ export const devCommand: Command = {
     try {
       say(`starting ${children.length} node${children.length === 1 ? '' : 's'} (data in ${dataRoot})`);
       for (const child of children) child.start();
-      const deadline = Date.now() + READY_TIMEOUT_MS;
-      const failures = await Promise.all(plan.nodes.map((node, i) => waitHealthy(children[i]!, node.s3Listen, deadline, () => state.phase === 'stopping')));
+      const failures = await Promise.all(children.map((child) => child.waitHealthy(READY_TIMEOUT_MS, () => state.phase === 'stopping')));
       if (state.phase === 'stopping') return await finished;
       const failed = plan.nodes.flatMap((node, i) => (failures[i] === undefined ? [] : [{ node, child: children[i]!, reason: failures[i]! }]));
       if (failed.length > 0) {

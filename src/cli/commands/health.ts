@@ -6,7 +6,7 @@ import { resolveConfig } from '../../config/load.js';
 import { getPath } from '../../config/values.js';
 import { describeError } from '../../util/errors.js';
 import { EXIT, err, intOption, out, parseCommandArgs, type Command } from '../command.js';
-import { connectAddress, probe } from '../http-probe.js';
+import { connectAddress, probe } from '../../util/http-probe.js';
 
 /** The `health` command. */
 export const healthCommand: Command = {

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { devBanner } from '../../../src/cli/commands/dev.js';
 import type { DevChild } from '../../../src/cli/dev/child.js';
-import { generateDevCredentials, loadOrCreateDevCredentials } from '../../../src/cli/dev/credentials.js';
-import { LineTail, formatLogLine } from '../../../src/cli/dev/log-format.js';
-import { devChildEnv, planDevCluster } from '../../../src/cli/dev/plan.js';
+import { generateDevCredentials, loadOrCreateDevCredentials } from '../../../src/devcluster/credentials.js';
+import { LineTail, formatLogLine } from '../../../src/devcluster/log-format.js';
+import { devChildEnv, planDevCluster } from '../../../src/devcluster/plan.js';
 import { loadConfig } from '../../../src/config/load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ringstore-dev-'));

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { healthCommand } from '../../../src/cli/commands/health.js';
-import { connectAddress } from '../../../src/cli/http-probe.js';
+import { connectAddress } from '../../../src/util/http-probe.js';
 import { capture } from './capture.js';
 
 let server: Server;

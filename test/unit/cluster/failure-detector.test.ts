@@ -9,7 +9,11 @@ import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, it, expect, afterEach, vi } from 'vitest';
+import { Registry } from 'prom-client';
 import { FailureDetector, type PingFn } from '../../../src/cluster/failure-detector.js';
+import { classifyPingFailure } from '../../../src/cluster/ping-outcome.js';
+import { createMetrics } from '../../../src/metrics/definitions.js';
+import type { Timer, Timers } from '../../../src/util/clock.js';
 import type { Liveness, Membership } from '../../../src/cluster/membership.js';
 import { startWorker } from '../../../src/util/worker.js';
 import { silentLogger, type Logger } from '../../../src/util/logger.js';
@@ -413,4 +417,250 @@ describe('FailureDetector on an interval (startWorker, fake timers)', () => {
     expect(changes).toEqual([]);
     expect(errors).toEqual([]);
   }, 5_000);
+});
+
+/** Injected timers in virtual time: `advance` fires due timers in order, letting promise chains run in between. */
+class VirtualTimers implements Timers {
+  now = 0;
+  #seq = 0;
+  readonly #due = new Map<number, { at: number; fn: () => void }>();
+
+  setTimeout(fn: () => void, ms: number): Timer {
+    const id = ++this.#seq;
+    this.#due.set(id, { at: this.now + ms, fn });
+    return { id } as Timer;
+  }
+
+  clearTimeout(timer: Timer): void {
+    this.#due.delete((timer as { id: number }).id);
+  }
+
+  async advance(ms: number): Promise<void> {
+    const end = this.now + ms;
+    for (;;) {
+      await flush();
+      const next = [...this.#due.entries()].sort((a, b) => a[1].at - b[1].at || a[0] - b[0])[0];
+      if (next === undefined || next[1].at > end) break;
+      this.#due.delete(next[0]);
+      this.now = next[1].at;
+      next[1].fn();
+    }
+    this.now = end;
+    await flush();
+  }
+}
+
+async function flush(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+/** An error shaped as the RPC client reports a refused connect. */
+function refused(): Error {
+  return Object.assign(new Error('rpc ping to n2: connect ECONNREFUSED'), { code: 'PeerUnavailable', details: { transportCode: 'ECONNREFUSED' } });
+}
+
+describe('FailureDetector timing (own loop per peer, virtual time)', () => {
+  // Twice the default interval (ping every 500 ms; missed after 1000 ms, down after 2 misses, a refusal confirmed after 100 ms, as shipped): the bounds hold even so.
+  async function looping(): Promise<{
+    timers: VirtualTimers;
+    membership: Membership;
+    mode: Map<string, 'ok' | 'refused' | 'hang' | 'reset'>;
+    downAt: Map<string, number>;
+    calls: string[];
+    stop: () => Promise<void>;
+  }> {
+    const membership = await membershipOf('n1', ['n1', 'n2', 'n3']);
+    const timers = new VirtualTimers();
+    const mode = new Map<string, 'ok' | 'refused' | 'hang' | 'reset'>();
+    const downAt = new Map<string, number>();
+    const calls: string[] = [];
+    const ping: PingFn = (peer, _address, signal) => {
+      calls.push(`${timers.now}:${peer}`);
+      const how = mode.get(peer) ?? 'ok';
+      if (how === 'ok') return Promise.resolve();
+      if (how === 'refused') return Promise.reject(refused());
+      if (how === 'reset') return Promise.reject(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }));
+      return new Promise<void>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+    };
+    const detector = new FailureDetector({
+      membership,
+      ping,
+      pingTimeoutMs: 1000,
+      downAfterMisses: 2,
+      intervalMs: 500,
+      confirmAfterMs: 100,
+      timers,
+      logger: silentLogger,
+      onChange: (peer, state) => {
+        if (state === 'down' && !downAt.has(peer)) downAt.set(peer, timers.now);
+        if (state === 'up') downAt.delete(peer);
+      },
+    });
+    const handle = detector.start();
+    return { timers, membership, mode, downAt, calls, stop: () => handle.stop() };
+  }
+
+  it('a crashed peer (connect refused) is down within 1 s: the refusal is confirmed once, 100 ms later', async () => {
+    const { timers, membership, mode, downAt, stop } = await looping();
+    await timers.advance(1000);
+    // It crashes just after a ping it answered: the worst case.
+    await timers.advance(1);
+    const crashedAt = timers.now;
+    mode.set('n2', 'refused');
+    await timers.advance(450);
+    expect(membership.liveness('n2')).toBe('up');
+    await timers.advance(50);
+    expect(membership.liveness('n2')).toBe('suspect');
+    await timers.advance(100);
+    expect(membership.liveness('n2')).toBe('down');
+    expect(downAt.get('n2')! - crashedAt).toBeLessThanOrEqual(600);
+    expect(membership.liveness('n3')).toBe('up');
+    await stop();
+  });
+
+  it('a crash first seen as a reset connection, then refused connects, is down within 1 s', async () => {
+    const { timers, membership, mode, downAt, stop } = await looping();
+    await timers.advance(1001);
+    const crashedAt = timers.now;
+    mode.set('n2', 'reset');
+    await timers.advance(499);
+    expect(membership.liveness('n2')).toBe('suspect');
+    mode.set('n2', 'refused');
+    await timers.advance(500);
+    expect(membership.liveness('n2')).toBe('down');
+    expect(downAt.get('n2')! - crashedAt).toBeLessThanOrEqual(700);
+    await stop();
+  });
+
+  it('one refused connect (a restart in progress) only makes the peer suspect when the next ping is answered', async () => {
+    const { timers, membership, mode, stop } = await looping();
+    await timers.advance(1001);
+    mode.set('n2', 'refused');
+    await timers.advance(499);
+    expect(membership.liveness('n2')).toBe('suspect');
+    mode.set('n2', 'ok');
+    await timers.advance(500);
+    expect(membership.liveness('n2')).toBe('up');
+    await stop();
+  });
+
+  it('a hung peer (accepts, never answers) is down within 3 s, and never delays the pings of the others', async () => {
+    const { timers, membership, mode, downAt, calls, stop } = await looping();
+    await timers.advance(1001);
+    const hungAt = timers.now;
+    mode.set('n2', 'hang');
+    await timers.advance(1999);
+    // One missed ping (1 s) and the next one under way: suspect, still asked.
+    expect(membership.liveness('n2')).toBe('suspect');
+    await timers.advance(1000);
+    expect(membership.liveness('n2')).toBe('down');
+    expect(downAt.get('n2')! - hungAt).toBeLessThanOrEqual(2500);
+    // n3 kept its 500 ms schedule all along.
+    const n3 = calls.filter((c) => c.endsWith(':n3')).map((c) => Number(c.split(':')[0]));
+    expect(n3.filter((t) => t > hungAt).length).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...n3.slice(1).map((t, i) => t - n3[i]!))).toBeLessThanOrEqual(500);
+    expect(membership.liveness('n3')).toBe('up');
+    await stop();
+  });
+
+  it('a slow peer whose pings take 900 ms (under load) is never marked down', async () => {
+    const membership = await membershipOf('n1', ['n1', 'n2']);
+    const timers = new VirtualTimers();
+    const states: Liveness[] = [];
+    let pings = 0;
+    const detector = new FailureDetector({
+      membership,
+      ping: (_peer, _address, signal) => {
+        pings++;
+        return new Promise<void>((resolve, reject) => {
+          timers.setTimeout(resolve, 900);
+          signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+        });
+      },
+      pingTimeoutMs: 1000,
+      downAfterMisses: 2,
+      intervalMs: 500,
+      timers,
+      logger: silentLogger,
+      onChange: (_peer, state) => states.push(state),
+    });
+    const handle = detector.start();
+    await timers.advance(20_000);
+    expect(pings).toBeGreaterThanOrEqual(14);
+    expect(states).toEqual([]);
+    expect(membership.liveness('n2')).toBe('up');
+    await handle.stop();
+  });
+
+  it('a ping timing out alternately with answers never marks the peer down (misses must be in a row)', async () => {
+    const { timers, membership, mode, downAt, stop } = await looping();
+    for (let i = 0; i < 5; i++) {
+      mode.set('n2', 'hang');
+      await timers.advance(1000);
+      mode.set('n2', 'ok');
+      await timers.advance(1000);
+    }
+    expect(downAt.has('n2')).toBe(false);
+    expect(membership.liveness('n2')).toBe('up');
+    await stop();
+  });
+
+  it('a down peer that answers again is up at its next ping, and stop() ends every loop', async () => {
+    const { timers, membership, mode, calls, stop } = await looping();
+    mode.set('n2', 'refused');
+    await timers.advance(1000);
+    expect(membership.liveness('n2')).toBe('down');
+    mode.set('n2', 'ok');
+    await timers.advance(500);
+    expect(membership.liveness('n2')).toBe('up');
+    await stop();
+    const before = calls.length;
+    await timers.advance(5000);
+    expect(calls.length).toBe(before);
+  });
+
+  it('counts state changes in ringstore_peer_state_changes_total by peer and new state', async () => {
+    const registry = new Registry();
+    const metrics = createMetrics(registry, { version: 't', commit: 't' });
+    const membership = await membershipOf('n1', ['n1', 'n2']);
+    let fail = true;
+    const detector = new FailureDetector({
+      membership,
+      ping: () => (fail ? Promise.reject(refused()) : Promise.resolve()),
+      pingTimeoutMs: 1000,
+      downAfterMisses: 5,
+      logger: silentLogger,
+      metrics,
+    });
+    const round = (): Promise<void> => detector.runOnce(new AbortController().signal);
+    await round();
+    await round();
+    fail = false;
+    await round();
+    const values = (await metrics.peerStateChanges.get()).values.map((v) => [v.labels.peer, v.labels.to, v.value]);
+    expect(values).toEqual([
+      ['n2', 'suspect', 1],
+      ['n2', 'down', 1],
+      ['n2', 'up', 1],
+    ]);
+  });
+});
+
+describe('classifyPingFailure', () => {
+  it.each([
+    ['a refused connect as the RPC client reports it', refused(), false, 'refused'],
+    ['a raw ECONNREFUSED', Object.assign(new Error('x'), { code: 'ECONNREFUSED' }), false, 'refused'],
+    [
+      'a refusal inside an AggregateError (happy eyeballs), as a cause',
+      new Error('wrapped', { cause: new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })]) }),
+      false,
+      'refused',
+    ],
+    ['the detector deadline, whatever the error', refused(), true, 'timeout'],
+    ['an RPC timeout', Object.assign(new Error('x'), { code: 'RpcTimeout' }), false, 'timeout'],
+    ['a reset connection', Object.assign(new Error('x'), { code: 'PeerUnavailable', details: { transportCode: 'ECONNRESET' } }), false, 'failed'],
+    ['a message that merely mentions ECONNREFUSED', new Error('connect ECONNREFUSED 1.2.3.4'), false, 'failed'],
+  ])('%s', (_name, err, timedOut, expected) => {
+    expect(classifyPingFailure(err, timedOut)).toBe(expected);
+  });
 });

@@ -75,7 +75,7 @@ describe('loadConfig precedence: defaults < file < env < flags', () => {
       replication: { factor: 3, readQuorum: 2, writeQuorum: 2, readRepairPercent: 10 },
       ring: { vnodesPerUnit: 2048 },
       store: { inlineThreshold: 65536, fsync: true },
-      cluster: { pingIntervalMs: 1000, downAfterMisses: 3 },
+      cluster: { pingIntervalMs: 250, pingTimeoutMs: 1000, downAfterMisses: 2 },
       log: { level: 'info' },
     });
     expect(config.cluster.members.map((m) => m.id)).toEqual(['n1', 'n2', 'n3']);

@@ -4,8 +4,8 @@
  * check that every planned node's config validates.
  */
 import { join } from 'node:path';
-import { CONFIG_KEYS, META_ENV, type MemberConfig } from '../../config/schema.js';
-import { formatMembers } from '../../config/values.js';
+import { CONFIG_KEYS, META_ENV, type MemberConfig } from '../config/schema.js';
+import { formatMembers } from '../config/values.js';
 import type { DevCredentials } from './credentials.js';
 
 /** Inputs of a dev cluster plan. */

@@ -3,7 +3,7 @@
  * `node:http` so that a probe loads nothing else.
  */
 import { request } from 'node:http';
-import { formatHostPort, parseHostPort } from '../util/http-server.js';
+import { formatHostPort, parseHostPort } from './http-server.js';
 
 /** The outcome of one probe. */
 export interface ProbeResult {

@@ -5,7 +5,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { RingstoreError } from '../../util/errors.js';
+import { RingstoreError } from '../util/errors.js';
 
 /** The dev cluster's S3 root credentials and cluster secret. */
 export interface DevCredentials {
