@@ -241,6 +241,6 @@ describe('short secrets are refused at start', () => {
     ['rpc.secret', { RINGSTORE_CLUSTER_SECRET: 'fifteen-chars!!' }],
   ])('a 15-character %s: the node exits naming the key', async (path, env) => {
     const started = TestCluster.start({ nodes: 1, config: { replication: { factor: 1, readQuorum: 1, writeQuorum: 1 } }, env });
-    await expect(started).rejects.toThrow(new RegExp(`exited with 2[\\s\\S]*config: ${path.replace('.', '\\.')} = \\[redacted, 15 characters\\]`));
+    await expect(started).rejects.toThrow(new RegExp(`exit code 2[\\s\\S]*config: ${path.replace('.', '\\.')} = \\[redacted, 15 characters\\]`));
   });
 });
