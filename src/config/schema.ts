@@ -325,7 +325,14 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     default: false,
     doc: "Let a fallback's ack count toward W when an owner is down (sloppy quorum). Off (strict): a write written to a fallback as a hint still needs W owners, so R+W>N keeps its promise. On, writes stay available with fewer than W owners up, but an acknowledged write may be invisible to quorum reads until its hint is delivered, and is lost if the fallback dies first.",
   }),
-  key({ path: 'hints.maxBytes', kind: 'size', default: 1024 * 1024 * 1024, min: 0, max: 1024 * GiB, doc: 'Most body bytes this node keeps as hints for down owners; beyond it the oldest hints are dropped (counted, and their partitions handed to anti-entropy).' }),
+  key({
+    path: 'hints.maxBytes',
+    kind: 'size',
+    default: 1024 * 1024 * 1024,
+    min: 0,
+    max: 1024 * GiB,
+    doc: 'Most body bytes this node keeps as hints for down owners; beyond it the oldest hints are dropped (counted, and their partitions handed to anti-entropy).',
+  }),
   key({
     path: 'hints.maxAgeMs',
     kind: 'int',

@@ -163,7 +163,17 @@ export class HintDelivery implements Worker {
     }
     const partition = this.#o.partitionOf(hint.bucket, hint.key);
     // The newest version held goes (the hint's, or one written here since): the owner needs it either way.
-    const item = { partition, bucket: hint.bucket, key: hint.key, version: record.version, tombstone: record.tombstone, size: record.size, source: selfId, target: hint.owner, reason: 'missing' as const };
+    const item = {
+      partition,
+      bucket: hint.bucket,
+      key: hint.key,
+      version: record.version,
+      tombstone: record.tombstone,
+      size: record.size,
+      source: selfId,
+      target: hint.owner,
+      reason: 'missing' as const,
+    };
     const outcome = await copier.copy(item, signal);
     if (!outcome.applied) {
       // Not applied: the owner holds this version or a newer one, unless this copy moved on meanwhile.
