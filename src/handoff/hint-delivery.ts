@@ -101,8 +101,8 @@ export class HintDelivery implements Worker {
     };
     await Promise.all(Array.from({ length: Math.min(o.concurrency ?? DEFAULT_CONCURRENCY, due.length) }, lane));
     this.#lastPassMs = o.clock.now();
-    // The queue as it stands after the pass (a fresh scan is cheap next to the copies).
-    this.#tally(signal.aborted ? kept : await this.#scan(signal));
+    // The queue as it stands after the pass (a fresh scan is cheap next to the copies; an idle pass needs none).
+    this.#tally(signal.aborted || (due.length === 0 && drop.length === 0) ? kept : await this.#scan(signal));
   }
 
   status(): Record<string, unknown> {
