@@ -37,6 +37,9 @@ import { createLogger, type Logger } from './util/logger.js';
 import { startHttpServer, type StartedHttpServer } from './util/http-server.js';
 import { startWorker, type WorkerHandle } from './util/worker.js';
 import { RingstoreError, describeError } from './util/errors.js';
+import { ReplicaCopier } from './antientropy/replica-copier.js';
+import { HintDelivery, startHintDelivery } from './handoff/hint-delivery.js';
+import { countingHints } from './handoff/queued-counter.js';
 import { Readiness } from './util/readiness.js';
 import { VERSION, COMMIT } from './version.js';
 
@@ -87,6 +90,9 @@ const HIGH_WATER_WINDOW_MS = 1000;
 
 /** A restart this soon after the mark waits for the wall clock to pass it instead of refusing writes. */
 const HIGH_WATER_WAIT_MS = 5000;
+
+/** Milliseconds between hint delivery passes when nothing wakes it (a peer coming back does). */
+const HINT_SCAN_INTERVAL_MS = 1000;
 
 /** Builds and starts one node. */
 export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): Promise<RunningNode> {
@@ -156,7 +162,9 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const transport =
     deps.transport ??
     new RpcClient({ nodeId: config.nodeId, secret: config.rpc.secret, timeoutMs: config.rpc.timeoutMs, streamsPerPeer: config.rpc.streamsPerPeer, logger: logger.child({ component: 'rpc' }) });
-  const replicaFor = (member: { id: string; address: string }): ReplicaApi => (member.id === config.nodeId ? store : transport.replica(member.id, member.address));
+  // The replica this node serves (and calls in-process): the store, with the hints it takes counted.
+  const served = countingHints(store, metrics);
+  const replicaFor = (member: { id: string; address: string }): ReplicaApi => (member.id === config.nodeId ? served : transport.replica(member.id, member.address));
   const skew = new ClockSkewMonitor({ membership, boundMs: config.cluster.maxClockOffsetMs, logger: logger.child({ component: 'clock' }), metrics });
   const behindFloor = (): string | undefined => {
     const behindMs = hlc.behindFloorMs();
@@ -185,6 +193,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     inlineThreshold: config.store.inlineThreshold,
     random,
     readRepairChance: config.replication.readRepairPercent / 100,
+    sloppyQuorum: config.replication.sloppyQuorum,
   });
   const buckets = new Buckets(coordinator, clock);
   const multipart = new Multipart(coordinator, random);
@@ -203,7 +212,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   // only a connection silent for longer than that, plus an RPC timeout, is given up.
   const rpcIdleMs = config.s3.idleTimeoutMs + config.rpc.timeoutMs;
   const rpcApp = createRpcApp({
-    replica: store,
+    replica: served,
     secret: config.rpc.secret,
     nodeId: config.nodeId,
     logger: logger.child({ component: 'rpc-server' }),
@@ -211,7 +220,17 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     idleTimeoutMs: rpcIdleMs,
     extraRoutes: (router) => {
       mountHealthRoutes(router, health);
-      mountAdminApi(router, config.admin.token, [statusRoute({ nodeId: config.nodeId, membership, clock, startedMs, replicationFactor: config.replication.factor, s3Address: () => servers[1]?.address ?? config.s3.listen, sections: statusSections })]);
+      mountAdminApi(router, config.admin.token, [
+        statusRoute({
+          nodeId: config.nodeId,
+          membership,
+          clock,
+          startedMs,
+          replicationFactor: config.replication.factor,
+          s3Address: () => servers[1]?.address ?? config.s3.listen,
+          sections: statusSections,
+        }),
+      ]);
     },
   });
   const s3App = createS3App({ coordinator, buckets, multipart, config, clock, timers, random, logger: logger.child({ component: 's3' }), metrics, health });
@@ -250,7 +269,11 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     confirmAfterMs: Math.min(100, config.cluster.pingIntervalMs),
     logger: logger.child({ component: 'failure-detector' }),
     metrics,
-    onChange: () => updateNodeGauge(),
+    onChange: () => {
+      updateNodeGauge();
+      // A peer back up gets the writes it missed at once.
+      hints.wake();
+    },
     timers,
   });
   const updateNodeGauge = (): void => {
@@ -260,6 +283,30 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     for (const [state, n] of Object.entries(counts)) metrics.clusterNodes.set({ state }, n);
   };
   updateNodeGauge();
+  const hintDropListeners: Array<(partition: number) => void> = [];
+  const hintDelivery = new HintDelivery({
+    selfId: config.nodeId,
+    store,
+    copier: new ReplicaCopier((id) => {
+      const member = membership.ring.member(id);
+      if (member === undefined) throw new RingstoreError('InvalidArgument', `unknown member ${id}`, { id });
+      return replicaFor(member);
+    }),
+    isUp: (id) => membership.isUsable(id),
+    ownsKey: (bucket, key) => membership.ring.preferenceList(bucket, key, config.replication.factor).replicas.some((m) => m.id === config.nodeId),
+    partitionOf,
+    clock,
+    bounds: { maxBytes: config.hints.maxBytes, maxAgeMs: config.hints.maxAgeMs },
+    metrics,
+    logger: logger.child({ component: 'hint-delivery' }),
+    // Anti-entropy refills what a dropped hint would have delivered (its wiring adds `prioritize` here).
+    onDropped: (partition) => {
+      for (const listener of hintDropListeners) listener(partition);
+    },
+  });
+  statusSections.push({ name: 'hints', snapshot: () => hintDelivery.snapshot() });
+  const hints = startHintDelivery(hintDelivery, HINT_SCAN_INTERVAL_MS, (err) => logger.warn({ err: describeError(err) }, 'hint delivery pass failed'), timers);
+  workers.push(hints);
   workers.push(detector.start());
   workers.push(startWorker(orphans, config.store.gcIntervalMs, (err) => logger.warn({ err: describeError(err) }, 'store-gc pass failed'), timers));
   const parts = new PartsCollector({ coordinator, local: store, clock, logger: logger.child({ component: 'parts-gc' }), metrics, graceMs: config.store.partGraceMs });

@@ -61,6 +61,14 @@ export interface Config {
     readRepairPercent: number;
     /** Tombstones older than this (ms) may be purged once every replica holds them; anti-entropy never copies one that old to a replica lacking it. */
     tombstoneGraceMs: number;
+    /** Let a fallback's ack (a hint for a down owner) count toward W; strict (false) by default. */
+    sloppyQuorum: boolean;
+  };
+  hints: {
+    /** Most body bytes of writes this node keeps as hints for down owners; the oldest beyond it are dropped. */
+    maxBytes: number;
+    /** Hints older than this (ms) are dropped; anti-entropy repairs their partitions instead. */
+    maxAgeMs: number;
   };
   antiEntropy: {
     /** Run the anti-entropy worker (compare and repair replicas in the background). */
@@ -310,6 +318,28 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     min: 60_000,
     max: 365 * 86_400_000,
     doc: 'Milliseconds a delete marker (tombstone) is kept before it may be purged, once every replica holds it; anti-entropy never copies a tombstone older than this to a replica that lacks it (it may have been purged there). A replica away longer than this must be wiped before it rejoins.',
+  }),
+  key({
+    path: 'replication.sloppyQuorum',
+    kind: 'bool',
+    default: false,
+    doc: "Let a fallback's ack count toward W when an owner is down (sloppy quorum). Off (strict): a write written to a fallback as a hint still needs W owners, so R+W>N keeps its promise. On, writes stay available with fewer than W owners up, but an acknowledged write may be invisible to quorum reads until its hint is delivered, and is lost if the fallback dies first.",
+  }),
+  key({
+    path: 'hints.maxBytes',
+    kind: 'size',
+    default: 1024 * 1024 * 1024,
+    min: 0,
+    max: 1024 * GiB,
+    doc: 'Most body bytes this node keeps as hints for down owners; beyond it the oldest hints are dropped (counted, and their partitions handed to anti-entropy).',
+  }),
+  key({
+    path: 'hints.maxAgeMs',
+    kind: 'int',
+    default: 3 * 3_600_000,
+    min: 1000,
+    max: 30 * 86_400_000,
+    doc: 'Hints older than this (ms) are dropped (counted, and their partitions handed to anti-entropy): an owner down this long is refilled by anti-entropy instead.',
   }),
   key({ path: 'antiEntropy.enabled', kind: 'bool', default: true, doc: "Run the anti-entropy worker, which compares this node's partitions with every peer sharing them and copies what differs." }),
   key({

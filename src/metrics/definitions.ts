@@ -41,6 +41,14 @@ export interface Metrics {
   readonly clockSkewed: Gauge<never>;
   readonly clockRefusedWrites: Counter<never>;
   readonly clockFutureVersions: Counter<never>;
+  /** Hints this node stored for down owners (writes it holds as a fallback). */
+  readonly hintsQueued: Counter<never>;
+  /** Hints delivered to their owner (and dropped here). */
+  readonly hintsDelivered: Counter<never>;
+  /** Hints dropped undelivered, by reason (`size`, `age`, `unreadable`); their partitions go to anti-entropy. */
+  readonly hintsDropped: Counter<'reason'>;
+  /** Body bytes of the hints this node holds, as of its last scan. */
+  readonly hintQueueBytes: Gauge<never>;
 }
 
 /** Creates every metric on `registry` (plus Node's default process metrics). */
@@ -105,6 +113,15 @@ export function createMetrics(registry: Registry, build: { version: string; comm
       help: 'Planned anti-entropy copies that failed; the next pass plans them again.',
       registers: [registry],
     }),
+    hintsQueued: new Counter({ name: 'ringstore_hints_queued_total', help: 'Hints stored on this node for down owners (writes it holds as a fallback).', registers: [registry] }),
+    hintsDelivered: new Counter({ name: 'ringstore_hints_delivered_total', help: 'Hints delivered to their owner and dropped here.', registers: [registry] }),
+    hintsDropped: new Counter({
+      name: 'ringstore_hints_dropped_total',
+      help: 'Hints dropped undelivered (size or age bound, unreadable copy); their partitions are handed to anti-entropy.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    hintQueueBytes: new Gauge({ name: 'ringstore_hint_queue_bytes', help: 'Body bytes of the hints held on this node, as of the last delivery scan.', registers: [registry] }),
     clusterNodes: new Gauge({ name: 'ringstore_cluster_nodes', help: 'Members of the layout by liveness as this node sees them.', labelNames: ['state'], registers: [registry] }),
     peerStateChanges: new Counter({
       name: 'ringstore_peer_state_changes_total',

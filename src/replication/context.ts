@@ -27,6 +27,8 @@ export interface PathContext {
   readonly random: Random;
   readonly readRepairChance: number;
   readonly inlineThreshold: number;
+  /** Whether a fallback's ack (a hint for a down owner) counts toward W (replication.sloppyQuorum). */
+  readonly sloppyQuorum: boolean;
   readonly writeRefusal?: () => RingstoreError | undefined;
   /** Work still running after its request was answered (late commits, repairs), drained on stop. */
   readonly leftovers: Leftovers;

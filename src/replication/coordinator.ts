@@ -44,6 +44,8 @@ export interface CoordinatorOptions {
   readonly readRepairChance: number;
   /** Bodies up to this size are sent inline with the commit (one round trip per replica). */
   readonly inlineThreshold: number;
+  /** Let a fallback's ack (a hint for a down owner) count toward W; strict (false) by default. */
+  readonly sloppyQuorum?: boolean;
   /** Why this node may not coordinate writes right now (its clock), or undefined when it may. */
   readonly writeRefusal?: () => RingstoreError | undefined;
 }
@@ -69,6 +71,7 @@ export class Coordinator {
       random: options.random,
       readRepairChance: options.readRepairChance,
       inlineThreshold: options.inlineThreshold,
+      sloppyQuorum: options.sloppyQuorum ?? false,
       ...(options.writeRefusal && { writeRefusal: options.writeRefusal }),
       leftovers: this.#leftovers,
     };

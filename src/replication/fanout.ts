@@ -2,7 +2,8 @@
  * Streams one body to several replicas at once without holding it in memory: every chunk
  * is written to each replica's stream, and the next chunk is read only when every live
  * replica has taken the previous one (the slowest live replica sets the pace). A replica
- * that fails is dropped; the fan-out fails once fewer than `needed` replicas are left.
+ * that fails is dropped; the fan-out fails once fewer than `needed` replicas are left (in each
+ * owner set; a fallback's stage counts for its down owner only under a sloppy quorum).
  */
 import { PassThrough } from 'node:stream';
 import type { ReplicaApi, StagedBody } from '../store/types.js';
@@ -12,6 +13,17 @@ import { quorumCall } from './quorum-call.js';
 export interface FanoutTarget {
   readonly id: string;
   readonly api: ReplicaApi;
+  /** Set on a fallback written for a down owner: it commits the write with a hint for that owner. */
+  readonly hintFor?: string;
+}
+
+/** What a write's acks are counted over: the owners' sets, and the fallbacks standing in for down owners. */
+export interface WriteCounting {
+  readonly sets: readonly (readonly string[])[];
+  /** Fallback id → the owner it stands in for. */
+  readonly standIns: ReadonlyMap<string, string>;
+  /** Whether a stand-in's ack counts for its owner (replication.sloppyQuorum). */
+  readonly sloppy: boolean;
 }
 
 /** Replicas that durably staged the body. */
@@ -42,6 +54,7 @@ export async function stageOnReplicas(
   head: readonly Uint8Array[],
   source: AsyncIterator<Uint8Array>,
   signal: AbortSignal | undefined,
+  counting?: WriteCounting,
 ): Promise<StageOutcome> {
   const lanes = new Map<string, { readonly target: FanoutTarget; readonly stream: PassThrough; failed: boolean }>(
     targets.map((target) => {
@@ -57,6 +70,7 @@ export async function stageOnReplicas(
     op,
     targets,
     needed,
+    ...(counting && { sets: counting.sets, standIns: counting.standIns, sloppy: counting.sloppy }),
     call: (target) => target.api.stage(lanes.get(target.id)!.stream, signal),
     onFailure: (target) => {
       const lane = lanes.get(target.id)!;

@@ -4,12 +4,19 @@
  * committed once W have staged it. Every commit round is one quorum call: the coordinator's own
  * copy goes last, once W-1 peers have committed, so a write that cannot reach W leaves no copy
  * on it; replicas that stage late commit only once the write is acknowledged.
+ *
+ * Hinted handoff: for each down owner the write also goes to the next live fallback
+ * (placement.ts), which commits it with a hint for that owner in the same batch; the hint is
+ * delivered later (src/handoff/). Strict by default: a fallback's ack counts for nobody's set, so
+ * the write still needs W owners and is sent to the fallbacks only once they acked (a write
+ * answered 503 leaves no hint behind); `replication.sloppyQuorum` lets a fallback's ack fill
+ * its owner's place.
  */
-import type { CommitResult, ObjectMeta, ReplicaApi } from '../store/types.js';
+import type { CommitResult, ObjectMeta, ReplicaApi, SideWrite } from '../store/types.js';
 import type { Version } from '../util/clock.js';
 import { compareVersions, hlcWallMs } from '../util/clock.js';
 import { RingstoreError, describeError, isErrorCode } from '../util/errors.js';
-import { stageOnReplicas, discardAll, type FanoutTarget } from './fanout.js';
+import { stageOnReplicas, discardAll, type FanoutTarget, type WriteCounting } from './fanout.js';
 import { quorumCall } from './quorum-call.js';
 import { targetsOf, type PathContext } from './context.js';
 
@@ -41,7 +48,7 @@ export class WritePath {
   async putObject(input: PutObjectInput): Promise<ObjectMeta> {
     const { bucket, key, signal } = input;
     const ctx = this.#ctx;
-    const targets = this.#writeTargets(bucket, key, 'PutObject');
+    const { targets, counting } = this.#writeTargets(bucket, key, 'PutObject');
     const version = await ctx.clock.issue();
     const iterator = input.body[Symbol.asyncIterator]();
     const { head, size, ended } = await readHead(iterator, ctx.inlineThreshold);
@@ -49,10 +56,10 @@ export class WritePath {
       const data = head.length === 1 ? head[0]! : Buffer.concat(head, size);
       const sealed = input.seal();
       const meta = this.#meta(input, version, size, sealed);
-      await this.#commitEverywhere('PutObject', targets, meta, () => ({ kind: 'inline', data }));
+      await this.#commitEverywhere('PutObject', targets, counting, meta, () => ({ kind: 'inline', data }));
       return meta;
     }
-    const { staged, late } = await stageOnReplicas('PutObject', targets, ctx.w, head, iterator, signal).catch((err: unknown) => {
+    const { staged, late } = await stageOnReplicas('PutObject', targets, ctx.w, head, iterator, signal, counting).catch((err: unknown) => {
       // A quorum missed at stage counts as one; the client's own body errors do not.
       if (isErrorCode(err, 'QuorumNotReached') || isErrorCode(err, 'InsufficientStorage')) ctx.metrics?.quorumFailures.inc({ op: 'PutObject' });
       throw err;
@@ -70,6 +77,7 @@ export class WritePath {
     const quorum = this.#commitEverywhere(
       'PutObject',
       staged.map((s) => s.target),
+      counting,
       meta,
       (t) => ({ kind: 'staged', id: byId.get(t.id)!.id }),
       (t) => ctx.leftovers.track(discardAll([{ target: t, staged: byId.get(t.id)! }])),
@@ -86,7 +94,7 @@ export class WritePath {
         if (!(await acked)) return discardAll(rest);
         await Promise.all(
           rest.map(({ target, staged: s }) =>
-            target.api.commit(sealed, { kind: 'staged', id: s.id }).catch((err: unknown) => {
+            target.api.commit(sealed, { kind: 'staged', id: s.id }, undefined, sideWritesOf(target)).catch((err: unknown) => {
               ctx.logger.warn({ peer: target.id, op: 'PutObject', err: describeError(err) }, 'late replica commit failed');
               return discardAll([{ target, staged: s }]);
             }),
@@ -100,30 +108,35 @@ export class WritePath {
 
   /** Writes a tombstone for a key; resolves after W acks. Deleting a missing key succeeds (S3). */
   async deleteObject(bucket: string, key: string): Promise<void> {
-    const targets = this.#writeTargets(bucket, key, 'DeleteObject');
+    const { targets, counting } = this.#writeTargets(bucket, key, 'DeleteObject');
     const meta: ObjectMeta = { bucket, key, version: await this.#ctx.clock.issue(), tombstone: true, size: 0, etag: '', contentType: '', userMeta: {} };
-    await this.#commitEverywhere('DeleteObject', targets, meta, () => ({ kind: 'inline', data: EMPTY }));
+    await this.#commitEverywhere('DeleteObject', targets, counting, meta, () => ({ kind: 'inline', data: EMPTY }));
   }
 
   /** Writes a complete record (used for small system records such as buckets). */
   async putSmall(meta: Omit<ObjectMeta, 'version'>, data: Uint8Array): Promise<ObjectMeta> {
-    const targets = this.#writeTargets(meta.bucket, meta.key, 'PutObject');
+    const { targets, counting } = this.#writeTargets(meta.bucket, meta.key, 'PutObject');
     const full: ObjectMeta = { ...meta, version: await this.#ctx.clock.issue() };
-    await this.#commitEverywhere('PutObject', targets, full, () => ({ kind: 'inline', data }));
+    await this.#commitEverywhere('PutObject', targets, counting, full, () => ({ kind: 'inline', data }));
     return full;
   }
 
-  /** The replicas of a write, after checking that this node may coordinate writes at all. */
-  #writeTargets(bucket: string, key: string, op: string): FanoutTarget[] {
+  /**
+   * The replicas of a write (its owners, then a fallback for each down owner) and what their acks
+   * are counted over, after checking that this node may coordinate writes at all.
+   */
+  #writeTargets(bucket: string, key: string, op: string): { targets: FanoutTarget[]; counting: WriteCounting } {
     const ctx = this.#ctx;
     const refusal = ctx.writeRefusal?.();
     if (refusal) throw refusal;
-    const { owners, replicas } = ctx.placement.writeSet(bucket, key, ctx.w);
+    const { owners, sets, fallbacks, replicas } = ctx.placement.writeSet(bucket, key, ctx.w);
     if (owners.length < ctx.w) {
       ctx.metrics?.quorumFailures.inc({ op });
       throw new RingstoreError('QuorumNotReached', `${op}: needed ${ctx.w} of ${replicas} replicas, the ring has only ${owners.length}`);
     }
-    return targetsOf(ctx, owners);
+    const standIns = new Map(fallbacks.map((f) => [f.member.id, f.hintFor]));
+    const targets = [...targetsOf(ctx, owners), ...fallbacks.map((f) => ({ id: f.member.id, api: ctx.replicaFor(f.member), hintFor: f.hintFor }))];
+    return { targets, counting: { sets, standIns, sloppy: ctx.sloppyQuorum } };
   }
 
   #meta(input: PutObjectInput, version: ObjectMeta['version'], size: number, sealed: { etag: string; checksums?: Record<string, string> }): ObjectMeta {
@@ -153,23 +166,29 @@ export class WritePath {
   async #commitEverywhere(
     op: string,
     targets: readonly FanoutTarget[],
+    counting: WriteCounting,
     meta: ObjectMeta,
     body: (t: FanoutTarget) => Parameters<ReplicaApi['commit']>[1],
     onFailed?: (t: FanoutTarget) => void,
   ): Promise<void> {
     const ctx = this.#ctx;
     let skew: RingstoreError | undefined;
+    const counted = countedOver(counting, targets);
     const commits = quorumCall<FanoutTarget, CommitResult>({
       op,
       targets,
       needed: ctx.w,
+      sets: counted.sets,
+      standIns: counted.standIns,
+      sloppy: counted.sloppy,
       timers: ctx.timers,
       leftovers: ctx.leftovers,
       // This node's own copy is committed last, once W-1 peers have committed theirs: when too few
       // peers are reachable, the write fails without a copy anywhere that a read after the heal
-      // would find (a 503 must not turn into a 200 later).
-      holdBack: (t) => t.id === ctx.selfId,
-      call: (t) => t.api.commit(meta, body(t)),
+      // would find (a 503 must not turn into a 200 later). Under strict handoff the fallbacks
+      // wait too (their acks count for nobody), so a write that fails leaves no hint either.
+      holdBack: (t) => t.id === ctx.selfId || (!counted.sloppy && t.hintFor !== undefined),
+      call: (t) => t.api.commit(meta, body(t), undefined, sideWritesOf(t)),
       check: (t, result) => {
         if (ctx.clock.observe(result.current.hlc) || compareVersions(result.current, meta.version) <= 0) return undefined;
         skew = futureVersionError(op, t.id, meta, result.current);
@@ -189,6 +208,24 @@ export class WritePath {
       throw skew ?? err;
     }
   }
+}
+
+/** The hint a fallback commits with (none for an owner). */
+function sideWritesOf(target: FanoutTarget): SideWrite[] | undefined {
+  return target.hintFor === undefined ? undefined : [{ kind: 'hint', owner: target.hintFor }];
+}
+
+/**
+ * The counting of a commit round over the targets it asks (those that staged the body): an owner
+ * missing from them cannot ack, and stays in its set only through a stand-in that is there (and
+ * counts, under a sloppy quorum); otherwise the round would wait for an ack never asked for.
+ */
+function countedOver(counting: WriteCounting, targets: readonly FanoutTarget[]): WriteCounting {
+  const ids = new Set(targets.map((t) => t.id));
+  const standIns = new Map([...counting.standIns].filter(([fallback]) => ids.has(fallback)));
+  const standing = new Set(standIns.values());
+  const sets = counting.sets.map((set) => set.filter((id) => ids.has(id) || (counting.sloppy && standing.has(id))));
+  return { sets, standIns, sloppy: counting.sloppy };
 }
 
 /** Why a commit hidden by a version from a skewed clock is not acknowledged. */

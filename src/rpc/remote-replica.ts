@@ -5,7 +5,7 @@
  * through per-peer `CallBatcher`s, so that the queries of one event-loop turn share one call.
  */
 import type { Readable } from 'node:stream';
-import type { ByteRange, CommitBody, CommitResult, HeadOptions, HeadResult, ListOptions, ObjectMeta, ObjectRecord, ReplicaApi, StagedBody } from '../store/types.js';
+import type { ByteRange, CommitBody, CommitResult, HeadOptions, HeadResult, ListOptions, ObjectMeta, ObjectRecord, ReplicaApi, SideWrite, StagedBody } from '../store/types.js';
 import type { Version } from '../util/clock.js';
 import { CallBatcher } from './call-batcher.js';
 import type { Endpoint } from './endpoint.js';
@@ -90,8 +90,8 @@ export class RemoteReplica implements ReplicaApi {
     return this.#peer.request(stageEndpoint, { body }, signal);
   }
 
-  commit(meta: ObjectMeta, body: CommitBody, signal?: AbortSignal): Promise<CommitResult> {
-    const query = { meta, body };
+  commit(meta: ObjectMeta, body: CommitBody, signal?: AbortSignal, sideWrites?: readonly SideWrite[]): Promise<CommitResult> {
+    const query: CommitQuery = sideWrites === undefined || sideWrites.length === 0 ? { meta, body } : { meta, body, sideWrites };
     return this.#batchers === undefined ? single(this.#peer, commitsEndpoint, query, signal) : this.#batchers.commits.call(query, signal);
   }
 

@@ -4,7 +4,7 @@
  * error as `{status, error}`), so one failing key never fails its neighbours. Declared as
  * endpoints in replica-endpoints.ts.
  */
-import type { CommitBody, CommitResult, HeadResult, ObjectMeta } from '../store/types.js';
+import type { CommitBody, CommitResult, HeadResult, ObjectMeta, SideWrite } from '../store/types.js';
 import { RingstoreError } from '../util/errors.js';
 import { asObject, bool, framed, int, parseObjectMeta, parseObjectRecord, parseVersion, protocol, str, toWireMeta, toWireRecord, unframe } from './wire.js';
 import { errorFromWire, errorToWire } from './wire-errors.js';
@@ -22,6 +22,8 @@ export const MAX_HEAD_BATCH = 64;
 export interface CommitQuery {
   readonly meta: ObjectMeta;
   readonly body: CommitBody;
+  /** Hints to store with the record (a fallback's commit); absent for an owner's. */
+  readonly sideWrites?: readonly SideWrite[];
 }
 
 /** One answer of a `commits` call: the commit's result, or the error the replica raised for it. */
@@ -42,6 +44,21 @@ interface WireCommit {
   readonly meta: ObjectMeta;
   /** `inline`: the next `size` raw bytes after the JSON part. */
   readonly body: { readonly kind: 'staged'; readonly id: string } | { readonly kind: 'inline'; readonly size: number };
+  /** Optional (older peers neither send nor read it): `[{kind: 'hint', owner}]`. */
+  readonly sideWrites?: readonly SideWrite[];
+}
+
+/** Most side writes one commit may carry (one hint per owner of a key). */
+const MAX_SIDE_WRITES = 16;
+
+function parseSideWrites(v: unknown, what: string): SideWrite[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.length > MAX_SIDE_WRITES) throw protocol(`${what}: expected an array of at most ${MAX_SIDE_WRITES} side writes`);
+  return v.map((item: unknown, i): SideWrite => {
+    const o = asObject(item, `${what}[${i}]`);
+    if (o['kind'] !== 'hint') throw protocol(`${what}[${i}].kind: expected "hint"`);
+    return { kind: 'hint', owner: str(o, 'owner', `${what}[${i}]`) };
+  });
 }
 
 /** A batch item's error as it goes on the wire. */
@@ -54,8 +71,10 @@ function parseWireCommit(v: unknown, what: string): WireCommit {
   const o = asObject(v, what);
   const meta = parseObjectMeta(o['meta'], `${what}.meta`);
   const b = asObject(o['body'], `${what}.body`);
-  if (b['kind'] === 'staged') return { meta, body: { kind: 'staged', id: str(b, 'id', `${what}.body`) } };
-  if (b['kind'] === 'inline') return { meta, body: { kind: 'inline', size: int(b, 'size', `${what}.body`, MAX_INLINE_COMMIT_BYTES) } };
+  const sideWrites = parseSideWrites(o['sideWrites'], `${what}.sideWrites`);
+  const extra = sideWrites === undefined ? {} : { sideWrites };
+  if (b['kind'] === 'staged') return { meta, body: { kind: 'staged', id: str(b, 'id', `${what}.body`) }, ...extra };
+  if (b['kind'] === 'inline') return { meta, body: { kind: 'inline', size: int(b, 'size', `${what}.body`, MAX_INLINE_COMMIT_BYTES) }, ...extra };
   throw protocol(`${what}.body.kind: expected "staged" or "inline"`);
 }
 
@@ -63,9 +82,10 @@ function parseWireCommit(v: unknown, what: string): WireCommit {
 export function encodeCommitsRequest(commits: readonly CommitQuery[]): Buffer {
   const bodies: Uint8Array[] = [];
   const json = commits.map((c): WireCommit => {
-    if (c.body.kind === 'staged') return { meta: toWireMeta(c.meta), body: { kind: 'staged', id: c.body.id } };
+    const extra = c.sideWrites === undefined || c.sideWrites.length === 0 ? {} : { sideWrites: c.sideWrites.map((w) => ({ kind: w.kind, owner: w.owner })) };
+    if (c.body.kind === 'staged') return { meta: toWireMeta(c.meta), body: { kind: 'staged', id: c.body.id }, ...extra };
     bodies.push(c.body.data);
-    return { meta: toWireMeta(c.meta), body: { kind: 'inline', size: c.body.data.byteLength } };
+    return { meta: toWireMeta(c.meta), body: { kind: 'inline', size: c.body.data.byteLength }, ...extra };
   });
   return framed({ commits: json }, bodies);
 }
@@ -78,12 +98,13 @@ export function decodeCommitsRequest(data: Buffer): CommitQuery[] {
   let at = start;
   const out = raw.map((item: unknown, i): CommitQuery => {
     const wire = parseWireCommit(item, `commits[${i}]`);
-    if (wire.body.kind === 'staged') return { meta: wire.meta, body: wire.body };
+    const extra = wire.sideWrites === undefined ? {} : { sideWrites: wire.sideWrites };
+    if (wire.body.kind === 'staged') return { meta: wire.meta, body: wire.body, ...extra };
     const end = at + wire.body.size;
     if (end > data.length) throw new RingstoreError('IncompleteBody', `commits[${i}]: inline body runs past the end of the request`, { index: i, size: wire.body.size });
     const body: CommitBody = { kind: 'inline', data: data.subarray(at, end) };
     at = end;
-    return { meta: wire.meta, body };
+    return { meta: wire.meta, body, ...extra };
   });
   if (at !== data.length) throw protocol(`commits: ${data.length - at} bytes after the last inline body`);
   return out;

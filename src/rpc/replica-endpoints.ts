@@ -304,7 +304,7 @@ export function mountReplica(registry: EndpointRegistry, replica: ReplicaApi): E
     .mount(commitsEndpoint, (commits, { signal }) =>
       // Each commit is answered on its own (they share the store's group commit), so one
       // refused write does not fail its neighbours.
-      Promise.all(commits.map((c) => orError(replica.commit(c.meta, c.body, signal)))),
+      Promise.all(commits.map((c) => orError(replica.commit(c.meta, c.body, signal, c.sideWrites)))),
     )
     .mount(discardEndpoint, (req, { signal }) => replica.discard(req.id, signal))
     .mount(headsEndpoint, (queries) =>

@@ -103,8 +103,11 @@ export interface ListOptions {
 export interface ReplicaApi {
   /** Streams a body to durable storage; referenced only once committed. */
   stage(body: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<StagedBody>;
-  /** Records a version (object or tombstone) if it is newer than what the replica holds. */
-  commit(meta: ObjectMeta, body: CommitBody, signal?: AbortSignal): Promise<CommitResult>;
+  /**
+   * Records a version (object or tombstone) if it is newer than what the replica holds; a
+   * fallback written for a down owner gets `sideWrites` (its hint), stored in the same batch.
+   */
+  commit(meta: ObjectMeta, body: CommitBody, signal?: AbortSignal, sideWrites?: readonly SideWrite[]): Promise<CommitResult>;
   /** Drops a staged body that will never be committed. Unknown ids are ignored. */
   discard(id: string, signal?: AbortSignal): Promise<void>;
   /** The newest record held for a key (tombstones included), or undefined. */

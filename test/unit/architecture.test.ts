@@ -23,6 +23,7 @@ const ALLOWED: Record<string, { values: string[]; types?: string[] }> = {
   model: { values: ['replication', 'cluster', 'ring', 'util'], types: ['store', 'metrics'] },
   replication: { values: ['cluster', 'rpc', 'ring', 'store', 'util'], types: ['metrics'] },
   antientropy: { values: ['cluster', 'rpc', 'ring', 'store', 'util'], types: ['metrics'] },
+  handoff: { values: ['antientropy', 'cluster', 'rpc', 'ring', 'store', 'util'], types: ['metrics'] },
   cluster: { values: ['rpc', 'ring', 'store', 'util'], types: ['metrics'] },
   rpc: { values: ['util'], types: ['store', 'config', 'metrics'] },
   ring: { values: ['util'] },

@@ -15,7 +15,8 @@ function problemsWith(path: string, value: unknown): readonly string[] {
 describe('validateConfig', () => {
   it('accepts the valid fixture and fills defaults', () => {
     const config = validateConfig(validTree());
-    expect(config.replication).toEqual({ factor: 3, readQuorum: 2, writeQuorum: 2, readRepairPercent: 10, tombstoneGraceMs: 86_400_000 });
+    expect(config.replication).toEqual({ factor: 3, readQuorum: 2, writeQuorum: 2, readRepairPercent: 10, tombstoneGraceMs: 86_400_000, sloppyQuorum: false });
+    expect(config.hints).toEqual({ maxBytes: 1024 ** 3, maxAgeMs: 3 * 3_600_000 });
     expect(config.dataDir).toBe('./data/n1');
   });
 

@@ -118,6 +118,27 @@ describe('record codecs', () => {
     expect(code(() => decodeCommitsRequest(frame({ commits: many })))).toBe('RpcProtocol');
   });
 
+  it("carries a fallback commit's hints (side writes), optional both ways, and refuses malformed ones", () => {
+    const { crc32: _c, storage: _s, ...meta } = record;
+    const hinted = { meta, body: { kind: 'staged' as const, id: 'blob-2' }, sideWrites: [{ kind: 'hint' as const, owner: 'n3' }] };
+    const plain = { meta, body: { kind: 'inline' as const, data: Buffer.from('xy') } };
+    const decoded = decodeCommitsRequest(encodeCommitsRequest([hinted, plain]));
+    expect(decoded[0]!.sideWrites).toEqual([{ kind: 'hint', owner: 'n3' }]);
+    expect(decoded[1]!.sideWrites).toBeUndefined();
+    // An owner's commit goes out exactly as before (no field an older peer would have to know).
+    expect(encodeCommitsRequest([plain]).includes(Buffer.from('sideWrites'))).toBe(false);
+    const frame = (json: unknown): Buffer => {
+      const text = Buffer.from(JSON.stringify(json));
+      const prefix = Buffer.alloc(4);
+      prefix.writeUInt32BE(text.length);
+      return Buffer.concat([prefix, text]);
+    };
+    const body = { kind: 'staged', id: 'x' };
+    expect(code(() => decodeCommitsRequest(frame({ commits: [{ meta, body, sideWrites: [{ kind: 'merkle', owner: 'n3' }] }] })))).toBe('RpcProtocol');
+    expect(code(() => decodeCommitsRequest(frame({ commits: [{ meta, body, sideWrites: [{ kind: 'hint' }] }] })))).toBe('RpcProtocol');
+    expect(code(() => decodeCommitsRequest(frame({ commits: [{ meta, body, sideWrites: 'n3' }] })))).toBe('RpcProtocol');
+  });
+
   it('round-trips commit answers, each result or error on its own', () => {
     const text = encodeCommitsResponse([{ applied: true, current: { hlc: 5, node: 'n1' } }, new RingstoreError('StoreClosed', 'closing')]);
     const answers = decodeCommitsResponse(JSON.parse(text), 2, 'n3');
