@@ -144,6 +144,9 @@ export interface SimResult {
   readonly trace?: string[];
 }
 
+/** Lookups a read makes when the version found is overwritten before its body opens (the S3 GET's ATTEMPTS). */
+const READ_ATTEMPTS = 3;
+
 const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random.float() * items.length)]!;
 const between = (random: Random, lo: number, hi: number): number => lo + Math.floor(random.float() * (hi - lo + 1));
 
@@ -419,17 +422,22 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     async read(node, key) {
       const running = node.running;
       if (running === undefined) throw new Error(`${node.id} is down`);
-      try {
-        const found = await running.coordinator.headObject(ctx.bucket, key);
-        const body = await running.coordinator.openBody(found);
-        const chunks: Buffer[] = [];
-        if (body instanceof Uint8Array) chunks.push(Buffer.from(body));
-        else for await (const chunk of body) chunks.push(chunk as Buffer);
-        const data = Buffer.concat(chunks);
-        return { state: sha256Hex(data), md5: md5Hex(data), etag: found.record.etag };
-      } catch (err) {
-        if (isErrorCode(err, 'NoSuchKey')) return { state: ABSENT };
-        throw err;
+      // As the S3 GET does (object-get.ts): a version overwritten on its holders between the
+      // lookup and the body (a read repair, a late commit) is looked up again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const found = await running.coordinator.headObject(ctx.bucket, key);
+          const body = await running.coordinator.openBody(found);
+          const chunks: Buffer[] = [];
+          if (body instanceof Uint8Array) chunks.push(Buffer.from(body));
+          else for await (const chunk of body) chunks.push(chunk as Buffer);
+          const data = Buffer.concat(chunks);
+          return { state: sha256Hex(data), md5: md5Hex(data), etag: found.record.etag };
+        } catch (err) {
+          if (isErrorCode(err, 'NoSuchKey')) return { state: ABSENT };
+          if (attempt < READ_ATTEMPTS && isErrorCode(err, 'ServiceUnavailable') && err.details['superseded'] === true) continue;
+          throw err;
+        }
       }
     },
   };
