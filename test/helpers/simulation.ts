@@ -45,10 +45,23 @@ export type FaultName = 'net' | 'crash' | 'pause' | 'clock' | 'wipe' | 'corrupt'
 /**
  * The faults today's code survives with zero violations: CI runs these. `wipe` and `corrupt`
  * need self-healing (hinted handoff, anti-entropy) to keep every acknowledged write; they join
- * this list when it lands. `clock` (offsets within the bound) joins once a write that loses to a
- * version from a clock ahead of its own is no longer acknowledged as is (test/sim/simulator.test.ts).
+ * when HEALING_IN_CI is true (HEALING_FAULTS).
  */
-export const SURVIVABLE_FAULTS: readonly FaultName[] = ['net', 'crash', 'pause'];
+export const SURVIVABLE_FAULTS: readonly FaultName[] = ['net', 'crash', 'pause', 'clock'];
+
+/**
+ * Faults only self-healing survives: a disk lost (`wipe`), a flipped byte (`corrupt`). The lead
+ * flips HEALING_IN_CI to true once the anti-entropy worker runs in node.ts (with hinted handoff):
+ * CI then runs them too, and every run (`healing` on by default) ends with the convergence check.
+ */
+export const HEALING_FAULTS: readonly FaultName[] = ['wipe', 'corrupt'];
+export const HEALING_IN_CI = false;
+
+/** What CI runs: SURVIVABLE_FAULTS, plus HEALING_FAULTS once HEALING_IN_CI. */
+export const CI_FAULTS: readonly FaultName[] = HEALING_IN_CI ? [...SURVIVABLE_FAULTS, ...HEALING_FAULTS] : SURVIVABLE_FAULTS;
+
+/** Anti-entropy interval in a healing run: short, so that passes complete in the settle time. */
+export const SIM_ANTI_ENTROPY_MS = 1000;
 
 export const ALL_FAULTS: readonly FaultName[] = ['net', 'crash', 'pause', 'clock', 'wipe', 'corrupt'];
 
@@ -66,10 +79,16 @@ export interface SimOptions {
   readonly overrides?: ConfigOverrides;
   /** 'memory' (deterministic) or 'level' (LevelDB in a temp dir; the schedule replays, not the interleaving). */
   readonly store?: 'memory' | 'level';
-  /** Extra checks beside the acknowledged-write checker. */
+  /** Extra checks beside the acknowledged-write checker (their atEnd runs before the convergence check's). */
   readonly checks?: readonly SimCheck[];
   /** Keep a line per event in the result (for a failing seed's replay). */
   readonly trace?: boolean;
+  /**
+   * The nodes heal themselves (anti-entropy on, every SIM_ANTI_ENTROPY_MS): the run settles long
+   * enough for passes to complete and ends with the `convergence` check. Default HEALING_IN_CI;
+   * off whenever the overrides turn antiEntropy.enabled off.
+   */
+  readonly healing?: boolean;
 }
 
 /** One simulated node: its store and process come and go, its identity and clock stay. */
@@ -272,6 +291,30 @@ export const acknowledgedWrites: SimCheck = {
   },
 };
 
+/**
+ * After healing, every owner's own copy of every key agrees: the same version, or all absent or
+ * a tombstone (a GC'd tombstone and none are the same). With N equal to the node count (3 of 3),
+ * every node owns every key. Reads the stores directly, not through a coordinator.
+ */
+export const convergence: SimCheck = {
+  name: 'convergence',
+  async atEnd(ctx) {
+    const found: Violation[] = [];
+    for (const key of ctx.history.keys()) {
+      const copies: string[] = [];
+      for (const node of ctx.nodes) {
+        const held = await node.store.head(ctx.bucket, key);
+        const record = held?.record;
+        const copy = record === undefined || record.tombstone ? 'absent' : `${record.version.hlc}/${record.version.node}${record.storage === 'quarantined' ? ' quarantined' : ''}`;
+        copies.push(`${node.id}: ${copy}`);
+      }
+      const distinct = new Set(copies.map((c) => c.slice(c.indexOf(':') + 2)));
+      if (distinct.size > 1) found.push({ kind: 'diverged', key, message: `${key}: owners still disagree after healing (${copies.join(', ')})` });
+    }
+    return found;
+  },
+};
+
 /** The command that replays one seed. */
 export function replayCommand(options: SimOptions): string {
   const faults = options.faults ?? SURVIVABLE_FAULTS;
@@ -345,8 +388,11 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     if (options.trace) trace.push(entry);
   };
   const dirs: string[] = [];
+  const healing = (options.healing ?? HEALING_IN_CI) && options.overrides?.antiEntropy?.enabled !== false;
   const overrides: ConfigOverrides = {
     ...options.overrides,
+    // Without healing, anti-entropy stays off, so a run is what it was before node.ts ran it.
+    antiEntropy: healing ? { enabled: true, intervalMs: SIM_ANTI_ENTROPY_MS, ...options.overrides?.antiEntropy } : { enabled: false, ...options.overrides?.antiEntropy },
     cluster: { pingIntervalMs: 500, downAfterMisses: 2, ...options.overrides?.cluster },
     replication: { factor: 3, readQuorum: 2, writeQuorum: 2, readRepairPercent: 0, ...options.overrides?.replication },
   };
@@ -441,7 +487,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
       }
     },
   };
-  const checks = [acknowledgedWrites, ...(options.checks ?? [])];
+  const checks = [acknowledgedWrites, ...(options.checks ?? []), ...(healing ? [convergence] : [])];
   const violations: Violation[] = [];
   const found = (v: Violation | undefined): void => {
     if (v === undefined) return;
@@ -551,8 +597,9 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     await Promise.all(healing);
     for (const node of nodes) if (node.running === undefined) await ctx.restart(node, { wipe: false });
     net.healAll();
-    // Settle: pings mark every node up again, late commits land.
-    await sleep(clock, 3000);
+    // Settle: pings mark every node up again, late commits land; when healing, three
+    // anti-entropy intervals, so that every node completes a full pass after the last fault.
+    await sleep(clock, 3000 + (healing ? 3 * (overrides.antiEntropy?.intervalMs ?? SIM_ANTI_ENTROPY_MS) : 0));
     for (const check of checks) for (const v of (await check.atEnd?.(ctx)) ?? []) found(v);
   };
 
