@@ -110,6 +110,8 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
       inlineThreshold: config.store.inlineThreshold,
       blobDeleteDelayMs: config.store.blobDeleteDelayMs,
       random,
+      clock,
+      timers,
       partitionOf,
       logger: logger.child({ component: 'store' }),
       onQuarantine: (q) => metrics?.corruptBodies.inc({ storage: q.storage }),
@@ -155,7 +157,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
 
   const transport =
     deps.transport ??
-    new RpcClient({ nodeId: config.nodeId, secret: config.rpc.secret, timeoutMs: config.rpc.timeoutMs, streamsPerPeer: config.rpc.streamsPerPeer, logger: logger.child({ component: 'rpc' }) });
+    new RpcClient({ nodeId: config.nodeId, secret: config.rpc.secret, timeoutMs: config.rpc.timeoutMs, streamsPerPeer: config.rpc.streamsPerPeer, timers, logger: logger.child({ component: 'rpc' }) });
   const replicaFor = (member: { id: string; address: string }): ReplicaApi => (member.id === config.nodeId ? store : transport.replica(member.id, member.address));
   const skew = new ClockSkewMonitor({ membership, boundMs: config.cluster.maxClockOffsetMs, logger: logger.child({ component: 'clock' }), metrics });
   const behindFloor = (): string | undefined => {
@@ -211,7 +213,17 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     idleTimeoutMs: rpcIdleMs,
     extraRoutes: (router) => {
       mountHealthRoutes(router, health);
-      mountAdminApi(router, config.admin.token, [statusRoute({ nodeId: config.nodeId, membership, clock, startedMs, replicationFactor: config.replication.factor, s3Address: () => servers[1]?.address ?? config.s3.listen, sections: statusSections })]);
+      mountAdminApi(router, config.admin.token, [
+        statusRoute({
+          nodeId: config.nodeId,
+          membership,
+          clock,
+          startedMs,
+          replicationFactor: config.replication.factor,
+          s3Address: () => servers[1]?.address ?? config.s3.listen,
+          sections: statusSections,
+        }),
+      ]);
     },
   });
   const s3App = createS3App({ coordinator, buckets, multipart, config, clock, timers, random, logger: logger.child({ component: 's3' }), metrics, health });

@@ -407,7 +407,10 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     if (options.store === 'level') {
       const dir = mkdtempSync(join(tmpdir(), `ringstore-sim-${id}-`));
       dirs.push(dir);
-      return countingStore(new LevelStore({ dir, fsync: false, directIo: false, inlineThreshold: 1024, random: seededRandom(seed * 13 + index * 101 + generation), logger: silentLogger }), real);
+      return countingStore(
+        new LevelStore({ dir, fsync: false, directIo: false, inlineThreshold: 1024, random: seededRandom(seed * 13 + index * 101 + generation), logger: silentLogger, clock, timers: clock }),
+        real,
+      );
     }
     return new MemoryStore({ inlineThreshold: 1024, random: seededRandom(seed * 13 + index * 101 + generation), clock });
   };
