@@ -68,7 +68,7 @@ export const ALL_FAULTS: readonly FaultName[] = ['net', 'crash', 'pause', 'clock
 /** Options of one simulated run. */
 export interface SimOptions {
   readonly seed: number;
-  /** Fault kinds injected; SURVIVABLE_FAULTS by default, [] for a fault-free run. */
+  /** Fault kinds injected; CI_FAULTS by default, [] for a fault-free run. */
   readonly faults?: readonly string[];
   /** Operations in all (default 60), spread over `clients` concurrent clients (default 3). */
   readonly ops?: number;
@@ -317,7 +317,7 @@ export const convergence: SimCheck = {
 
 /** The command that replays one seed. */
 export function replayCommand(options: SimOptions): string {
-  const faults = options.faults ?? SURVIVABLE_FAULTS;
+  const faults = options.faults ?? CI_FAULTS;
   const extra = options.overrides?.replication?.writeQuorum !== undefined ? ` --w ${options.overrides.replication.writeQuorum} --r ${options.overrides.replication.readQuorum ?? 2}` : '';
   return `npm run sim -- --seed ${options.seed} --faults ${faults.join(',') || 'none'}${options.store === 'level' ? ' --store level' : ''}${extra} --trace`;
 }
@@ -370,7 +370,7 @@ async function drive<T>(clock: VirtualClock, real: { pending: number }, main: Pr
 /** Runs one seed and returns what the checks found. */
 export async function runSimulation(options: SimOptions): Promise<SimResult> {
   const seed = options.seed;
-  const faultNames = options.faults ?? SURVIVABLE_FAULTS;
+  const faultNames = options.faults ?? CI_FAULTS;
   for (const name of faultNames) if (!(name in FAULTS)) throw new Error(`unknown fault ${name} (known: ${Object.keys(FAULTS).join(', ')})`);
   const clock = new VirtualClock(SIM_EPOCH_MS);
   const restoreGlobals = clock.installGlobals();
