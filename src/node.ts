@@ -116,6 +116,8 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
       inlineThreshold: config.store.inlineThreshold,
       blobDeleteDelayMs: config.store.blobDeleteDelayMs,
       random,
+      clock,
+      timers,
       partitionOf,
       logger: logger.child({ component: 'store' }),
       onQuarantine: (q) => metrics?.corruptBodies.inc({ storage: q.storage }),
@@ -161,7 +163,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
 
   const transport =
     deps.transport ??
-    new RpcClient({ nodeId: config.nodeId, secret: config.rpc.secret, timeoutMs: config.rpc.timeoutMs, streamsPerPeer: config.rpc.streamsPerPeer, logger: logger.child({ component: 'rpc' }) });
+    new RpcClient({ nodeId: config.nodeId, secret: config.rpc.secret, timeoutMs: config.rpc.timeoutMs, streamsPerPeer: config.rpc.streamsPerPeer, timers, logger: logger.child({ component: 'rpc' }) });
   // The replica this node serves (and calls in-process): the store, with the hints it takes counted.
   const served = countingHints(store, metrics);
   const replicaFor = (member: { id: string; address: string }): ReplicaApi => (member.id === config.nodeId ? served : transport.replica(member.id, member.address));

@@ -8,6 +8,7 @@
 import type { ReplicaApi } from '../store/types.js';
 import { compareVersions } from '../util/clock.js';
 import { RingstoreError } from '../util/errors.js';
+import { relayBody } from '../util/relay-body.js';
 import type { RepairItem, RepairOutcome, Repairer } from './types.js';
 
 /** Bodies up to this size come along with the source's head answer (one round trip less). */
@@ -39,7 +40,7 @@ export class ReplicaCopier implements Repairer {
       const result = await target.commit(record, { kind: 'inline', data: held.inlineBody }, signal);
       return { applied: result.applied, bytes: result.applied ? record.size : 0 };
     }
-    const staged = await target.stage(await source.read(record.bucket, record.key, record.version, undefined, signal), signal);
+    const staged = await relayBody(await source.read(record.bucket, record.key, record.version, undefined, signal), (body) => target.stage(body, signal));
     try {
       if (staged.size !== record.size || staged.crc32 !== record.crc32) {
         throw new RingstoreError('ChecksumMismatch', `the body copied from ${item.source} differs from its record`, { source: item.source, size: staged.size, expected: record.size });

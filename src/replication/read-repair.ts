@@ -6,6 +6,7 @@
 import type { HeadResult, CommitBody, ObjectRecord } from '../store/types.js';
 import { compareVersions } from '../util/clock.js';
 import { describeError } from '../util/errors.js';
+import { relayBody } from '../util/relay-body.js';
 import type { Logger } from '../util/logger.js';
 import type { Metrics } from '../metrics/definitions.js';
 import type { FanoutTarget } from './fanout.js';
@@ -53,7 +54,7 @@ export class ReadRepairer {
     try {
       for (const source of sources) {
         try {
-          const staged = await replica.api.stage(await source.api.read(record.bucket, record.key, record.version));
+          const staged = await relayBody(await source.api.read(record.bucket, record.key, record.version), (body) => replica.api.stage(body));
           if (staged.size !== record.size || staged.crc32 !== record.crc32) {
             await replica.api.discard(staged.id);
             this.#logger.warn({ peer: replica.id, source: source.id, bucket: record.bucket }, 'corrupt copy not replaced: the fetched body differs from the record');
@@ -86,8 +87,7 @@ export class ReadRepairer {
       else {
         const source = holders[0];
         if (!source) return;
-        const stream = await source.api.read(record.bucket, record.key, record.version);
-        const staged = await replica.api.stage(stream);
+        const staged = await relayBody(await source.api.read(record.bucket, record.key, record.version), (body) => replica.api.stage(body));
         stagedId = staged.id;
         body = { kind: 'staged', id: staged.id };
       }

@@ -55,9 +55,7 @@ export class WritePath {
     if (ended) {
       const data = head.length === 1 ? head[0]! : Buffer.concat(head, size);
       const sealed = input.seal();
-      const meta = this.#meta(input, version, size, sealed);
-      await this.#commitEverywhere('PutObject', targets, counting, meta, () => ({ kind: 'inline', data }));
-      return meta;
+      return this.#commitEverywhere('PutObject', targets, counting, this.#meta(input, version, size, sealed), () => ({ kind: 'inline', data }));
     }
     const { staged, late } = await stageOnReplicas('PutObject', targets, ctx.w, head, iterator, signal, counting).catch((err: unknown) => {
       // A quorum missed at stage counts as one; the client's own body errors do not.
@@ -81,6 +79,7 @@ export class WritePath {
       meta,
       (t) => ({ kind: 'staged', id: byId.get(t.id)!.id }),
       (t) => ctx.leftovers.track(discardAll([{ target: t, staged: byId.get(t.id)! }])),
+      false,
     );
     // Replicas that finish staging after the first W are committed when they do, once the write
     // is acknowledged: a write that failed leaves no copy behind. A stage whose commit failed
@@ -117,8 +116,7 @@ export class WritePath {
   async putSmall(meta: Omit<ObjectMeta, 'version'>, data: Uint8Array): Promise<ObjectMeta> {
     const { targets, counting } = this.#writeTargets(meta.bucket, meta.key, 'PutObject');
     const full: ObjectMeta = { ...meta, version: await this.#ctx.clock.issue() };
-    await this.#commitEverywhere('PutObject', targets, counting, full, () => ({ kind: 'inline', data }));
-    return full;
+    return this.#commitEverywhere('PutObject', targets, counting, full, () => ({ kind: 'inline', data }));
   }
 
   /**
@@ -155,13 +153,21 @@ export class WritePath {
   }
 
   /**
-   * Commits on every target; resolves at W acks while the others finish in the background.
-   * Each answer carries the version the replica holds, which the clock observes, so this node's
-   * next versions are above it. A replica that kept a newer version is still an ack (the write
-   * lost a race to a concurrent one, last writer wins) unless that version is further ahead of
-   * this clock than the bound allows: it came from a skewed clock and would hide this write
-   * although it may be older, so that answer counts as a failure (ClockSkew, 503) rather than
-   * acknowledging a write nobody will ever read.
+   * Commits on every target; resolves with the committed record at W acks while the others
+   * finish in the background. Each answer carries the version the replica holds, which the clock
+   * observes, so this node's next versions are above it.
+   *
+   * A replica that kept a newer version means this write lost to another (last writer wins),
+   * and that is an ack when the other request came later. Two exceptions, by the newer version's
+   * wall time: further ahead of this clock than the bound allows, it came from a skewed clock and
+   * would hide this write although it may be older (a failure: ClockSkew, 503); within clock
+   * uncertainty (at most cluster.maxClockOffsetMs above this write's, and not behind this clock
+   * when the commit went out, so no clock in step with ours had stamped it before), its request
+   * may well have come first from a clock running ahead, and acknowledging would hide a write that
+   * arrived later. Then the write is committed again under a fresh version above the one it lost
+   * to (at most RECOMMITS times): the request that arrived later wins. A staged body is gone
+   * from the replicas that refused it, so such a write fails (ClockSkew, 503) for the client to
+   * retry, rather than being acknowledged hidden.
    */
   async #commitEverywhere(
     op: string,
@@ -170,10 +176,36 @@ export class WritePath {
     meta: ObjectMeta,
     body: (t: FanoutTarget) => Parameters<ReplicaApi['commit']>[1],
     onFailed?: (t: FanoutTarget) => void,
-  ): Promise<void> {
+    bodyReusable = true,
+  ): Promise<ObjectMeta> {
     const ctx = this.#ctx;
+    for (let round = 0; ; round++) {
+      const hiddenBy = await this.#commitRound(op, targets, counting, meta, body, onFailed);
+      if (hiddenBy === undefined) return meta;
+      if (!bodyReusable || round >= RECOMMITS) {
+        ctx.metrics?.quorumFailures.inc({ op });
+        throw hiddenError(op, meta, hiddenBy, bodyReusable);
+      }
+      ctx.logger.debug({ op, bucket: meta.bucket, key: meta.key, lostTo: hiddenBy }, 'a version from a clock ahead within the bound hid this write; committing it again above it');
+      meta = { ...meta, version: await ctx.clock.issue() };
+    }
+  }
+
+  /** One commit round of `meta`; resolves with the newer version within clock uncertainty that hides it, if any replica that acked holds one. */
+  async #commitRound(
+    op: string,
+    targets: readonly FanoutTarget[],
+    counting: WriteCounting,
+    meta: ObjectMeta,
+    body: (t: FanoutTarget) => Parameters<ReplicaApi['commit']>[1],
+    onFailed?: (t: FanoutTarget) => void,
+  ): Promise<Version | undefined> {
+    const ctx = this.#ctx;
+    const sentAtMs = ctx.clock.wallNow();
+    const boundMs = ctx.clock.uncertaintyMs;
     let skew: RingstoreError | undefined;
     const counted = countedOver(counting, targets);
+    let hiddenBy: Version | undefined;
     const commits = quorumCall<FanoutTarget, CommitResult>({
       op,
       targets,
@@ -190,9 +222,16 @@ export class WritePath {
       holdBack: (t) => t.id === ctx.selfId || (!counted.sloppy && t.hintFor !== undefined),
       call: (t) => t.api.commit(meta, body(t), undefined, sideWritesOf(t)),
       check: (t, result) => {
-        if (ctx.clock.observe(result.current.hlc) || compareVersions(result.current, meta.version) <= 0) return undefined;
-        skew = futureVersionError(op, t.id, meta, result.current);
-        return skew;
+        const { current } = result;
+        if (!ctx.clock.observe(current.hlc)) {
+          skew = futureVersionError(op, t.id, meta, current);
+          return skew;
+        }
+        if (compareVersions(current, meta.version) <= 0 || boundMs === undefined) return undefined;
+        const wallMs = hlcWallMs(current.hlc);
+        const uncertain = wallMs - hlcWallMs(meta.version.hlc) <= boundMs && wallMs >= sentAtMs;
+        if (uncertain && (hiddenBy === undefined || compareVersions(current, hiddenBy) > 0)) hiddenBy = current;
+        return undefined;
       },
       onFailure: (t, err) => {
         ctx.logger.warn({ peer: t.id, op, err: describeError(err) }, 'replica commit failed');
@@ -207,6 +246,7 @@ export class WritePath {
       ctx.metrics?.quorumFailures.inc({ op });
       throw skew ?? err;
     }
+    return hiddenBy;
   }
 }
 
@@ -226,6 +266,20 @@ function countedOver(counting: WriteCounting, targets: readonly FanoutTarget[]):
   const standing = new Set(standIns.values());
   const sets = counting.sets.map((set) => set.filter((id) => ids.has(id) || (counting.sloppy && standing.has(id))));
   return { sets, standIns, sloppy: counting.sloppy };
+}
+
+/** How many times a write hidden by a version within clock uncertainty is committed again. */
+export const RECOMMITS = 2;
+
+/** Why a write hidden by a version within clock uncertainty is not acknowledged. */
+function hiddenError(op: string, meta: ObjectMeta, current: Version, bodyReusable: boolean): RingstoreError {
+  const aheadMs = hlcWallMs(current.hlc) - hlcWallMs(meta.version.hlc);
+  const why = bodyReusable ? `still after ${RECOMMITS} fresh versions` : 'and its staged body is gone from the replicas that kept that version';
+  return new RingstoreError(
+    'ClockSkew',
+    `${op}: a version of this key written by ${current.node} ${aheadMs} ms ahead of this write's (within cluster.maxClockOffsetMs, from a clock running ahead) hides it, ${why}. The write was not acknowledged; retry it.`,
+    { bucket: meta.bucket, key: meta.key, writer: current.node, aheadMs },
+  );
 }
 
 /** Why a commit hidden by a version from a skewed clock is not acknowledged. */

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { crc32 } from '../util/crc.js';
 import { ClassicLevel } from 'classic-level';
-import { systemClock, compareVersions } from '../util/clock.js';
-import type { Clock, Version } from '../util/clock.js';
+import { systemClock, systemTimers, compareVersions } from '../util/clock.js';
+import type { Clock, Timer, Timers, Version } from '../util/clock.js';
 import { RingstoreError } from '../util/errors.js';
 import { silentLogger } from '../util/logger.js';
 import type { Logger } from '../util/logger.js';
@@ -84,6 +84,8 @@ export interface LevelStoreOptions extends StoreOptions {
   readonly logger?: Logger;
   /** Wall clock for orphan ages; the system clock by default. */
   readonly clock?: Clock;
+  /** Timers of the delayed blob deletes and the disk-space probe; the system's by default. */
+  readonly timers?: Timers;
   /** How long a replaced blob file is kept for reads still streaming it (default 30 s). */
   readonly blobDeleteDelayMs?: number;
   /** Told of every copy found corrupt and quarantined (for a metric). */
@@ -150,6 +152,7 @@ export class LevelStore implements LocalStore {
   readonly #threshold: number;
   readonly #logger: Logger;
   readonly #clock: Clock;
+  readonly #timers: Timers;
   readonly #deleteDelayMs: number;
   readonly #fsync: boolean;
   readonly #quarantineDir: string;
@@ -157,7 +160,7 @@ export class LevelStore implements LocalStore {
   readonly #locks = new KeyedMutex();
   readonly #readBuffers = new ReadBufferPool(READ_CHUNK, READ_BUFFERS_KEPT);
   readonly #staged = new Map<string, StagedEntry>();
-  readonly #pendingDeletes = new Map<string, NodeJS.Timeout>();
+  readonly #pendingDeletes = new Map<string, Timer>();
   readonly #runningDeletes = new Set<Promise<void>>();
   #state: State = 'new';
   #inflight = 0;
@@ -165,7 +168,7 @@ export class LevelStore implements LocalStore {
   #closing = new AbortController();
   /** When a write last failed for lack of disk space; cleared by a write that succeeds. */
   #noSpaceAtMs: number | undefined;
-  #spaceProbe: NodeJS.Timeout | undefined;
+  #spaceProbe: Timer | undefined;
   readonly #spaceProbeMs: number;
   readonly #injectedPartitionOf: PartitionOf | undefined;
   #partitionOf: PartitionOf = () => 0;
@@ -189,6 +192,7 @@ export class LevelStore implements LocalStore {
     this.#threshold = options.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'store' });
     this.#clock = options.clock ?? systemClock;
+    this.#timers = options.timers ?? systemTimers;
     this.#deleteDelayMs = options.blobDeleteDelayMs ?? DEFAULT_DELETE_DELAY_MS;
     this.#fsync = options.fsync;
     this.#quarantineDir = join(options.dir, 'quarantine');
@@ -374,7 +378,7 @@ export class LevelStore implements LocalStore {
   async close(): Promise<void> {
     if (this.#state !== 'open') return;
     this.#state = 'closing';
-    if (this.#spaceProbe !== undefined) clearInterval(this.#spaceProbe);
+    if (this.#spaceProbe !== undefined) this.#timers.clearTimeout(this.#spaceProbe);
     this.#spaceProbe = undefined;
     this.#closing.abort(new RingstoreError('StoreClosed', 'store closed'));
     if (this.#inflight > 0) {
@@ -383,7 +387,7 @@ export class LevelStore implements LocalStore {
       });
     }
     const ids = [...this.#pendingDeletes.keys()];
-    for (const timer of this.#pendingDeletes.values()) clearTimeout(timer);
+    for (const timer of this.#pendingDeletes.values()) this.#timers.clearTimeout(timer);
     this.#pendingDeletes.clear();
     await Promise.all([...this.#runningDeletes, ...ids.map((id) => this.#removeBlob(id))]);
     await this.#db.close();
@@ -731,19 +735,26 @@ export class LevelStore implements LocalStore {
     this.#noSpaceAtMs = this.#clock.now();
     if (this.#spaceProbe !== undefined || this.#state !== 'open') return;
     this.#logger.error({}, 'disk full (ENOSPC): writes fail until space is freed');
-    this.#spaceProbe = setInterval(() => {
+    this.#probeSpaceLater();
+  }
+
+  /** Tries a small write every spaceProbeIntervalMs while the disk is full (Timers has no setInterval: each probe schedules the next). */
+  #probeSpaceLater(): void {
+    this.#spaceProbe = this.#timers.setTimeout(() => {
       this.#blobs.probeWrite().then(
         () => this.#spaceBack(),
-        () => {},
+        () => {
+          if (this.#spaceProbe !== undefined && this.#state === 'open') this.#probeSpaceLater();
+        },
       );
     }, this.#spaceProbeMs);
-    this.#spaceProbe.unref();
+    this.#spaceProbe.unref?.();
   }
 
   #spaceBack(): void {
     if (this.#noSpaceAtMs === undefined) return;
     this.#noSpaceAtMs = undefined;
-    if (this.#spaceProbe !== undefined) clearInterval(this.#spaceProbe);
+    if (this.#spaceProbe !== undefined) this.#timers.clearTimeout(this.#spaceProbe);
     this.#spaceProbe = undefined;
     this.#logger.info({}, 'disk space is back: writes succeed again');
   }
@@ -763,13 +774,13 @@ export class LevelStore implements LocalStore {
 
   #scheduleDelete(id: string): void {
     if (!isBlobId(id) || this.#pendingDeletes.has(id)) return;
-    const timer = setTimeout(() => {
+    const timer = this.#timers.setTimeout(() => {
       this.#pendingDeletes.delete(id);
       const running = this.#removeBlob(id);
       this.#runningDeletes.add(running);
       void running.finally(() => this.#runningDeletes.delete(running));
     }, this.#deleteDelayMs);
-    timer.unref();
+    timer.unref?.();
     this.#pendingDeletes.set(id, timer);
   }
 

@@ -102,6 +102,16 @@ export class HybridClock {
     return true;
   }
 
+  /** The wall clock's reading (ms), without issuing a version. */
+  wallNow(): number {
+    return this.#clock.now();
+  }
+
+  /** `maxAheadMs` (a node's cluster.maxClockOffsetMs): how far apart two clocks in step may read; undefined when unbounded. */
+  get uncertaintyMs(): number | undefined {
+    return this.#options.maxAheadMs;
+  }
+
   /** How far (ms) the wall clock is behind the floor this clock started from; 0 once past it. */
   behindFloorMs(): number {
     const floor = this.#options.floorMs;

@@ -214,11 +214,15 @@ export class SimNetwork {
       timers.setTimeout(() => void run().catch(() => undefined), again);
     }
     const result = await run();
+    // While the answer travels, a body stream has no reader yet: a crash of either end errors it
+    // (on the next tick, before the aborted leg below can react), which must not go unheard.
+    // The reader it reaches still sees the error: a destroyed stream throws on iteration.
+    const body = bodyOf(result);
+    const unheard = (): void => undefined;
+    body?.on('error', unheard);
     // A body stream nobody will read must be closed, or a later cut would error it unheard.
     const discard = (): void => {
-      if (!(result instanceof Readable)) return;
-      result.on('error', () => undefined);
-      result.destroy();
+      body?.destroy();
     };
     let answer: 'ok' | 'lost';
     try {
@@ -236,6 +240,14 @@ export class SimNetwork {
       throw unavailable(to, `${from} itself is down`);
     }
     this.stats.delivered++;
+    body?.off('error', unheard);
     return result;
   }
+}
+
+/** The body stream an answer carries (itself, or its `body` as the read endpoint answers), if any. */
+function bodyOf(answer: unknown): Readable | undefined {
+  if (answer instanceof Readable) return answer;
+  const body = (answer as { body?: unknown } | null)?.body;
+  return body instanceof Readable ? body : undefined;
 }

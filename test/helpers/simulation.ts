@@ -45,17 +45,30 @@ export type FaultName = 'net' | 'crash' | 'pause' | 'clock' | 'wipe' | 'corrupt'
 /**
  * The faults today's code survives with zero violations: CI runs these. `wipe` and `corrupt`
  * need self-healing (hinted handoff, anti-entropy) to keep every acknowledged write; they join
- * this list when it lands. `clock` (offsets within the bound) joins once a write that loses to a
- * version from a clock ahead of its own is no longer acknowledged as is (test/sim/simulator.test.ts).
+ * when HEALING_IN_CI is true (HEALING_FAULTS).
  */
-export const SURVIVABLE_FAULTS: readonly FaultName[] = ['net', 'crash', 'pause'];
+export const SURVIVABLE_FAULTS: readonly FaultName[] = ['net', 'crash', 'pause', 'clock'];
+
+/**
+ * Faults only self-healing survives: a disk lost (`wipe`), a flipped byte (`corrupt`). The lead
+ * flips HEALING_IN_CI to true once the anti-entropy worker runs in node.ts (with hinted handoff):
+ * CI then runs them too, and every run (`healing` on by default) ends with the convergence check.
+ */
+export const HEALING_FAULTS: readonly FaultName[] = ['wipe', 'corrupt'];
+export const HEALING_IN_CI = false;
+
+/** What CI runs: SURVIVABLE_FAULTS, plus HEALING_FAULTS once HEALING_IN_CI. */
+export const CI_FAULTS: readonly FaultName[] = HEALING_IN_CI ? [...SURVIVABLE_FAULTS, ...HEALING_FAULTS] : SURVIVABLE_FAULTS;
+
+/** Anti-entropy interval in a healing run: short, so that passes complete in the settle time. */
+export const SIM_ANTI_ENTROPY_MS = 1000;
 
 export const ALL_FAULTS: readonly FaultName[] = ['net', 'crash', 'pause', 'clock', 'wipe', 'corrupt'];
 
 /** Options of one simulated run. */
 export interface SimOptions {
   readonly seed: number;
-  /** Fault kinds injected; SURVIVABLE_FAULTS by default, [] for a fault-free run. */
+  /** Fault kinds injected; CI_FAULTS by default, [] for a fault-free run. */
   readonly faults?: readonly string[];
   /** Operations in all (default 60), spread over `clients` concurrent clients (default 3). */
   readonly ops?: number;
@@ -66,10 +79,16 @@ export interface SimOptions {
   readonly overrides?: ConfigOverrides;
   /** 'memory' (deterministic) or 'level' (LevelDB in a temp dir; the schedule replays, not the interleaving). */
   readonly store?: 'memory' | 'level';
-  /** Extra checks beside the acknowledged-write checker. */
+  /** Extra checks beside the acknowledged-write checker (their atEnd runs before the convergence check's). */
   readonly checks?: readonly SimCheck[];
   /** Keep a line per event in the result (for a failing seed's replay). */
   readonly trace?: boolean;
+  /**
+   * The nodes heal themselves (anti-entropy on, every SIM_ANTI_ENTROPY_MS): the run settles long
+   * enough for passes to complete and ends with the `convergence` check. Default HEALING_IN_CI;
+   * off whenever the overrides turn antiEntropy.enabled off.
+   */
+  readonly healing?: boolean;
 }
 
 /** One simulated node: its store and process come and go, its identity and clock stay. */
@@ -143,6 +162,9 @@ export interface SimResult {
   readonly timersFired: number;
   readonly trace?: string[];
 }
+
+/** Lookups a read makes when the version found is overwritten before its body opens (the S3 GET's ATTEMPTS). */
+const READ_ATTEMPTS = 3;
 
 const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random.float() * items.length)]!;
 const between = (random: Random, lo: number, hi: number): number => lo + Math.floor(random.float() * (hi - lo + 1));
@@ -269,9 +291,33 @@ export const acknowledgedWrites: SimCheck = {
   },
 };
 
+/**
+ * After healing, every owner's own copy of every key agrees: the same version, or all absent or
+ * a tombstone (a GC'd tombstone and none are the same). With N equal to the node count (3 of 3),
+ * every node owns every key. Reads the stores directly, not through a coordinator.
+ */
+export const convergence: SimCheck = {
+  name: 'convergence',
+  async atEnd(ctx) {
+    const found: Violation[] = [];
+    for (const key of ctx.history.keys()) {
+      const copies: string[] = [];
+      for (const node of ctx.nodes) {
+        const held = await node.store.head(ctx.bucket, key);
+        const record = held?.record;
+        const copy = record === undefined || record.tombstone ? 'absent' : `${record.version.hlc}/${record.version.node}${record.storage === 'quarantined' ? ' quarantined' : ''}`;
+        copies.push(`${node.id}: ${copy}`);
+      }
+      const distinct = new Set(copies.map((c) => c.slice(c.indexOf(':') + 2)));
+      if (distinct.size > 1) found.push({ kind: 'diverged', key, message: `${key}: owners still disagree after healing (${copies.join(', ')})` });
+    }
+    return found;
+  },
+};
+
 /** The command that replays one seed. */
 export function replayCommand(options: SimOptions): string {
-  const faults = options.faults ?? SURVIVABLE_FAULTS;
+  const faults = options.faults ?? CI_FAULTS;
   const extra = options.overrides?.replication?.writeQuorum !== undefined ? ` --w ${options.overrides.replication.writeQuorum} --r ${options.overrides.replication.readQuorum ?? 2}` : '';
   return `npm run sim -- --seed ${options.seed} --faults ${faults.join(',') || 'none'}${options.store === 'level' ? ' --store level' : ''}${extra} --trace`;
 }
@@ -324,7 +370,7 @@ async function drive<T>(clock: VirtualClock, real: { pending: number }, main: Pr
 /** Runs one seed and returns what the checks found. */
 export async function runSimulation(options: SimOptions): Promise<SimResult> {
   const seed = options.seed;
-  const faultNames = options.faults ?? SURVIVABLE_FAULTS;
+  const faultNames = options.faults ?? CI_FAULTS;
   for (const name of faultNames) if (!(name in FAULTS)) throw new Error(`unknown fault ${name} (known: ${Object.keys(FAULTS).join(', ')})`);
   const clock = new VirtualClock(SIM_EPOCH_MS);
   const restoreGlobals = clock.installGlobals();
@@ -342,8 +388,11 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     if (options.trace) trace.push(entry);
   };
   const dirs: string[] = [];
+  const healing = (options.healing ?? HEALING_IN_CI) && options.overrides?.antiEntropy?.enabled !== false;
   const overrides: ConfigOverrides = {
     ...options.overrides,
+    // Without healing, anti-entropy stays off, so a run is what it was before node.ts ran it.
+    antiEntropy: healing ? { enabled: true, intervalMs: SIM_ANTI_ENTROPY_MS, ...options.overrides?.antiEntropy } : { enabled: false, ...options.overrides?.antiEntropy },
     cluster: { pingIntervalMs: 500, downAfterMisses: 2, ...options.overrides?.cluster },
     replication: { factor: 3, readQuorum: 2, writeQuorum: 2, readRepairPercent: 0, ...options.overrides?.replication },
   };
@@ -358,7 +407,10 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     if (options.store === 'level') {
       const dir = mkdtempSync(join(tmpdir(), `ringstore-sim-${id}-`));
       dirs.push(dir);
-      return countingStore(new LevelStore({ dir, fsync: false, directIo: false, inlineThreshold: 1024, random: seededRandom(seed * 13 + index * 101 + generation), logger: silentLogger }), real);
+      return countingStore(
+        new LevelStore({ dir, fsync: false, directIo: false, inlineThreshold: 1024, random: seededRandom(seed * 13 + index * 101 + generation), logger: silentLogger, clock, timers: clock }),
+        real,
+      );
     }
     return new MemoryStore({ inlineThreshold: 1024, random: seededRandom(seed * 13 + index * 101 + generation), clock });
   };
@@ -419,21 +471,26 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     async read(node, key) {
       const running = node.running;
       if (running === undefined) throw new Error(`${node.id} is down`);
-      try {
-        const found = await running.coordinator.headObject(ctx.bucket, key);
-        const body = await running.coordinator.openBody(found);
-        const chunks: Buffer[] = [];
-        if (body instanceof Uint8Array) chunks.push(Buffer.from(body));
-        else for await (const chunk of body) chunks.push(chunk as Buffer);
-        const data = Buffer.concat(chunks);
-        return { state: sha256Hex(data), md5: md5Hex(data), etag: found.record.etag };
-      } catch (err) {
-        if (isErrorCode(err, 'NoSuchKey')) return { state: ABSENT };
-        throw err;
+      // As the S3 GET does (object-get.ts): a version overwritten on its holders between the
+      // lookup and the body (a read repair, a late commit) is looked up again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const found = await running.coordinator.headObject(ctx.bucket, key);
+          const body = await running.coordinator.openBody(found);
+          const chunks: Buffer[] = [];
+          if (body instanceof Uint8Array) chunks.push(Buffer.from(body));
+          else for await (const chunk of body) chunks.push(chunk as Buffer);
+          const data = Buffer.concat(chunks);
+          return { state: sha256Hex(data), md5: md5Hex(data), etag: found.record.etag };
+        } catch (err) {
+          if (isErrorCode(err, 'NoSuchKey')) return { state: ABSENT };
+          if (attempt < READ_ATTEMPTS && isErrorCode(err, 'ServiceUnavailable') && err.details['superseded'] === true) continue;
+          throw err;
+        }
       }
     },
   };
-  const checks = [acknowledgedWrites, ...(options.checks ?? [])];
+  const checks = [acknowledgedWrites, ...(options.checks ?? []), ...(healing ? [convergence] : [])];
   const violations: Violation[] = [];
   const found = (v: Violation | undefined): void => {
     if (v === undefined) return;
@@ -543,8 +600,9 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     await Promise.all(healing);
     for (const node of nodes) if (node.running === undefined) await ctx.restart(node, { wipe: false });
     net.healAll();
-    // Settle: pings mark every node up again, late commits land.
-    await sleep(clock, 3000);
+    // Settle: pings mark every node up again, late commits land; when healing, three
+    // anti-entropy intervals, so that every node completes a full pass after the last fault.
+    await sleep(clock, 3000 + (healing ? 3 * (overrides.antiEntropy?.intervalMs ?? SIM_ANTI_ENTROPY_MS) : 0));
     for (const check of checks) for (const v of (await check.atEnd?.(ctx)) ?? []) found(v);
   };
 

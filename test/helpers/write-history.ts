@@ -61,7 +61,7 @@ export function bareEtag(etag: string | undefined): string | undefined {
  * do not match their ETag; `phantom-read`: a body nobody wrote, or NoSuchKey for a key whose
  * acknowledged write was never deleted; `refused-visible`: a write the store refused took effect.
  */
-export type ViolationKind = 'stale-read' | 'lost-write' | 'resurrected-delete' | 'corrupt-read' | 'phantom-read' | 'refused-visible';
+export type ViolationKind = 'stale-read' | 'lost-write' | 'resurrected-delete' | 'corrupt-read' | 'phantom-read' | 'refused-visible' | 'diverged';
 
 /** A broken rule, with the explanation of `problem`. */
 export interface Violation {

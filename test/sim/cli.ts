@@ -3,11 +3,11 @@
  * of seeds, prints one line per failing seed with the command that replays it, and a summary
  * with the seeds per second. `--seed N --trace` replays one seed and prints its every event.
  */
-import { ALL_FAULTS, SURVIVABLE_FAULTS, replayCommand, runSimulation, type SimOptions } from '../helpers/simulation.js';
+import { ALL_FAULTS, CI_FAULTS, replayCommand, runSimulation, type SimOptions } from '../helpers/simulation.js';
 
 const USAGE = `npm run sim -- [--seeds N | --seed S] [--from S] [--faults net,crash,pause,clock,wipe,corrupt | all | none] [--store memory|level]
                   [--ops N] [--w W --r R] [--trace]
-  default: --seeds 100 --from 1 --faults ${SURVIVABLE_FAULTS.join(',')} --store memory`;
+  default: --seeds 100 --from 1 --faults ${CI_FAULTS.join(',')} (CI_FAULTS) --store memory`;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const arg = (name: string): string | undefined => {
@@ -22,7 +22,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const from = Number(one ?? arg('from') ?? 1);
   const count = one !== undefined ? 1 : Number(arg('seeds') ?? 100);
   const faultArg = arg('faults');
-  const faults = faultArg === undefined ? SURVIVABLE_FAULTS : faultArg === 'all' ? ALL_FAULTS : faultArg === 'none' ? [] : faultArg.split(',');
+  const faults = faultArg === undefined ? CI_FAULTS : faultArg === 'all' ? ALL_FAULTS : faultArg === 'none' ? [] : faultArg.split(',');
   const store = arg('store') === 'level' ? 'level' : 'memory';
   const w = arg('w');
   const r = arg('r');

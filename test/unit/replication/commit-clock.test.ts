@@ -16,7 +16,8 @@ import { silentLogger } from '../../../src/util/logger.js';
 const NOW = 1_800_000_000_000;
 const wall = { now: () => NOW };
 
-async function setup(options: { writeRefusal?: () => RingstoreError | undefined } = {}) {
+async function setup(options: { writeRefusal?: () => RingstoreError | undefined; now?: () => number } = {}) {
+  const { now, ...rest } = options;
   const ids = ['n1', 'n2', 'n3'];
   const stores = new Map(ids.map((id) => [id, new MemoryStore({ inlineThreshold: 1024 })]));
   for (const s of stores.values()) await s.open();
@@ -25,7 +26,7 @@ async function setup(options: { writeRefusal?: () => RingstoreError | undefined 
   const coordinator = new Coordinator({
     membership,
     replicaFor: (m) => stores.get(m.id)!,
-    clock: new HybridClock('n2', wall, { maxAheadMs: 250 }),
+    clock: new HybridClock('n2', now ? { now } : wall, { maxAheadMs: 250 }),
     logger: silentLogger,
     metrics: null,
     n: 3,
@@ -34,7 +35,7 @@ async function setup(options: { writeRefusal?: () => RingstoreError | undefined 
     random: { float: () => 0.5, hex: (n) => '0'.repeat(n * 2) },
     readRepairChance: 0,
     inlineThreshold: 1024,
-    ...options,
+    ...rest,
   });
   const holdEverywhere = async (key: string, hlc: number): Promise<void> => {
     for (const s of stores.values()) {
@@ -65,16 +66,45 @@ describe('commits and the clock', () => {
     expect((await stores.get('n3')!.head('b', 'k'))?.record.etag).toBe('old');
   });
 
-  it('a write hidden by a version within the bound is a lost race: acknowledged, and the clock moves past it', async () => {
+  it('a write hidden by a version within clock uncertainty (from a clock ahead) is committed again above it: the later request wins', async () => {
     const { coordinator, stores, holdEverywhere } = await setup();
     const ahead = (NOW + 100) * 1024;
     await holdEverywhere('k', ahead);
-    await coordinator.putObject(put('k', 'raced'));
-    expect((await stores.get('n1')!.head('b', 'k'))?.record.etag).toBe('old');
-    const meta = await coordinator.putObject(put('k', 'later'));
+    const meta = await coordinator.putObject(put('k', 'raced'));
     expect(meta.version.hlc).toBeGreaterThan(ahead);
     expect(hlcWallMs(meta.version.hlc)).toBe(NOW + 100);
-    for (const s of stores.values()) expect((await s.head('b', 'k'))?.record.etag).toBe('e');
+    for (const s of stores.values()) expect((await s.head('b', 'k'))?.record.version).toEqual(meta.version);
+    // A DELETE too: its tombstone is re-versioned above the version that hid it.
+    await holdEverywhere('d', ahead + 5000);
+    await coordinator.deleteObject('b', 'd');
+    for (const s of stores.values()) expect((await s.head('b', 'd'))?.record.tombstone).toBe(true);
+  });
+
+  it('a newer version stamped before this commit went out is a later request: this write loses and is acknowledged (issue 9)', async () => {
+    let t = NOW;
+    const { coordinator, stores, holdEverywhere } = await setup({ now: () => t });
+    // The version is taken when the request arrives; while its body is read, a PUT that started
+    // 200 ms later (within the bound of this one's version) commits everywhere.
+    const body = (async function* () {
+      t = NOW + 1000;
+      await holdEverywhere('k', (NOW + 200) * 1024);
+      yield Buffer.from('slow');
+    })();
+    const meta = await coordinator.putObject({ ...put('k', ''), body });
+    expect(hlcWallMs(meta.version.hlc)).toBe(NOW);
+    for (const s of stores.values()) expect((await s.head('b', 'k'))?.record.etag).toBe('old');
+  });
+
+  it('a staged write hidden within clock uncertainty is ClockSkew (503, retry), not an acknowledged hidden write', async () => {
+    const { coordinator, stores, holdEverywhere } = await setup();
+    await holdEverywhere('k', (NOW + 100) * 1024);
+    const err = await coordinator.putObject(put('k', 'x'.repeat(2000))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RingstoreError);
+    expect((err as RingstoreError).code).toBe('ClockSkew');
+    for (const s of stores.values()) expect((await s.head('b', 'k'))?.record.etag).toBe('old');
+    // The clock observed it: the client's retry is committed above it.
+    const retry = await coordinator.putObject(put('k', 'x'.repeat(2000)));
+    for (const s of stores.values()) expect((await s.head('b', 'k'))?.record.version).toEqual(retry.version);
   });
 
   it('refuses writes before reading the body while the node may not write', async () => {
