@@ -6,6 +6,8 @@ import type { ScrubProgress } from '../antientropy/scrub.js';
 import { RingstoreError } from '../util/errors.js';
 import { flag, type AdminRoute } from './admin-api.js';
 
+export type { ScrubProgress } from '../antientropy/scrub.js';
+
 /** What the routes drive (the ScrubWorker); absent when scrub is disabled on this node. */
 export interface ScrubControl {
   progress(): ScrubProgress;

@@ -6,8 +6,7 @@
  * a node could not be asked or a pass found corrupt copies, 2 on bad usage or no admin access.
  */
 import type { NodeStatus } from '../../admin/status-route.js';
-import type { ScrubAnswer } from '../../admin/scrub-route.js';
-import type { ScrubProgress } from '../../antientropy/scrub.js';
+import type { ScrubAnswer, ScrubProgress } from '../../admin/scrub-route.js';
 import { describeError } from '../../util/errors.js';
 import { ADMIN_OPTIONS, adminCall, resolveAdminTarget, type AdminTarget } from '../admin-client.js';
 import { EXIT, err, intOption, out, parseCommandArgs, type Command } from '../command.js';
