@@ -249,7 +249,18 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     idleTimeoutMs: rpcIdleMs,
     extraRoutes: (router) => {
       mountHealthRoutes(router, health);
-      mountAdminApi(router, config.admin.token, [statusRoute({ nodeId: config.nodeId, membership, clock, startedMs, replicationFactor: config.replication.factor, s3Address: () => servers[1]?.address ?? config.s3.listen, sections: statusSections }), ...scrubRoutes(scrub)]);
+      mountAdminApi(router, config.admin.token, [
+        statusRoute({
+          nodeId: config.nodeId,
+          membership,
+          clock,
+          startedMs,
+          replicationFactor: config.replication.factor,
+          s3Address: () => servers[1]?.address ?? config.s3.listen,
+          sections: statusSections,
+        }),
+        ...scrubRoutes(scrub),
+      ]);
     },
   });
   const s3App = createS3App({ coordinator, buckets, multipart, config, clock, timers, random, logger: logger.child({ component: 's3' }), metrics, health });

@@ -107,7 +107,7 @@ export class Coordinator {
     return this.#read.repairKey(bucket, key);
   }
 
-    /** Streams the body of a found version (or a range of it) from its holders. */
+  /** Streams the body of a found version (or a range of it) from its holders. */
   openBody(found: FoundObject, range?: ByteRange): Promise<Readable | Uint8Array> {
     return this.#read.openBody(found, range);
   }

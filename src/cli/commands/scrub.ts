@@ -74,7 +74,14 @@ export const scrubCommand: Command = {
     for (const s of started) if ('error' in s) err(`ringstore scrub: ${s.id}: ${s.error}`);
     const running = started.filter((s): s is (typeof started)[number] & { progress: ScrubProgress; until: number } => !('error' in s));
     if (values['wait'] !== true) {
-      if (json) out(JSON.stringify(running.map((s) => ({ node: s.id, progress: s.progress })), null, 2));
+      if (json)
+        out(
+          JSON.stringify(
+            running.map((s) => ({ node: s.id, progress: s.progress })),
+            null,
+            2,
+          ),
+        );
       else for (const s of running) out(formatScrubProgress(s.id, s.progress));
       return failed ? EXIT.degraded : EXIT.ok;
     }

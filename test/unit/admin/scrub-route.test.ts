@@ -28,7 +28,8 @@ async function serve(routes: ReturnType<typeof scrubRoutes>): Promise<string> {
   const router = new Router();
   mountAdminApi(router, TOKEN, routes);
   app.use(router.routes());
-  const server = createServer(app.callback());
+  const handle = app.callback();
+  const server = createServer((req, res) => void handle(req, res));
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/admin/v1/scrub`;
@@ -45,7 +46,15 @@ describe('scrub admin routes', () => {
     await store.open();
     for (let i = 0; i < 8; i++) await plant(store, `k${i}`, 100 + i, bodyOf(4000, i));
     const time = new VirtualTime(1_800_000_000_000);
-    const worker = new ScrubWorker({ source: store, clock: time, timers: time, logger: silentLogger, metrics: null, settings: { intervalMs: 86_400_000, maxBytesPerSecond: 1e9 }, onCorrupt: () => {} });
+    const worker = new ScrubWorker({
+      source: store,
+      clock: time,
+      timers: time,
+      logger: silentLogger,
+      metrics: null,
+      settings: { intervalMs: 86_400_000, maxBytesPerSecond: 1e9 },
+      onCorrupt: () => {},
+    });
     const signal = new AbortController().signal;
     await time.run(worker.runOnce(signal));
     const url = await serve(scrubRoutes(worker));

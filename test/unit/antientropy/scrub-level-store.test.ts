@@ -112,7 +112,15 @@ describe('scrub on a LevelStore', () => {
     expect(record.storage).toBe('blob');
     expect((await readAll(await level.read('b', 'big', meta.version))).equals(data)).toBe(true);
     // The next pass finds nothing wrong.
-    const again = new ScrubWorker({ source: level, clock: systemClock, timers: systemTimers, logger: silentLogger, metrics: null, settings: { intervalMs: 1, maxBytesPerSecond: 1024 ** 3 }, onCorrupt: () => {} });
+    const again = new ScrubWorker({
+      source: level,
+      clock: systemClock,
+      timers: systemTimers,
+      logger: silentLogger,
+      metrics: null,
+      settings: { intervalMs: 1, maxBytesPerSecond: 1024 ** 3 },
+      onCorrupt: () => {},
+    });
     await again.runOnce(new AbortController().signal);
     expect(again.progress()).toMatchObject({ corruptions: 0, objectsChecked: 1, bytesChecked: data.byteLength });
   });
