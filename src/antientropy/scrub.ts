@@ -16,6 +16,7 @@ import type { Logger } from '../util/logger.js';
 import { isRecycling } from '../util/send-body.js';
 import type { Worker } from '../util/worker.js';
 import { PARTITIONS } from './merkle.js';
+import { occupiedPartitions } from './occupied.js';
 import { RateLimiter } from './rate-limiter.js';
 
 /** What scrub reads from this node's store (`LocalStore` implements it). */
@@ -189,22 +190,20 @@ export class ScrubWorker implements Worker {
   }
 
   async #continue(pass: Pass, signal: AbortSignal): Promise<void> {
-    const digests = this.#o.source.partitionDigests();
-    while (pass.partition < PARTITIONS) {
+    for (const p of occupiedPartitions(this.#o.source.partitionDigests(), pass.partition)) {
       if (signal.aborted) throw signal.reason;
-      const p = pass.partition;
-      if (digests[p] !== 0n) {
-        for (;;) {
-          const page = await this.#o.source.scanPartition(p, { ...(pass.after === undefined ? {} : { after: pass.after }), limit: SCAN_PAGE });
-          for (const entry of page.entries) await this.#check(pass, p, entry, signal);
-          if (page.next === undefined) break;
-          pass.after = page.next;
-        }
+      pass.partition = p;
+      for (;;) {
+        const page = await this.#o.source.scanPartition(p, { ...(pass.after === undefined ? {} : { after: pass.after }), limit: SCAN_PAGE });
+        for (const entry of page.entries) await this.#check(pass, p, entry, signal);
+        if (page.next === undefined) break;
+        pass.after = page.next;
       }
       delete pass.after;
       pass.partition = p + 1;
-      if ((p & 0xff) === 0xff) this.#o.metrics?.scrubPassProgress.set(pass.partition / PARTITIONS);
+      this.#o.metrics?.scrubPassProgress.set(pass.partition / PARTITIONS);
     }
+    pass.partition = PARTITIONS;
   }
 
   async #check(pass: Pass, partition: number, entry: PartitionEntry, signal: AbortSignal): Promise<void> {

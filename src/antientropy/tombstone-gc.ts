@@ -15,7 +15,7 @@ import { compareVersions, hlcWallMs, type Clock, type Version } from '../util/cl
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { Worker } from '../util/worker.js';
-import { PARTITIONS } from './merkle.js';
+import { occupiedPartitions } from './occupied.js';
 
 /** What the GC reads and purges in this node's store (`LocalStore` implements it). */
 export interface TombstoneSource {
@@ -110,9 +110,7 @@ export class TombstoneGcWorker implements Worker {
     this.#pass = { expired: 0, purged: 0, keptUnreachable: 0, keptDiffering: 0, startedMs: this.#o.clock.now() };
     this.#running = true;
     try {
-      const digests = this.#o.source.partitionDigests();
-      for (let p = 0; p < PARTITIONS; p++) {
-        if (digests[p] === 0n) continue;
+      for (const p of occupiedPartitions(this.#o.source.partitionDigests())) {
         const owners = this.#o.ownersOf(p);
         // Keys of a partition this node does not own (a fallback's hinted copies) are hint delivery's to drop.
         if (!owners.includes(this.#o.self)) continue;
