@@ -327,9 +327,10 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     rpcAddress: () => servers[0]!.address,
     stop() {
       stopping ??= (async () => {
+        // A `POST /admin/v1/scrub {wait}` in flight is answered now, so it does not hold up the server's close.
+        scrub?.abandon(new RingstoreError('ServiceUnavailable', 'the node is stopping'));
         await Promise.all([...servers].reverse().map((s) => s.close()));
         await Promise.all(workers.map((w) => w.stop()));
-        scrub?.abandon(new RingstoreError('ServiceUnavailable', 'the node is stopping'));
         // Late commits, discards and read repairs of requests already answered finish before the transport goes.
         await coordinator.drain();
         await transport.close();
