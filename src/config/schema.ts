@@ -82,6 +82,20 @@ export interface Config {
     /** Differing partitions compared per entries request to a peer. */
     batchPartitions: number;
   };
+  scrub: {
+    /** Run the scrub worker (re-read every stored body to find corrupt copies). */
+    enabled: boolean;
+    /** Milliseconds from the start of one full scrub pass to the start of the next. */
+    intervalMs: number;
+    /** Body bytes scrub reads per second, in MiB, at most (each object also costs a seek's worth). */
+    maxMiBps: number;
+  };
+  tombstoneGc: {
+    /** Run the tombstone GC worker. */
+    enabled: boolean;
+    /** Milliseconds from the end of one tombstone GC pass to the start of the next. */
+    intervalMs: number;
+  };
   ring: {
     /** Tokens per unit of capacity. */
     vnodesPerUnit: number;
@@ -360,6 +374,32 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
   }),
   key({ path: 'antiEntropy.maxMiBps', kind: 'int', default: 160, min: 1, max: 100_000, doc: 'Most body bytes anti-entropy repairs copy per second, in MiB/s (the rate a lost disk is refilled at).' }),
   key({ path: 'antiEntropy.batchPartitions', kind: 'int', default: 64, min: 1, max: 1024, doc: 'Differing partitions compared per entries request to a peer.' }),
+  key({ path: 'scrub.enabled', kind: 'bool', default: true, doc: 'Run the scrub worker, which re-reads every body this node stores and has a corrupt copy replaced from a good replica.' }),
+  key({
+    path: 'scrub.intervalMs',
+    kind: 'int',
+    default: 604_800_000,
+    min: 1000,
+    max: 365 * 86_400_000,
+    doc: 'Milliseconds from the start of one full scrub pass to the start of the next (7 days by default); a pass that takes longer is followed by the next at once.',
+  }),
+  key({
+    path: 'scrub.maxMiBps',
+    kind: 'int',
+    default: 16,
+    min: 1,
+    max: 100_000,
+    doc: 'Most body bytes scrub reads per second, in MiB/s; each object is also charged 64 KiB for its seek. 16 MiB/s is 10% of a 160 MiB/s disk and covers about 9 TiB per node in 7 days.',
+  }),
+  key({ path: 'tombstoneGc.enabled', kind: 'bool', default: true, doc: 'Run the tombstone GC worker, which purges tombstones older than replication.tombstoneGraceMs once every replica holds them.' }),
+  key({
+    path: 'tombstoneGc.intervalMs',
+    kind: 'int',
+    default: 3_600_000,
+    min: 1000,
+    max: 30 * 86_400_000,
+    doc: 'Milliseconds from the end of one tombstone GC pass to the start of the next.',
+  }),
   key({ path: 'ring.vnodesPerUnit', kind: 'int', default: 2048, min: 1, max: 4096, doc: 'Ring tokens per unit of member capacity; more tokens spread keys more evenly.' }),
   key({
     path: 'store.inlineThreshold',

@@ -33,6 +33,16 @@ export interface Metrics {
   readonly antiEntropyBytesRepaired: Counter<never>;
   /** Planned anti-entropy copies that failed (retried by the next pass). */
   readonly antiEntropyRepairFailures: Counter<never>;
+  /** Body bytes the scrub worker re-read and checked. */
+  readonly scrubBytes: Counter<never>;
+  /** Bodies the scrub worker re-read and checked. */
+  readonly scrubObjects: Counter<never>;
+  /** Copies the scrub worker found corrupt (quarantined and handed to repair). */
+  readonly scrubCorruptions: Counter<never>;
+  /** Share (0 … 1) of the partitions the current scrub pass has covered. */
+  readonly scrubPassProgress: Gauge<never>;
+  /** Tombstones purged by the tombstone GC once every replica held them. */
+  readonly tombstonesPurged: Counter<never>;
   readonly clusterNodes: Gauge<'state'>;
   /** Liveness changes of peers as this node's failure detector saw them, by peer and new state. */
   readonly peerStateChanges: Counter<'peer' | 'to'>;
@@ -122,6 +132,19 @@ export function createMetrics(registry: Registry, build: { version: string; comm
       registers: [registry],
     }),
     hintQueueBytes: new Gauge({ name: 'ringstore_hint_queue_bytes', help: 'Body bytes of the hints held on this node, as of the last delivery scan.', registers: [registry] }),
+    scrubBytes: new Counter({ name: 'ringstore_scrub_bytes_total', help: 'Body bytes the scrub worker re-read and checked against their CRC32s.', registers: [registry] }),
+    scrubObjects: new Counter({ name: 'ringstore_scrub_objects_total', help: 'Bodies the scrub worker re-read and checked.', registers: [registry] }),
+    scrubCorruptions: new Counter({
+      name: 'ringstore_scrub_corruptions_total',
+      help: 'Copies the scrub worker found corrupt; each is quarantined and replaced from a good replica.',
+      registers: [registry],
+    }),
+    scrubPassProgress: new Gauge({ name: 'ringstore_scrub_pass_progress_ratio', help: 'Share (0 to 1) of the partitions the current scrub pass has covered.', registers: [registry] }),
+    tombstonesPurged: new Counter({
+      name: 'ringstore_tombstones_purged_total',
+      help: 'Tombstones older than replication.tombstoneGraceMs purged once every replica held them.',
+      registers: [registry],
+    }),
     clusterNodes: new Gauge({ name: 'ringstore_cluster_nodes', help: 'Members of the layout by liveness as this node sees them.', labelNames: ['state'], registers: [registry] }),
     peerStateChanges: new Counter({
       name: 'ringstore_peer_state_changes_total',

@@ -105,6 +105,11 @@ export class Coordinator {
     return this.#read.findObject(bucket, key, op);
   }
 
+  /** Heads every replica of a key and repairs the stale or quarantined ones from a good copy; resolves when done. */
+  repairKey(bucket: string, key: string): Promise<void> {
+    return this.#read.repairKey(bucket, key);
+  }
+
   /** Streams the body of a found version (or a range of it) from its holders. */
   openBody(found: FoundObject, range?: ByteRange): Promise<Readable | Uint8Array> {
     return this.#read.openBody(found, range);

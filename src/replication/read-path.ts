@@ -53,6 +53,19 @@ export class ReadPath {
   }
 
   /**
+   * Asks every replica of a key (all N owners that are usable) for its copy and waits until the
+   * stale ones are repaired: an older version, none, or a quarantined copy gets the newest good
+   * one. For scrub, which finds a corrupt copy and wants it replaced without waiting for a read.
+   */
+  async repairKey(bucket: string, key: string): Promise<void> {
+    const ctx = this.#ctx;
+    const { targets } = ctx.placement.readTargets(bucket, key);
+    const answers = targetsOf(ctx, targets).map(async (target) => ({ target, result: await target.api.head(bucket, key, {}) }));
+    // A repair of a copy found corrupt needs a replica that has a good one; afterRead picks it.
+    await this.#repair.afterRead(answers, undefined);
+  }
+
+  /**
    * Streams the body of a found version (or a range of it), trying each holder in turn. The
    * first chunk is read here, so a body that fails at once (a corrupt first block, a missing
    * blob) moves on to the next holder before anything is sent. A holder whose stream fails
