@@ -30,6 +30,15 @@ import { createS3App } from './s3/server.js';
 import { mountHealthRoutes } from './admin/health-routes.js';
 import { mountAdminApi } from './admin/admin-api.js';
 import { statusRoute, type StatusSection } from './admin/status-route.js';
+import { repairRoutes } from './admin/repair-route.js';
+import { AntiEntropyWorker } from './antientropy/worker.js';
+import { MerkleResponder } from './antientropy/responder.js';
+import { SharedPartitions } from './antientropy/shared.js';
+import { ReplicaCopier } from './antientropy/replica-copier.js';
+import { mountMerkle, remoteMerklePeer } from './antientropy/endpoints.js';
+import type { PartitionPlacement } from './antientropy/types.js';
+import type { EndpointRegistry } from './rpc/registry.js';
+import type { Liveness } from './cluster/membership.js';
 import { createMetrics, type Metrics } from './metrics/definitions.js';
 import { HybridClock, hlcWallMs, sleep, systemClock, systemTimers, type Clock, type Timers } from './util/clock.js';
 import { cryptoRandom, type Random } from './util/random.js';
@@ -87,6 +96,12 @@ const HIGH_WATER_WINDOW_MS = 1000;
 
 /** A restart this soon after the mark waits for the wall clock to pass it instead of refusing writes. */
 const HIGH_WATER_WAIT_MS = 5000;
+
+/** How often the anti-entropy worker looks for due work (queued partitions and peers, a due or requested pass). */
+const ANTI_ENTROPY_TICK_MS = 1000;
+
+/** Anti-entropy copies in flight at once (heads and commits to one peer are batched per event-loop turn). */
+const ANTI_ENTROPY_CONCURRENCY = 16;
 
 /** Builds and starts one node. */
 export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): Promise<RunningNode> {
@@ -153,7 +168,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     },
   });
 
-  const transport =
+  const transport: ReplicaResolver =
     deps.transport ??
     new RpcClient({ nodeId: config.nodeId, secret: config.rpc.secret, timeoutMs: config.rpc.timeoutMs, streamsPerPeer: config.rpc.streamsPerPeer, logger: logger.child({ component: 'rpc' }) });
   const replicaFor = (member: { id: string; address: string }): ReplicaApi => (member.id === config.nodeId ? store : transport.replica(member.id, member.address));
@@ -198,6 +213,56 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const startedMs = clock.now();
   // Background subsystems add their progress here; GET /admin/v1/status reports each.
   const statusSections: StatusSection[] = [];
+
+  // Anti-entropy: every node serves the Merkle exchange, and (when enabled) pulls from each peer
+  // what it lacks, paced by antiEntropy.*; a peer seen coming back up is compared at once, and a
+  // node that restarts (an empty data dir included) starts a full pass as soon as it is up.
+  let aePlacement: PartitionPlacement | undefined;
+  const placement = (): PartitionPlacement => {
+    const { ring } = membership;
+    if (aePlacement?.layoutVersion !== ring.layout.version) {
+      aePlacement = { layoutVersion: ring.layout.version, ownersOf: (p) => ring.preferenceListOfPartition(p, config.replication.factor).replicas.map((m) => m.id) };
+    }
+    return aePlacement;
+  };
+  const shared = new SharedPartitions(config.nodeId);
+  const responder = new MerkleResponder({ source: store, placement, shared });
+  const addressOf = (id: string): string => membership.member(id)?.address ?? '';
+  const antiEntropy = config.antiEntropy.enabled
+    ? new AntiEntropyWorker({
+        self: config.nodeId,
+        source: store,
+        placement,
+        shared,
+        peer: (id) => remoteMerklePeer(transport, id, addressOf(id)),
+        isUp: (id) => membership.isUsable(id),
+        repairer: new ReplicaCopier((id) => replicaFor({ id, address: addressOf(id) })),
+        clock,
+        timers,
+        logger: logger.child({ component: 'anti-entropy' }),
+        metrics,
+        direction: 'pull',
+        settings: {
+          intervalMs: config.antiEntropy.intervalMs,
+          maxPartitionsPerSecond: config.antiEntropy.maxPartitionsPerSecond,
+          maxBytesPerSecond: config.antiEntropy.maxMiBps * 1024 * 1024,
+          batchPartitions: config.antiEntropy.batchPartitions,
+          tombstoneGraceMs: config.replication.tombstoneGraceMs,
+          repairConcurrency: ANTI_ENTROPY_CONCURRENCY,
+        },
+      })
+    : undefined;
+  if (antiEntropy) statusSections.push({ name: 'antiEntropy', snapshot: () => antiEntropy.progress() });
+  const lastLiveness = new Map<string, Liveness>();
+  const antiEntropyOnLiveness = (peerId: string, state: Liveness): void => {
+    if (state === 'up' && lastLiveness.get(peerId) === 'down') antiEntropy?.exchangeWith(peerId);
+    lastLiveness.set(peerId, state);
+  };
+  /** Every endpoint this node serves beyond the replica verbs and the ping (over HTTP and in memory alike). */
+  const endpoints = (registry: EndpointRegistry): void => {
+    mountMerkle(registry, responder);
+  };
+  transport.serve?.(config.nodeId, endpoints);
   const health = { readiness: () => readiness.state(), metrics, metricsToken: config.metrics.token };
   // A peer's stage may legitimately pause while its S3 client does (up to s3.idleTimeoutMs);
   // only a connection silent for longer than that, plus an RPC timeout, is given up.
@@ -209,9 +274,21 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     logger: logger.child({ component: 'rpc-server' }),
     clock,
     idleTimeoutMs: rpcIdleMs,
+    endpoints,
     extraRoutes: (router) => {
       mountHealthRoutes(router, health);
-      mountAdminApi(router, config.admin.token, [statusRoute({ nodeId: config.nodeId, membership, clock, startedMs, replicationFactor: config.replication.factor, s3Address: () => servers[1]?.address ?? config.s3.listen, sections: statusSections })]);
+      mountAdminApi(router, config.admin.token, [
+        statusRoute({
+          nodeId: config.nodeId,
+          membership,
+          clock,
+          startedMs,
+          replicationFactor: config.replication.factor,
+          s3Address: () => servers[1]?.address ?? config.s3.listen,
+          sections: statusSections,
+        }),
+        ...repairRoutes(config.nodeId, antiEntropy),
+      ]);
     },
   });
   const s3App = createS3App({ coordinator, buckets, multipart, config, clock, timers, random, logger: logger.child({ component: 's3' }), metrics, health });
@@ -250,7 +327,10 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     confirmAfterMs: Math.min(100, config.cluster.pingIntervalMs),
     logger: logger.child({ component: 'failure-detector' }),
     metrics,
-    onChange: () => updateNodeGauge(),
+    onChange: (peerId, state) => {
+      updateNodeGauge();
+      antiEntropyOnLiveness(peerId, state);
+    },
     timers,
   });
   const updateNodeGauge = (): void => {
@@ -264,6 +344,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   workers.push(startWorker(orphans, config.store.gcIntervalMs, (err) => logger.warn({ err: describeError(err) }, 'store-gc pass failed'), timers));
   const parts = new PartsCollector({ coordinator, local: store, clock, logger: logger.child({ component: 'parts-gc' }), metrics, graceMs: config.store.partGraceMs });
   workers.push(startWorker(parts, config.store.gcIntervalMs, (err) => logger.warn({ err: describeError(err) }, 'parts-gc pass failed'), timers));
+  if (antiEntropy) workers.push(startWorker(antiEntropy, ANTI_ENTROPY_TICK_MS, (err) => logger.warn({ err: describeError(err) }, 'anti-entropy step failed'), timers));
   started = true;
   logger.info({ s3: servers[1]!.address, rpc: servers[0]!.address, members: membership.layout.members.length }, 'node started');
 
