@@ -8,6 +8,8 @@ import type { AntiEntropyProgress } from '../antientropy/worker.js';
 import { RingstoreError } from '../util/errors.js';
 import { flag, type AdminRoute } from './admin-api.js';
 
+export type { AntiEntropyProgress };
+
 /** What the routes drive: the node's anti-entropy worker. */
 export interface RepairControl {
   progress(): AntiEntropyProgress;

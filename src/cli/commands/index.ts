@@ -8,8 +8,9 @@ import { configCommand } from './config.js';
 import { devCommand } from './dev.js';
 import { fsckCommand } from './fsck.js';
 import { healthCommand } from './health.js';
+import { repairCommand } from './repair.js';
 import { serverCommand } from './server.js';
 import { statusCommand } from './status.js';
 
 /** The command table. */
-export const COMMANDS: readonly Command[] = [serverCommand, devCommand, statusCommand, configCommand, healthCommand, fsckCommand, benchCommand];
+export const COMMANDS: readonly Command[] = [serverCommand, devCommand, statusCommand, repairCommand, configCommand, healthCommand, fsckCommand, benchCommand];
