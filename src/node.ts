@@ -35,7 +35,7 @@ import { AntiEntropyWorker } from './antientropy/worker.js';
 import { MerkleResponder } from './antientropy/responder.js';
 import { SharedPartitions } from './antientropy/shared.js';
 import { ReplicaCopier } from './antientropy/replica-copier.js';
-import { mountMerkle, remoteMerklePeer } from './antientropy/endpoints.js';
+import { merkleNudgeEndpoint, mountMerkle, remoteMerklePeer } from './antientropy/endpoints.js';
 import type { PartitionPlacement } from './antientropy/types.js';
 import type { EndpointRegistry } from './rpc/registry.js';
 import type { Liveness } from './cluster/membership.js';
@@ -255,12 +255,18 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   if (antiEntropy) statusSections.push({ name: 'antiEntropy', snapshot: () => antiEntropy.progress() });
   const lastLiveness = new Map<string, Liveness>();
   const antiEntropyOnLiveness = (peerId: string, state: Liveness): void => {
-    if (state === 'up' && lastLiveness.get(peerId) === 'down') antiEntropy?.exchangeWith(peerId);
+    if (state === 'up' && lastLiveness.get(peerId) === 'down') {
+      // Compare with it, and ask it to pull from us: it may have missed writes while away.
+      antiEntropy?.exchangeWith(peerId);
+      transport
+        .call(peerId, addressOf(peerId), merkleNudgeEndpoint, { from: config.nodeId })
+        .catch((err: unknown) => logger.debug({ peer: peerId, err: describeError(err) }, 'anti-entropy nudge failed'));
+    }
     lastLiveness.set(peerId, state);
   };
   /** Every endpoint this node serves beyond the replica verbs and the ping (over HTTP and in memory alike). */
   const endpoints = (registry: EndpointRegistry): void => {
-    mountMerkle(registry, responder);
+    mountMerkle(registry, responder, (peer) => antiEntropy?.exchangeWith(peer));
   };
   transport.serve?.(config.nodeId, endpoints);
   const health = { readiness: () => readiness.state(), metrics, metricsToken: config.metrics.token };

@@ -1,6 +1,7 @@
 /**
  * The Merkle exchange on the wire: the two endpoints (summaries, entries) a peer's
- * `AntiEntropyWorker` calls, declared once with the binary codecs of codec.ts, their handlers
+ * `AntiEntropyWorker` calls, and the nudge a node sends a peer it sees come back up ("pull from me
+ * now": every node pulls what it lacks, so a returning node is asked rather than pushed to), declared once with the binary codecs of codec.ts, their handlers
  * (the `MerkleResponder`), and the calling side, a `MerklePeer` over `ReplicaResolver.call`, so
  * the exchange runs the same over HTTP and over the in-memory transport.
  */
@@ -8,6 +9,7 @@ import type { Endpoint } from '../rpc/endpoint.js';
 import { defineEndpoint } from '../rpc/endpoint.js';
 import type { EndpointRegistry } from '../rpc/registry.js';
 import type { ReplicaResolver } from '../rpc/transport.js';
+import { protocol } from '../rpc/wire.js';
 import { entriesRequestCodec, entriesResponseCodec, summariesRequestCodec, summariesResponseCodec, type BinaryCodec } from './codec.js';
 import type { MerkleResponder } from './responder.js';
 import type { EntriesRequest, EntriesResponse, MerklePeer, SummariesRequest, SummariesResponse } from './types.js';
@@ -41,9 +43,42 @@ export const merkleSummariesEndpoint = declare<SummariesRequest, SummariesRespon
 /** `POST /rpc/v1/merkle/entries`: the entries (key, version, tombstone, storage, size) of the listed partitions, paged. */
 export const merkleEntriesEndpoint = declare<EntriesRequest, EntriesResponse>('merkle-entries', '/rpc/v1/merkle/entries', entriesRequestCodec, entriesResponseCodec);
 
-/** Serves the Merkle exchange of this node from `responder`. */
-export function mountMerkle(registry: EndpointRegistry, responder: MerkleResponder): EndpointRegistry {
-  return registry.mount(merkleSummariesEndpoint, (req) => responder.summaries(req)).mount(merkleEntriesEndpoint, (req) => responder.entries(req));
+/** A nudge: the sender just saw this node come back up, and asks it to pull from the sender now. */
+export interface NudgeRequest {
+  readonly from: string;
+}
+
+/** `POST /rpc/v1/merkle/nudge` (body: the sender's node id) → 204. */
+export const merkleNudgeEndpoint = defineEndpoint<NudgeRequest, void>({
+  name: 'merkle-nudge',
+  method: 'POST',
+  path: '/rpc/v1/merkle/nudge',
+  pool: 'calls',
+  request: {
+    encode: (req) => ({ body: req.from, contentType: 'text/plain' }),
+    decode: (received) => {
+      const from = received.body.toString('utf8');
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(from)) throw protocol('merkle nudge: expected a node id');
+      return { from };
+    },
+  },
+  response: {
+    encode: () => ({ status: 204 }),
+    decode: (received) => {
+      if (received.status !== 204) throw protocol(`merkle nudge answer: expected 204, got ${received.status}`);
+    },
+  },
+});
+
+/**
+ * Serves the Merkle exchange of this node from `responder`; `onNudge(peer)` is called when a peer
+ * asks this node to pull from it (the anti-entropy worker's `exchangeWith`).
+ */
+export function mountMerkle(registry: EndpointRegistry, responder: MerkleResponder, onNudge: (peer: string) => void = () => {}): EndpointRegistry {
+  return registry
+    .mount(merkleSummariesEndpoint, (req) => responder.summaries(req))
+    .mount(merkleEntriesEndpoint, (req) => responder.entries(req))
+    .mount(merkleNudgeEndpoint, (req) => onNudge(req.from));
 }
 
 /** The `MerklePeer` of node `id` at `address`, over `resolver`'s generic call. */

@@ -72,6 +72,8 @@ export interface AntiEntropyProgress {
   readonly partitionsDiffering: number;
   readonly keysRepaired: number;
   readonly bytesRepaired: number;
+  /** Body bytes copies moved, applied or not (at least `bytesRepaired`). */
+  readonly bytesMoved: number;
   readonly repairFailures: number;
   /** Peers skipped (down) or whose exchange failed in this pass. */
   readonly peersSkipped: number;
@@ -93,13 +95,14 @@ interface PassCounters {
   partitionsDiffering: number;
   keysRepaired: number;
   bytesRepaired: number;
+  bytesMoved: number;
   repairFailures: number;
   peersSkipped: number;
   startedMs?: number;
   finishedMs?: number;
 }
 
-const emptyCounters = (): PassCounters => ({ partitionsTotal: 0, partitionsCompared: 0, partitionsDiffering: 0, keysRepaired: 0, bytesRepaired: 0, repairFailures: 0, peersSkipped: 0 });
+const emptyCounters = (): PassCounters => ({ partitionsTotal: 0, partitionsCompared: 0, partitionsDiffering: 0, keysRepaired: 0, bytesRepaired: 0, bytesMoved: 0, repairFailures: 0, peersSkipped: 0 });
 
 /** The `anti-entropy` background worker. */
 export class AntiEntropyWorker implements Worker {
@@ -161,6 +164,7 @@ export class AntiEntropyWorker implements Worker {
       partitionsDiffering: p.partitionsDiffering,
       keysRepaired: p.keysRepaired,
       bytesRepaired: p.bytesRepaired,
+      bytesMoved: p.bytesMoved,
       repairFailures: p.repairFailures,
       peersSkipped: p.peersSkipped,
       ...(p.startedMs === undefined ? {} : { startedMs: p.startedMs }),
@@ -328,6 +332,7 @@ export class AntiEntropyWorker implements Worker {
     try {
       await this.#byteRate.take(item.size, signal);
       const outcome = await this.#o.repairer.copy(item, signal);
+      this.#pass.bytesMoved += outcome.moved ?? outcome.bytes;
       if (!outcome.applied) return;
       this.#pass.keysRepaired++;
       this.#pass.bytesRepaired += outcome.bytes;
