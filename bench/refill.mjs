@@ -218,20 +218,22 @@ async function phase(name) {
       cluster.proxy.reset();
       await admin(n2, 'POST', '/repair', { wait: true });
       result.inSyncExchange = { keys: count, ...cluster.proxy.counts };
-      // …and the one that finds a key n2 missed (paused while it was written, for longer than the
-      // RPC timeout, so the write's late third commit gives up): n1 sees n2 back up and nudges it.
-      n2.proc.pause();
-      await sleep(2000);
+      // …and the one that finds a key n2 missed: n2 is down (killed, so the write's commit to it
+      // fails at once) while the key is written, then restarts with its data; its boot pass pulls
+      // the key from n1 (n1 is its first peer). The window also holds one in-sync exchange (n1
+      // sees n2 back up and nudges it) and the copy itself (head, not a Merkle message: not counted).
+      await n2.proc.kill();
       await clients[0].send(new PutObjectCommand({ Bucket: 'refill', Key: 'missed', Body: Buffer.alloc(4096, 7) }));
-      await sleep(6000);
       cluster.proxy.reset();
-      n2.proc.resume();
+      n2.proc.start();
+      const why = await n2.proc.waitHealthy(30_000);
+      if (why !== undefined) throw new Error(`n2: ${why}`);
       for (const deadline = Date.now() + 30_000; !(await rpc.replica('n2', n2.rpc).head('refill', 'missed').catch(() => undefined)); ) {
         if (Date.now() > deadline) throw new Error('n2 did not get the missed key');
         await sleep(100);
       }
       await sleep(2000);
-      result.oneDifferingKeyExchange = { ...cluster.proxy.counts, note: 'every Merkle exchange with n1 in the window (n2 back up: its pull, and in-sync ones)' };
+      result.oneDifferingKeyExchange = { ...cluster.proxy.counts, note: 'every Merkle message to n1 in the window: the boot pass that finds the key, plus an in-sync exchange after the nudge' };
       log('merkle bytes', JSON.stringify({ inSync: result.inSyncExchange, oneDiffering: result.oneDifferingKeyExchange }));
     }
     result.n2 = await loseDisk(cluster, 'n2', ideal + (name === '4KiB' ? 4096 : 0));
