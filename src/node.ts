@@ -100,8 +100,13 @@ const HIGH_WATER_WAIT_MS = 5000;
 /** How often the anti-entropy worker looks for due work (queued partitions and peers, a due or requested pass). */
 const ANTI_ENTROPY_TICK_MS = 1000;
 
-/** Anti-entropy copies in flight at once (heads and commits to one peer are batched per event-loop turn). */
-const ANTI_ENTROPY_CONCURRENCY = 16;
+/**
+ * Anti-entropy copies in flight at once: small bodies ride on the source's batched heads (64 at
+ * once refilled 4 KiB objects ~1.5x faster than 16), large ones each hold one of the peer's
+ * streamed-read connections (rpc.streamsPerPeer), so fewer of those, to leave room for GETs.
+ */
+const ANTI_ENTROPY_CONCURRENCY = 64;
+const ANTI_ENTROPY_LARGE_CONCURRENCY = 8;
 
 /** Builds and starts one node. */
 export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): Promise<RunningNode> {
@@ -249,6 +254,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
           batchPartitions: config.antiEntropy.batchPartitions,
           tombstoneGraceMs: config.replication.tombstoneGraceMs,
           repairConcurrency: ANTI_ENTROPY_CONCURRENCY,
+          largeRepairConcurrency: ANTI_ENTROPY_LARGE_CONCURRENCY,
         },
       })
     : undefined;

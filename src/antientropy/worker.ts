@@ -29,7 +29,12 @@ export interface AntiEntropySettings {
   readonly tombstoneGraceMs: number;
   /** Copies in flight at once (default 1); heads and commits to one peer are batched, so more copies cost fewer round trips each. */
   readonly repairConcurrency?: number;
+  /** Of those, copies of bodies over 64 KiB at once (default `repairConcurrency`): each holds a streamed read from its source. */
+  readonly largeRepairConcurrency?: number;
 }
+
+/** Bodies over this size are streamed (the source's head does not carry them). */
+const LARGE_BODY = 64 * 1024;
 
 /** What the worker is built from. */
 export interface AntiEntropyWorkerOptions {
@@ -113,6 +118,7 @@ export class AntiEntropyWorker implements Worker {
   readonly #queue = new Set<number>();
   readonly #peerQueue = new Set<string>();
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #inFlightLarge = new Set<Promise<void>>();
   /** Copies in flight, by target, key and version, so two plans never move the same body twice at once. */
   readonly #inFlightKeys = new Set<string>();
   #pass: PassCounters = emptyCounters();
@@ -312,14 +318,19 @@ export class AntiEntropyWorker implements Worker {
     const id = `${item.target}\0${item.bucket}\0${item.key}\0${item.version.hlc}\0${item.version.node}`;
     if (this.#inFlightKeys.has(id)) return;
     const limit = Math.max(1, this.#o.settings.repairConcurrency ?? 1);
-    while (this.#inFlight.size >= limit) await Promise.race(this.#inFlight);
+    const large = item.size > LARGE_BODY;
+    const largeLimit = Math.max(1, Math.min(limit, this.#o.settings.largeRepairConcurrency ?? limit));
+    while (this.#inFlight.size >= limit || (large && this.#inFlightLarge.size >= largeLimit))
+      await Promise.race(large && this.#inFlightLarge.size >= largeLimit ? this.#inFlightLarge : this.#inFlight);
     signal.throwIfAborted();
     this.#inFlightKeys.add(id);
     const running: Promise<void> = this.#repair(item, signal).finally(() => {
       this.#inFlight.delete(running);
+      this.#inFlightLarge.delete(running);
       this.#inFlightKeys.delete(id);
     });
     this.#inFlight.add(running);
+    if (large) this.#inFlightLarge.add(running);
   }
 
   /** Waits for every copy in flight. */
