@@ -43,7 +43,12 @@ export async function collectStatus(target: AdminTarget, timeoutMs: number): Pro
 
 function pad(cells: readonly string[][]): string[] {
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
-  return cells.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  return cells.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 function describeSection(value: unknown): string {

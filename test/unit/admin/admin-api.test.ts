@@ -18,7 +18,8 @@ async function serve(token: string, routes: AdminRoute[]): Promise<string> {
   const router = new Router();
   mountAdminApi(router, token, routes);
   app.use(router.routes());
-  const server = createServer(app.callback());
+  const handle = app.callback();
+  const server = createServer((req, res) => void handle(req, res));
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
