@@ -33,6 +33,15 @@ import { statusRoute, type StatusSection } from './admin/status-route.js';
 import { scrubRoutes } from './admin/scrub-route.js';
 import { ScrubWorker } from './antientropy/scrub.js';
 import { TombstoneGcWorker } from './antientropy/tombstone-gc.js';
+import { repairRoutes } from './admin/repair-route.js';
+import { AntiEntropyWorker } from './antientropy/worker.js';
+import { MerkleResponder } from './antientropy/responder.js';
+import { SharedPartitions } from './antientropy/shared.js';
+import { ReplicaCopier } from './antientropy/replica-copier.js';
+import { merkleNudgeEndpoint, mountMerkle, remoteMerklePeer } from './antientropy/endpoints.js';
+import type { PartitionPlacement } from './antientropy/types.js';
+import type { EndpointRegistry } from './rpc/registry.js';
+import type { Liveness } from './cluster/membership.js';
 import { createMetrics, type Metrics } from './metrics/definitions.js';
 import { HybridClock, hlcWallMs, sleep, systemClock, systemTimers, type Clock, type Timers } from './util/clock.js';
 import { cryptoRandom, type Random } from './util/random.js';
@@ -40,7 +49,6 @@ import { createLogger, type Logger } from './util/logger.js';
 import { startHttpServer, type StartedHttpServer } from './util/http-server.js';
 import { startWorker, type WorkerHandle } from './util/worker.js';
 import { RingstoreError, describeError } from './util/errors.js';
-import { ReplicaCopier } from './antientropy/replica-copier.js';
 import { HintDelivery, startHintDelivery } from './handoff/hint-delivery.js';
 import { countingHints } from './handoff/queued-counter.js';
 import { Readiness } from './util/readiness.js';
@@ -96,6 +104,16 @@ const HIGH_WATER_WAIT_MS = 5000;
 
 /** Milliseconds between hint delivery passes when nothing wakes it (a peer coming back does). */
 const HINT_SCAN_INTERVAL_MS = 1000;
+/** How often the anti-entropy worker looks for due work (queued partitions and peers, a due or requested pass). */
+const ANTI_ENTROPY_TICK_MS = 1000;
+
+/**
+ * Anti-entropy copies in flight at once: small bodies ride on the source's batched heads (64 at
+ * once refilled 4 KiB objects ~1.5x faster than 16), large ones each hold one of the peer's
+ * streamed-read connections (rpc.streamsPerPeer), so fewer of those, to leave room for GETs.
+ */
+const ANTI_ENTROPY_CONCURRENCY = 64;
+const ANTI_ENTROPY_LARGE_CONCURRENCY = 8;
 
 /** Builds and starts one node. */
 export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): Promise<RunningNode> {
@@ -164,7 +182,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     },
   });
 
-  const transport =
+  const transport: ReplicaResolver =
     deps.transport ??
     new RpcClient({ nodeId: config.nodeId, secret: config.rpc.secret, timeoutMs: config.rpc.timeoutMs, streamsPerPeer: config.rpc.streamsPerPeer, timers, logger: logger.child({ component: 'rpc' }) });
   // The replica this node serves (and calls in-process): the store, with the hints it takes counted.
@@ -203,9 +221,9 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const buckets = new Buckets(coordinator, clock);
   const multipart = new Multipart(coordinator, random);
 
-  // Scrub and tombstone GC (issue 10). A corrupt copy scrub finds is repaired at once by a
-  // coordinator read of all N replicas (read repair restores quarantined copies).
-  // Note for the lead: once the anti-entropy worker is wired here, onCorrupt may also call its prioritize(partition).
+  // Scrub and tombstone GC. A corrupt copy scrub finds is repaired at once by a coordinator read
+  // of all N replicas (read repair restores quarantined copies), and its partition is compared
+  // by anti-entropy next, should that read fail.
   const scrub = config.scrub.enabled
     ? new ScrubWorker({
         source: store,
@@ -214,7 +232,10 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
         logger: logger.child({ component: 'scrub' }),
         metrics,
         settings: { intervalMs: config.scrub.intervalMs, maxBytesPerSecond: config.scrub.maxMiBps * 1024 * 1024 },
-        onCorrupt: (bucket, key) => coordinator.background(coordinator.repairKey(bucket, key)),
+        onCorrupt: (bucket, key, partition) => {
+          coordinator.background(coordinator.repairKey(bucket, key));
+          antiEntropy?.prioritize(partition);
+        },
       })
     : undefined;
   const tombstoneGc = config.tombstoneGc.enabled
@@ -247,6 +268,70 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const startedMs = clock.now();
   // Background subsystems add their progress here; GET /admin/v1/status reports each.
   const statusSections: StatusSection[] = [];
+
+  // Anti-entropy: every node serves the Merkle exchange, and (when enabled) pulls from each peer
+  // what it lacks, paced by antiEntropy.*; a peer seen coming back up is compared at once, and a
+  // node that restarts (an empty data dir included) starts a full pass as soon as it is up.
+  let aePlacement: PartitionPlacement | undefined;
+  const placement = (): PartitionPlacement => {
+    const { ring } = membership;
+    if (aePlacement?.layoutVersion !== ring.layout.version) {
+      aePlacement = { layoutVersion: ring.layout.version, ownersOf: (p) => ring.preferenceListOfPartition(p, config.replication.factor).replicas.map((m) => m.id) };
+    }
+    return aePlacement;
+  };
+  const shared = new SharedPartitions(config.nodeId);
+  const responder = new MerkleResponder({ source: store, placement, shared });
+  const addressOf = (id: string): string => membership.member(id)?.address ?? '';
+  // The one way a copy of a key's version goes from a replica that holds it to one that lacks it
+  // (anti-entropy repairs, hint delivery): same version, body checked by size and CRC32.
+  const copier = new ReplicaCopier((id) => {
+    const member = membership.member(id);
+    if (member === undefined) throw new RingstoreError('InvalidArgument', `unknown member ${id}`, { id });
+    return replicaFor(member);
+  });
+  const antiEntropy = config.antiEntropy.enabled
+    ? new AntiEntropyWorker({
+        self: config.nodeId,
+        source: store,
+        placement,
+        shared,
+        peer: (id) => remoteMerklePeer(transport, id, addressOf(id)),
+        isUp: (id) => membership.isUsable(id),
+        repairer: copier,
+        clock,
+        timers,
+        logger: logger.child({ component: 'anti-entropy' }),
+        metrics,
+        direction: 'pull',
+        settings: {
+          intervalMs: config.antiEntropy.intervalMs,
+          maxPartitionsPerSecond: config.antiEntropy.maxPartitionsPerSecond,
+          maxBytesPerSecond: config.antiEntropy.maxMiBps * 1024 * 1024,
+          batchPartitions: config.antiEntropy.batchPartitions,
+          tombstoneGraceMs: config.replication.tombstoneGraceMs,
+          repairConcurrency: ANTI_ENTROPY_CONCURRENCY,
+          largeRepairConcurrency: ANTI_ENTROPY_LARGE_CONCURRENCY,
+        },
+      })
+    : undefined;
+  if (antiEntropy) statusSections.push({ name: 'antiEntropy', snapshot: () => antiEntropy.progress() });
+  const lastLiveness = new Map<string, Liveness>();
+  const antiEntropyOnLiveness = (peerId: string, state: Liveness): void => {
+    if (state === 'up' && lastLiveness.get(peerId) === 'down') {
+      // Compare with it, and ask it to pull from us: it may have missed writes while away.
+      antiEntropy?.exchangeWith(peerId);
+      transport
+        .call(peerId, addressOf(peerId), merkleNudgeEndpoint, { from: config.nodeId })
+        .catch((err: unknown) => logger.debug({ peer: peerId, err: describeError(err) }, 'anti-entropy nudge failed'));
+    }
+    lastLiveness.set(peerId, state);
+  };
+  /** Every endpoint this node serves beyond the replica verbs and the ping (over HTTP and in memory alike). */
+  const endpoints = (registry: EndpointRegistry): void => {
+    mountMerkle(registry, responder, (peer) => antiEntropy?.exchangeWith(peer));
+  };
+  transport.serve?.(config.nodeId, endpoints);
   const health = { readiness: () => readiness.state(), metrics, metricsToken: config.metrics.token };
   // A peer's stage may legitimately pause while its S3 client does (up to s3.idleTimeoutMs);
   // only a connection silent for longer than that, plus an RPC timeout, is given up.
@@ -258,6 +343,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     logger: logger.child({ component: 'rpc-server' }),
     clock,
     idleTimeoutMs: rpcIdleMs,
+    endpoints,
     extraRoutes: (router) => {
       mountHealthRoutes(router, health);
       mountAdminApi(router, config.admin.token, [
@@ -271,6 +357,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
           sections: statusSections,
         }),
         ...scrubRoutes(scrub),
+        ...repairRoutes(config.nodeId, antiEntropy),
       ]);
     },
   });
@@ -310,10 +397,11 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     confirmAfterMs: Math.min(100, config.cluster.pingIntervalMs),
     logger: logger.child({ component: 'failure-detector' }),
     metrics,
-    onChange: () => {
+    onChange: (peerId, state) => {
       updateNodeGauge();
       // A peer back up gets the writes it missed at once.
       hints.wake();
+      antiEntropyOnLiveness(peerId, state);
     },
     timers,
   });
@@ -324,15 +412,10 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     for (const [state, n] of Object.entries(counts)) metrics.clusterNodes.set({ state }, n);
   };
   updateNodeGauge();
-  const hintDropListeners: Array<(partition: number) => void> = [];
   const hintDelivery = new HintDelivery({
     selfId: config.nodeId,
     store,
-    copier: new ReplicaCopier((id) => {
-      const member = membership.ring.member(id);
-      if (member === undefined) throw new RingstoreError('InvalidArgument', `unknown member ${id}`, { id });
-      return replicaFor(member);
-    }),
+    copier,
     isUp: (id) => membership.isUsable(id),
     ownsKey: (bucket, key) => membership.ring.preferenceList(bucket, key, config.replication.factor).replicas.some((m) => m.id === config.nodeId),
     partitionOf,
@@ -340,10 +423,8 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     bounds: { maxBytes: config.hints.maxBytes, maxAgeMs: config.hints.maxAgeMs },
     metrics,
     logger: logger.child({ component: 'hint-delivery' }),
-    // Anti-entropy refills what a dropped hint would have delivered (its wiring adds `prioritize` here).
-    onDropped: (partition) => {
-      for (const listener of hintDropListeners) listener(partition);
-    },
+    // Anti-entropy refills what a dropped hint would have delivered.
+    onDropped: (partition) => antiEntropy?.prioritize(partition),
   });
   statusSections.push({ name: 'hints', snapshot: () => hintDelivery.snapshot() });
   const hints = startHintDelivery(hintDelivery, HINT_SCAN_INTERVAL_MS, (err) => logger.warn({ err: describeError(err) }, 'hint delivery pass failed'), timers);
@@ -355,6 +436,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   startScrubAndGc();
   if (scrub) statusSections.push({ name: 'scrub', snapshot: () => scrub.progress() });
   if (tombstoneGc) statusSections.push({ name: 'tombstoneGc', snapshot: () => tombstoneGc.progress() });
+  if (antiEntropy) workers.push(startWorker(antiEntropy, ANTI_ENTROPY_TICK_MS, (err) => logger.warn({ err: describeError(err) }, 'anti-entropy step failed'), timers));
   started = true;
   logger.info({ s3: servers[1]!.address, rpc: servers[0]!.address, members: membership.layout.members.length }, 'node started');
 

@@ -38,7 +38,7 @@ export class ReplicaCopier implements Repairer {
     }
     if (held.inlineBody) {
       const result = await target.commit(record, { kind: 'inline', data: held.inlineBody }, signal);
-      return { applied: result.applied, bytes: result.applied ? record.size : 0 };
+      return { applied: result.applied, bytes: result.applied ? record.size : 0, moved: held.inlineBody.length };
     }
     const staged = await relayBody(await source.read(record.bucket, record.key, record.version, undefined, signal), (body) => target.stage(body, signal));
     try {
@@ -46,7 +46,7 @@ export class ReplicaCopier implements Repairer {
         throw new RingstoreError('ChecksumMismatch', `the body copied from ${item.source} differs from its record`, { source: item.source, size: staged.size, expected: record.size });
       }
       const result = await target.commit(record, { kind: 'staged', id: staged.id }, signal);
-      return { applied: result.applied, bytes: result.applied ? record.size : 0 };
+      return { applied: result.applied, bytes: result.applied ? record.size : 0, moved: staged.size };
     } catch (err) {
       // A staged body nothing commits would hold the target's disk until its GC.
       await target.discard(staged.id).catch(() => {});

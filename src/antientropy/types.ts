@@ -120,6 +120,8 @@ export interface RepairOutcome {
   readonly applied: boolean;
   /** Body bytes moved (0 for tombstones and multipart manifests). */
   readonly bytes: number;
+  /** Body bytes that reached the target, applied or not (default `bytes`): the transfer cost. */
+  readonly moved?: number;
 }
 
 /**

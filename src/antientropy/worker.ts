@@ -27,7 +27,14 @@ export interface AntiEntropySettings {
   readonly batchPartitions: number;
   /** `replication.tombstoneGraceMs`. */
   readonly tombstoneGraceMs: number;
+  /** Copies in flight at once (default 1); heads and commits to one peer are batched, so more copies cost fewer round trips each. */
+  readonly repairConcurrency?: number;
+  /** Of those, copies of bodies over 64 KiB at once (default `repairConcurrency`): each holds a streamed read from its source. */
+  readonly largeRepairConcurrency?: number;
 }
+
+/** Bodies over this size are streamed (the source's head does not carry them). */
+const LARGE_BODY = 64 * 1024;
 
 /** What the worker is built from. */
 export interface AntiEntropyWorkerOptions {
@@ -46,6 +53,12 @@ export interface AntiEntropyWorkerOptions {
   readonly logger: Logger;
   readonly metrics: Metrics | null;
   readonly settings: AntiEntropySettings;
+  /**
+   * Which planned copies this worker makes: 'both' (default) copies either way, 'pull' only
+   * those whose target is this node. In a cluster every node pulls what it lacks, so a node
+   * refilled after a lost disk receives each key once, not once from every peer.
+   */
+  readonly direction?: 'both' | 'pull';
 }
 
 /** Progress of the current (or last) full pass, for `ringstore repair` and `worker list`. */
@@ -64,6 +77,8 @@ export interface AntiEntropyProgress {
   readonly partitionsDiffering: number;
   readonly keysRepaired: number;
   readonly bytesRepaired: number;
+  /** Body bytes copies moved, applied or not (at least `bytesRepaired`). */
+  readonly bytesMoved: number;
   readonly repairFailures: number;
   /** Peers skipped (down) or whose exchange failed in this pass. */
   readonly peersSkipped: number;
@@ -85,13 +100,14 @@ interface PassCounters {
   partitionsDiffering: number;
   keysRepaired: number;
   bytesRepaired: number;
+  bytesMoved: number;
   repairFailures: number;
   peersSkipped: number;
   startedMs?: number;
   finishedMs?: number;
 }
 
-const emptyCounters = (): PassCounters => ({ partitionsTotal: 0, partitionsCompared: 0, partitionsDiffering: 0, keysRepaired: 0, bytesRepaired: 0, repairFailures: 0, peersSkipped: 0 });
+const emptyCounters = (): PassCounters => ({ partitionsTotal: 0, partitionsCompared: 0, partitionsDiffering: 0, keysRepaired: 0, bytesRepaired: 0, bytesMoved: 0, repairFailures: 0, peersSkipped: 0 });
 
 /** The `anti-entropy` background worker. */
 export class AntiEntropyWorker implements Worker {
@@ -100,6 +116,11 @@ export class AntiEntropyWorker implements Worker {
   readonly #partitionRate: RateLimiter;
   readonly #byteRate: RateLimiter;
   readonly #queue = new Set<number>();
+  readonly #peerQueue = new Set<string>();
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #inFlightLarge = new Set<Promise<void>>();
+  /** Copies in flight, by target, key and version, so two plans never move the same body twice at once. */
+  readonly #inFlightKeys = new Set<string>();
   #pass: PassCounters = emptyCounters();
   #passes = 0;
   #running = false;
@@ -117,6 +138,14 @@ export class AntiEntropyWorker implements Worker {
   /** Queues a partition to be compared with every peer sharing it before the rest of the pass. */
   prioritize(partition: number): void {
     if (Number.isInteger(partition) && partition >= 0 && partition < PARTITIONS) this.#queue.add(partition);
+  }
+
+  /**
+   * Queues an exchange with `peer` alone (e.g. it just came back up), run before the next full
+   * pass is due and between the peers of a running one.
+   */
+  exchangeWith(peer: string): void {
+    if (peer !== this.#o.self) this.#peerQueue.add(peer);
   }
 
   /** Asks for a full pass now; resolves with its progress once it ends (rejects if it is aborted). */
@@ -141,6 +170,7 @@ export class AntiEntropyWorker implements Worker {
       partitionsDiffering: p.partitionsDiffering,
       keysRepaired: p.keysRepaired,
       bytesRepaired: p.bytesRepaired,
+      bytesMoved: p.bytesMoved,
       repairFailures: p.repairFailures,
       peersSkipped: p.peersSkipped,
       ...(p.startedMs === undefined ? {} : { startedMs: p.startedMs }),
@@ -148,7 +178,7 @@ export class AntiEntropyWorker implements Worker {
       partitionsPerSecond,
       bytesPerSecond: seconds > 0 ? p.bytesRepaired / seconds : 0,
       ...(etaMs === undefined ? {} : { etaMs }),
-      queued: this.#queue.size,
+      queued: this.#queue.size + this.#peerQueue.size,
     };
   }
 
@@ -162,6 +192,7 @@ export class AntiEntropyWorker implements Worker {
    */
   async runOnce(signal: AbortSignal): Promise<void> {
     await this.#drainQueue(signal);
+    await this.#drainPeers(signal);
     const due = this.#lastPassEndMs === undefined || this.#o.clock.now() - this.#lastPassEndMs >= this.#o.settings.intervalMs;
     if (this.#requested.length === 0 && !due) return;
     const waiters = this.#requested;
@@ -187,9 +218,10 @@ export class AntiEntropyWorker implements Worker {
           this.#pass.peersSkipped++;
           continue;
         }
+        await this.#drainPeers(signal);
         this.#peer = id;
         try {
-          await this.#exchange({ self: this.#o.self, peer: this.#o.peer(id), source: this.#o.source, layoutVersion: placement.layoutVersion, mask }, signal);
+          await this.#exchange({ self: this.#o.self, peer: this.#o.peer(id), source: this.#o.source, layoutVersion: placement.layoutVersion, mask }, signal, true);
         } catch (err) {
           if (signal.aborted) throw err;
           this.#pass.peersSkipped++;
@@ -206,16 +238,43 @@ export class AntiEntropyWorker implements Worker {
     this.#o.logger.info({ ...this.progress() }, 'anti-entropy pass done');
   }
 
-  async #exchange(ctx: ExchangeContext, signal: AbortSignal): Promise<void> {
-    const { differing, equal } = await findDifferences(ctx, signal);
-    this.#compared(equal);
-    this.#pass.partitionsDiffering += differing.length;
-    const batch = this.#o.settings.batchPartitions;
-    for (let i = 0; i < differing.length; i += batch) {
-      await this.#drainQueue(signal);
-      const partitions = differing.slice(i, i + batch);
-      await this.#compare(ctx, partitions, signal);
-      this.#compared(partitions.length);
+  /** One exchange with one peer; `counted` ones are part of the full pass's progress. */
+  async #exchange(ctx: ExchangeContext, signal: AbortSignal, counted: boolean): Promise<void> {
+    try {
+      const { differing, equal } = await findDifferences(ctx, signal);
+      if (counted) {
+        this.#compared(equal);
+        this.#pass.partitionsDiffering += differing.length;
+      }
+      const batch = this.#o.settings.batchPartitions;
+      for (let i = 0; i < differing.length; i += batch) {
+        await this.#drainQueue(signal);
+        const partitions = differing.slice(i, i + batch);
+        await this.#compare(ctx, partitions, signal);
+        if (counted) this.#compared(partitions.length);
+      }
+    } finally {
+      // The next exchange must see this one's copies, or it would plan them again.
+      await this.#settle();
+    }
+    signal.throwIfAborted();
+  }
+
+  /** Exchanges with each queued peer that is up and shares partitions with this node. */
+  async #drainPeers(signal: AbortSignal): Promise<void> {
+    if (this.#peerQueue.size === 0) return;
+    const placement = this.#o.placement();
+    const masks = this.#o.shared.masks(placement);
+    for (const id of this.#peerQueue) {
+      this.#peerQueue.delete(id);
+      const mask = masks.get(id);
+      if (mask === undefined || (this.#o.isUp && !this.#o.isUp(id))) continue;
+      try {
+        await this.#exchange({ self: this.#o.self, peer: this.#o.peer(id), source: this.#o.source, layoutVersion: placement.layoutVersion, mask }, signal, false);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        this.#o.logger.warn({ peer: id, err: describeError(err) }, 'anti-entropy exchange with a peer back up failed; the next pass retries');
+      }
     }
   }
 
@@ -241,25 +300,57 @@ export class AntiEntropyWorker implements Worker {
         }
       }
     }
+    await this.#settle();
+    signal.throwIfAborted();
   }
 
   async #compare(ctx: ExchangeContext, partitions: readonly number[], signal: AbortSignal): Promise<void> {
     await this.#partitionRate.take(partitions.length, signal);
     const items = await planPartitions(ctx, partitions, { nowMs: this.#o.clock.now(), tombstoneGraceMs: this.#o.settings.tombstoneGraceMs }, signal);
-    for (const item of items) await this.#repair(item, signal);
+    for (const item of items) {
+      if (this.#o.direction === 'pull' && item.target !== this.#o.self) continue;
+      await this.#submit(item, signal);
+    }
   }
 
+  /** Starts a copy once fewer than `repairConcurrency` run (skipping one already in flight). */
+  async #submit(item: RepairItem, signal: AbortSignal): Promise<void> {
+    const id = `${item.target}\0${item.bucket}\0${item.key}\0${item.version.hlc}\0${item.version.node}`;
+    if (this.#inFlightKeys.has(id)) return;
+    const limit = Math.max(1, this.#o.settings.repairConcurrency ?? 1);
+    const large = item.size > LARGE_BODY;
+    const largeLimit = Math.max(1, Math.min(limit, this.#o.settings.largeRepairConcurrency ?? limit));
+    while (this.#inFlight.size >= limit || (large && this.#inFlightLarge.size >= largeLimit))
+      await Promise.race(large && this.#inFlightLarge.size >= largeLimit ? this.#inFlightLarge : this.#inFlight);
+    signal.throwIfAborted();
+    this.#inFlightKeys.add(id);
+    const running: Promise<void> = this.#repair(item, signal).finally(() => {
+      this.#inFlight.delete(running);
+      this.#inFlightLarge.delete(running);
+      this.#inFlightKeys.delete(id);
+    });
+    this.#inFlight.add(running);
+    if (large) this.#inFlightLarge.add(running);
+  }
+
+  /** Waits for every copy in flight. */
+  async #settle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.race(this.#inFlight);
+  }
+
+  /** One copy; never rejects (an abort is seen by the caller through its signal). */
   async #repair(item: RepairItem, signal: AbortSignal): Promise<void> {
-    await this.#byteRate.take(item.size, signal);
     try {
+      await this.#byteRate.take(item.size, signal);
       const outcome = await this.#o.repairer.copy(item, signal);
+      this.#pass.bytesMoved += outcome.moved ?? outcome.bytes;
       if (!outcome.applied) return;
       this.#pass.keysRepaired++;
       this.#pass.bytesRepaired += outcome.bytes;
       this.#o.metrics?.antiEntropyKeysRepaired.inc({ reason: item.reason });
       this.#o.metrics?.antiEntropyBytesRepaired.inc(outcome.bytes);
     } catch (err) {
-      if (signal.aborted) throw err;
+      if (signal.aborted) return;
       this.#pass.repairFailures++;
       this.#o.metrics?.antiEntropyRepairFailures.inc();
       this.#o.logger.warn({ source: item.source, target: item.target, partition: item.partition, err: describeError(err) }, 'anti-entropy copy failed; next pass retries');

@@ -35,8 +35,8 @@ describe('ReplicaCopier', () => {
     const large = Buffer.alloc(100_000, 7);
     await a.commit(meta('small', small.length, 10), { kind: 'inline', data: small });
     await a.commit(meta('large', large.length, 11), { kind: 'inline', data: large });
-    expect(await copier.copy(item('small', 10), signal)).toEqual({ applied: true, bytes: 5 });
-    expect(await copier.copy(item('large', 11), signal)).toEqual({ applied: true, bytes: 100_000 });
+    expect(await copier.copy(item('small', 10), signal)).toEqual({ applied: true, bytes: 5, moved: 5 });
+    expect(await copier.copy(item('large', 11), signal)).toEqual({ applied: true, bytes: 100_000, moved: 100_000 });
     expect(await bodyOf(b, 'small', 10)).toEqual(small);
     expect(await bodyOf(b, 'large', 11)).toEqual(large);
     expect((await b.head('b', 'large'))?.record).toMatchObject({ version: { hlc: 11, node: 'n1' }, storage: 'blob' });
@@ -67,7 +67,7 @@ describe('ReplicaCopier', () => {
     await expect(bodyOf(b, 'k', 30)).rejects.toMatchObject({ code: 'CorruptBody' });
     expect((await b.head('b', 'k'))?.record.storage).toBe('quarantined');
     expect(await copier.copy(item('k', 30, { source: 'b', target: 'a' }), signal)).toEqual({ applied: false, bytes: 0 });
-    expect(await copier.copy(item('k', 30, { reason: 'quarantined' }), signal)).toEqual({ applied: true, bytes: 5000 });
+    expect(await copier.copy(item('k', 30, { reason: 'quarantined' }), signal)).toEqual({ applied: true, bytes: 5000, moved: 5000 });
     expect(await bodyOf(b, 'k', 30)).toEqual(body);
   });
 

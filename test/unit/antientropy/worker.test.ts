@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { SharedPartitions } from '../../../src/antientropy/shared.js';
-import { AntiEntropyWorker, type AntiEntropySettings } from '../../../src/antientropy/worker.js';
+import { AntiEntropyWorker, type AntiEntropySettings, type AntiEntropyWorkerOptions } from '../../../src/antientropy/worker.js';
 import type { PartitionPlacement } from '../../../src/antientropy/types.js';
 import { createMetrics } from '../../../src/metrics/definitions.js';
 import { createHasher, type Hasher } from '../../../src/ring/hasher.js';
@@ -21,7 +21,7 @@ beforeAll(async () => {
 
 const SETTINGS: AntiEntropySettings = { intervalMs: 600_000, maxPartitionsPerSecond: 1_000_000, maxBytesPerSecond: 1e12, batchPartitions: 64, tombstoneGraceMs: DAY };
 
-function cluster(keys: number, settings: Partial<AntiEntropySettings> = {}, layout: PartitionPlacement = placement(IDS)) {
+function cluster(keys: number, settings: Partial<AntiEntropySettings> = {}, layout: PartitionPlacement = placement(IDS), extra: Pick<AntiEntropyWorkerOptions, 'direction'> = {}) {
   const time = new VirtualTime(NOW);
   const base = new FakeReplica('n1', hasher);
   for (let i = 0; i < keys; i++) base.set(entry('b', `k${i}`, { hlc: (NOW - 60_000) * 1024 + i, node: 'n1' }, { size: 1000 }));
@@ -52,6 +52,7 @@ function cluster(keys: number, settings: Partial<AntiEntropySettings> = {}, layo
         logger: silentLogger,
         metrics,
         settings: { ...SETTINGS, ...settings },
+        ...extra,
       }),
   );
   const run = (w: number): Promise<void> => time.run(workers[w]!.runOnce(new AbortController().signal));
@@ -219,5 +220,35 @@ describe('AntiEntropyWorker', () => {
     await done;
     expect(c.workers[0]!.progress()).toMatchObject({ running: false, passes: 0 });
     expect(c.replicas[0]!.all().length).toBeLessThan(200);
+  });
+
+  it("direction 'pull' copies only what this node lacks, never to its peers", async () => {
+    const c = cluster(1000, {}, placement(IDS), { direction: 'pull' });
+    c.replicas[0]!.delete('b', 'k1');
+    c.replicas[1]!.delete('b', 'k2');
+    await c.run(0);
+    expect(c.repairer.copies.map((i) => [i.key, i.target])).toEqual([['k1', 'n1']]);
+    expect(c.replicas[1]!.get('b', 'k2')).toBeUndefined();
+    expect(c.replicas[0]!.all()).toHaveLength(1000);
+  });
+
+  it('exchangeWith compares with that peer alone before any pass is due', async () => {
+    const c = cluster(500);
+    await c.run(0);
+    c.replicas[0]!.delete('b', 'k9');
+    c.workers[0]!.exchangeWith('n3');
+    expect(c.workers[0]!.progress().queued).toBe(1);
+    await c.run(0);
+    expect(c.repairer.copies.map((i) => [i.key, i.source, i.target])).toEqual([['k9', 'n3', 'n1']]);
+    expect(c.workers[0]!.progress()).toMatchObject({ passes: 1, queued: 0 });
+  });
+
+  it('with copies in flight at once, a wiped replica gets each key exactly once', async () => {
+    const c = cluster(2000, { repairConcurrency: 16 });
+    c.replicas[1]!.wipe();
+    await c.run(1);
+    expect(c.replicas[1]!.all()).toEqual(c.replicas[0]!.all());
+    expect(c.repairer.copies).toHaveLength(2000);
+    expect(c.workers[1]!.progress()).toMatchObject({ keysRepaired: 2000, bytesRepaired: 2_000_000, bytesMoved: 2_000_000 });
   });
 });
