@@ -55,7 +55,7 @@ export const SURVIVABLE_FAULTS: readonly FaultName[] = ['net', 'crash', 'pause',
  * CI then runs them too, and every run (`healing` on by default) ends with the convergence check.
  */
 export const HEALING_FAULTS: readonly FaultName[] = ['wipe', 'corrupt'];
-export const HEALING_IN_CI = false;
+export const HEALING_IN_CI = true;
 
 /** What CI runs: SURVIVABLE_FAULTS, plus HEALING_FAULTS once HEALING_IN_CI. */
 export const CI_FAULTS: readonly FaultName[] = HEALING_IN_CI ? [...SURVIVABLE_FAULTS, ...HEALING_FAULTS] : SURVIVABLE_FAULTS;
