@@ -16,8 +16,29 @@ export function portFree(listen: string): Promise<boolean> {
   });
 }
 
-/** A TCP port on 127.0.0.1 that the kernel handed out as free a moment ago. */
-export function freePort(): Promise<number> {
+/**
+ * Candidates lie below Linux's ephemeral range (32768–60999 by default), from which every outgoing
+ * connection takes its local port: a port picked there can be taken by a client socket before the
+ * node binds it (seen as EADDRINUSE under load), one below it only by another listener.
+ */
+const LOW_PORT = 10_000;
+const HIGH_PORT = 32_000;
+
+function randomPort(random: () => number): number {
+  return LOW_PORT + Math.floor(random() * (HIGH_PORT - LOW_PORT));
+}
+
+/** A TCP port on 127.0.0.1, free right now, outside the ephemeral range when one can be found there. */
+export async function freePort(random: () => number = Math.random): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = randomPort(random);
+    if (await portFree(`127.0.0.1:${port}`)) return port;
+  }
+  return kernelPort();
+}
+
+/** A port the kernel handed out as free a moment ago (from the ephemeral range). */
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -36,7 +57,7 @@ export function freePort(): Promise<number> {
  */
 export async function freeBasePort(nodes: number, random: () => number = Math.random): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(random() * 35_000);
+    const base = LOW_PORT + Math.floor(random() * (HIGH_PORT - 100 - nodes - LOW_PORT));
     const ports = Array.from({ length: nodes }, (_, i) => [base + i, base + 100 + i]).flat();
     let free = true;
     for (const port of ports) {

@@ -20,12 +20,20 @@ describe('devcluster ports', () => {
     expect(await portFree(`127.0.0.1:${port}`)).toBe(true);
   });
 
+  it('freePort picks ports below the ephemeral range, where no outgoing connection can take them', async () => {
+    for (let i = 0; i < 20; i++) {
+      const port = await freePort();
+      expect(port).toBeGreaterThanOrEqual(10_000);
+      expect(port).toBeLessThan(32_768);
+    }
+  });
+
   it('freeBasePort skips a base whose RPC range (base+100…) is taken', async () => {
     const taken = await freePort();
     const server = await listen(taken);
     try {
       // The first candidate puts n2's RPC port on the taken one; the second is wherever.
-      const candidates = [(taken - 100 - 1 - 20_000 + 0.5) / 35_000, 0.5];
+      const candidates = [(taken - 100 - 1 - 10_000 + 0.5) / (32_000 - 100 - 3 - 10_000), 0.5];
       const base = await freeBasePort(3, () => candidates.shift() ?? Math.random());
       expect(base).not.toBe(taken - 101);
       for (let i = 0; i < 3; i++) {
