@@ -59,6 +59,8 @@ export interface AntiEntropyWorkerOptions {
    * refilled after a lost disk receives each key once, not once from every peer.
    */
   readonly direction?: 'both' | 'pull';
+  /** Called with the progress of each full pass once it ends (a refilling node learns it compared with every peer). */
+  readonly onPassDone?: (progress: AntiEntropyProgress) => void;
 }
 
 /** Progress of the current (or last) full pass, for `ringstore repair` and `worker list`. */
@@ -236,6 +238,7 @@ export class AntiEntropyWorker implements Worker {
     }
     this.#passes++;
     this.#o.logger.info({ ...this.progress() }, 'anti-entropy pass done');
+    this.#o.onPassDone?.(this.progress());
   }
 
   /** One exchange with one peer; `counted` ones are part of the full pass's progress. */
