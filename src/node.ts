@@ -79,6 +79,8 @@ export interface RunningNode {
   s3Address(): string;
   /** The bound RPC/admin address "host:port". */
   rpcAddress(): string;
+  /** The store was empty at open and anti-entropy has not yet compared it with every peer: reads are refused (docs/consistency.md). */
+  refilling(): boolean;
   /** Graceful stop: not ready, stop listening, drain, stop workers, close the store. */
   stop(): Promise<void>;
 }
@@ -460,6 +462,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     membership,
     s3Address: () => servers[1]!.address,
     rpcAddress: () => servers[0]!.address,
+    refilling: () => refill.refilling,
     stop() {
       stopping ??= (async () => {
         // A `POST /admin/v1/scrub {wait}` in flight is answered now, so it does not hold up the server's close.
