@@ -109,6 +109,8 @@ const HIGH_WATER_WAIT_MS = 5000;
 const HINT_SCAN_INTERVAL_MS = 1000;
 /** How often the anti-entropy worker looks for due work (queued partitions and peers, a due or requested pass). */
 const ANTI_ENTROPY_TICK_MS = 1000;
+/** The tick of a refilling node: a pass that could not reach every peer (a new cluster still starting) is retried this soon. */
+const REFILL_TICK_MS = 100;
 
 /**
  * Anti-entropy copies in flight at once: small bodies ride on the source's batched heads (64 at
@@ -305,7 +307,8 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
         placement,
         shared,
         peer: (id) => remoteMerklePeer(transport, id, addressOf(id)),
-        isUp: (id) => membership.isUsable(id),
+        // A refilling node tries every peer, whatever its failure detector believes: it serves no reads until each was compared.
+        isUp: (id) => refill.refilling || membership.isUsable(id),
         repairer: copier,
         clock,
         timers,
@@ -452,7 +455,8 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   startScrubAndGc();
   if (scrub) statusSections.push({ name: 'scrub', snapshot: () => scrub.progress() });
   if (tombstoneGc) statusSections.push({ name: 'tombstoneGc', snapshot: () => tombstoneGc.progress() });
-  if (antiEntropy) workers.push(startWorker(antiEntropy, ANTI_ENTROPY_TICK_MS, (err) => logger.warn({ err: describeError(err) }, 'anti-entropy step failed'), timers));
+  if (antiEntropy)
+    workers.push(startWorker(antiEntropy, refill.refilling ? REFILL_TICK_MS : ANTI_ENTROPY_TICK_MS, (err) => logger.warn({ err: describeError(err) }, 'anti-entropy step failed'), timers));
   started = true;
   logger.info({ s3: servers[1]!.address, rpc: servers[0]!.address, members: membership.layout.members.length }, 'node started');
 

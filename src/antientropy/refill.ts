@@ -36,13 +36,14 @@ export class RefillGate {
   }
 
   /**
-   * A full pass ended: the refill is done when it compared with every peer (none skipped as
-   * down, no exchange failed). Returns true while still refilling (the caller asks for another pass).
+   * A full pass ended: the refill is done when it compared with every peer (at least one; no
+   * exchange failed; node.ts has a refilling node try peers its failure detector believes down
+   * too). Returns true while still refilling (the caller asks for another pass).
    */
-  passEnded(progress: AntiEntropyProgress, nowMs: number): boolean {
+  passEnded(progress: Pick<AntiEntropyProgress, 'peersFailed' | 'peersCompared'>, nowMs: number): boolean {
     if (!this.#refilling) return false;
     this.#passesTried++;
-    if (progress.peersSkipped === 0) {
+    if (progress.peersFailed === 0 && progress.peersCompared > 0) {
       this.#refilling = false;
       this.#finishedMs = nowMs;
     }
