@@ -38,6 +38,7 @@ import { AntiEntropyWorker } from './antientropy/worker.js';
 import { MerkleResponder } from './antientropy/responder.js';
 import { SharedPartitions } from './antientropy/shared.js';
 import { ReplicaCopier } from './antientropy/replica-copier.js';
+import { RefillGate, mustRefill } from './antientropy/refill.js';
 import { merkleNudgeEndpoint, mountMerkle, remoteMerklePeer } from './antientropy/endpoints.js';
 import type { PartitionPlacement } from './antientropy/types.js';
 import type { EndpointRegistry } from './rpc/registry.js';
@@ -78,6 +79,8 @@ export interface RunningNode {
   s3Address(): string;
   /** The bound RPC/admin address "host:port". */
   rpcAddress(): string;
+  /** The store was empty at open and anti-entropy has not yet compared it with every peer: reads are refused (docs/consistency.md). */
+  refilling(): boolean;
   /** Graceful stop: not ready, stop listening, drain, stop workers, close the store. */
   stop(): Promise<void>;
 }
@@ -106,6 +109,8 @@ const HIGH_WATER_WAIT_MS = 5000;
 const HINT_SCAN_INTERVAL_MS = 1000;
 /** How often the anti-entropy worker looks for due work (queued partitions and peers, a due or requested pass). */
 const ANTI_ENTROPY_TICK_MS = 1000;
+/** The tick of a refilling node: a pass that could not reach every peer (a new cluster still starting) is retried this soon. */
+const REFILL_TICK_MS = 100;
 
 /**
  * Anti-entropy copies in flight at once: small bodies ride on the source's batched heads (64 at
@@ -186,7 +191,11 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     deps.transport ??
     new RpcClient({ nodeId: config.nodeId, secret: config.rpc.secret, timeoutMs: config.rpc.timeoutMs, streamsPerPeer: config.rpc.streamsPerPeer, timers, logger: logger.child({ component: 'rpc' }) });
   // The replica this node serves (and calls in-process): the store, with the hints it takes counted.
-  const served = countingHints(store, metrics);
+  const counted = countingHints(store, metrics);
+  // A store empty at open in a cluster of several nodes lost its disk (or the cluster is new):
+  // it serves no reads until anti-entropy compared it with every peer (docs/consistency.md).
+  const refill = new RefillGate(mustRefill(store.partitionDigests(), membership.layout.members.length, config.antiEntropy.enabled), clock.now());
+  const served = refill.guard(counted);
   const replicaFor = (member: { id: string; address: string }): ReplicaApi => (member.id === config.nodeId ? served : transport.replica(member.id, member.address));
   const skew = new ClockSkewMonitor({ membership, boundMs: config.cluster.maxClockOffsetMs, logger: logger.child({ component: 'clock' }), metrics });
   const behindFloor = (): string | undefined => {
@@ -288,7 +297,8 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const copier = new ReplicaCopier((id) => {
     const member = membership.member(id);
     if (member === undefined) throw new RingstoreError('InvalidArgument', `unknown member ${id}`, { id });
-    return replicaFor(member);
+    // This node's own copies are its to move even while it refills (hints it took, say).
+    return member.id === config.nodeId ? counted : replicaFor(member);
   });
   const antiEntropy = config.antiEntropy.enabled
     ? new AntiEntropyWorker({
@@ -297,7 +307,8 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
         placement,
         shared,
         peer: (id) => remoteMerklePeer(transport, id, addressOf(id)),
-        isUp: (id) => membership.isUsable(id),
+        // A refilling node tries every peer, whatever its failure detector believes: it serves no reads until each was compared.
+        isUp: (id) => refill.refilling || membership.isUsable(id),
         repairer: copier,
         clock,
         timers,
@@ -313,8 +324,16 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
           repairConcurrency: ANTI_ENTROPY_CONCURRENCY,
           largeRepairConcurrency: ANTI_ENTROPY_LARGE_CONCURRENCY,
         },
+        onPassDone: (progress) => {
+          const wasRefilling = refill.refilling;
+          // A pass that could not reach every peer is retried at the next tick, not after intervalMs.
+          if (refill.passEnded(progress, clock.now())) void antiEntropy?.repairNow().catch(() => undefined);
+          else if (wasRefilling) logger.info({ keysRepaired: progress.keysRepaired }, 'refilled from every peer; serving reads');
+        },
       })
     : undefined;
+  if (refill.refilling) logger.warn({}, 'the store is empty: refilling from the peers before serving reads');
+  statusSections.push({ name: 'refill', snapshot: () => refill.snapshot() });
   if (antiEntropy) statusSections.push({ name: 'antiEntropy', snapshot: () => antiEntropy.progress() });
   const lastLiveness = new Map<string, Liveness>();
   const antiEntropyOnLiveness = (peerId: string, state: Liveness): void => {
@@ -331,7 +350,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const endpoints = (registry: EndpointRegistry): void => {
     mountMerkle(registry, responder, (peer) => antiEntropy?.exchangeWith(peer));
   };
-  transport.serve?.(config.nodeId, endpoints);
+  transport.serve?.(config.nodeId, endpoints, (replica) => refill.guard(replica));
   const health = { readiness: () => readiness.state(), metrics, metricsToken: config.metrics.token };
   // A peer's stage may legitimately pause while its S3 client does (up to s3.idleTimeoutMs);
   // only a connection silent for longer than that, plus an RPC timeout, is given up.
@@ -436,7 +455,8 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   startScrubAndGc();
   if (scrub) statusSections.push({ name: 'scrub', snapshot: () => scrub.progress() });
   if (tombstoneGc) statusSections.push({ name: 'tombstoneGc', snapshot: () => tombstoneGc.progress() });
-  if (antiEntropy) workers.push(startWorker(antiEntropy, ANTI_ENTROPY_TICK_MS, (err) => logger.warn({ err: describeError(err) }, 'anti-entropy step failed'), timers));
+  if (antiEntropy)
+    workers.push(startWorker(antiEntropy, refill.refilling ? REFILL_TICK_MS : ANTI_ENTROPY_TICK_MS, (err) => logger.warn({ err: describeError(err) }, 'anti-entropy step failed'), timers));
   started = true;
   logger.info({ s3: servers[1]!.address, rpc: servers[0]!.address, members: membership.layout.members.length }, 'node started');
 
@@ -446,6 +466,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     membership,
     s3Address: () => servers[1]!.address,
     rpcAddress: () => servers[0]!.address,
+    refilling: () => refill.refilling,
     stop() {
       stopping ??= (async () => {
         // A `POST /admin/v1/scrub {wait}` in flight is answered now, so it does not hold up the server's close.

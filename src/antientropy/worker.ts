@@ -59,6 +59,8 @@ export interface AntiEntropyWorkerOptions {
    * refilled after a lost disk receives each key once, not once from every peer.
    */
   readonly direction?: 'both' | 'pull';
+  /** Called with the progress of each full pass once it ends (a refilling node learns it compared with every peer). */
+  readonly onPassDone?: (progress: AntiEntropyProgress) => void;
 }
 
 /** Progress of the current (or last) full pass, for `ringstore repair` and `worker list`. */
@@ -82,6 +84,10 @@ export interface AntiEntropyProgress {
   readonly repairFailures: number;
   /** Peers skipped (down) or whose exchange failed in this pass. */
   readonly peersSkipped: number;
+  /** Of those, peers believed up whose exchange failed. */
+  readonly peersFailed: number;
+  /** Peers whose exchange completed in this pass. */
+  readonly peersCompared: number;
   readonly startedMs?: number;
   readonly finishedMs?: number;
   /** Pairs compared per second over the pass so far. */
@@ -103,11 +109,24 @@ interface PassCounters {
   bytesMoved: number;
   repairFailures: number;
   peersSkipped: number;
+  peersFailed: number;
+  peersCompared: number;
   startedMs?: number;
   finishedMs?: number;
 }
 
-const emptyCounters = (): PassCounters => ({ partitionsTotal: 0, partitionsCompared: 0, partitionsDiffering: 0, keysRepaired: 0, bytesRepaired: 0, bytesMoved: 0, repairFailures: 0, peersSkipped: 0 });
+const emptyCounters = (): PassCounters => ({
+  partitionsTotal: 0,
+  partitionsCompared: 0,
+  partitionsDiffering: 0,
+  keysRepaired: 0,
+  bytesRepaired: 0,
+  bytesMoved: 0,
+  repairFailures: 0,
+  peersSkipped: 0,
+  peersFailed: 0,
+  peersCompared: 0,
+});
 
 /** The `anti-entropy` background worker. */
 export class AntiEntropyWorker implements Worker {
@@ -173,6 +192,8 @@ export class AntiEntropyWorker implements Worker {
       bytesMoved: p.bytesMoved,
       repairFailures: p.repairFailures,
       peersSkipped: p.peersSkipped,
+      peersFailed: p.peersFailed,
+      peersCompared: p.peersCompared,
       ...(p.startedMs === undefined ? {} : { startedMs: p.startedMs }),
       ...(p.finishedMs === undefined ? {} : { finishedMs: p.finishedMs }),
       partitionsPerSecond,
@@ -222,9 +243,11 @@ export class AntiEntropyWorker implements Worker {
         this.#peer = id;
         try {
           await this.#exchange({ self: this.#o.self, peer: this.#o.peer(id), source: this.#o.source, layoutVersion: placement.layoutVersion, mask }, signal, true);
+          this.#pass.peersCompared++;
         } catch (err) {
           if (signal.aborted) throw err;
           this.#pass.peersSkipped++;
+          this.#pass.peersFailed++;
           this.#o.logger.warn({ peer: id, err: describeError(err) }, 'anti-entropy exchange failed; next pass retries');
         }
       }
@@ -236,6 +259,7 @@ export class AntiEntropyWorker implements Worker {
     }
     this.#passes++;
     this.#o.logger.info({ ...this.progress() }, 'anti-entropy pass done');
+    this.#o.onPassDone?.(this.progress());
   }
 
   /** One exchange with one peer; `counted` ones are part of the full pass's progress. */

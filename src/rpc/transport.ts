@@ -36,9 +36,11 @@ export interface ReplicaResolver {
   /**
    * In-process transports: node `nodeId` also serves the endpoints `endpoints` mounts (the same
    * function node.ts passes to `createRpcApp({ endpoints })`; over HTTP the server serves them,
-   * so `RpcClient` has nothing to do here).
+   * so `RpcClient` has nothing to do here). `guard`, when given, wraps the replica the node
+   * was registered with, as node.ts wraps the one its HTTP server serves (a refilling node
+   * refuses reads).
    */
-  serve?(nodeId: string, endpoints: (registry: EndpointRegistry) => void): void;
+  serve?(nodeId: string, endpoints: (registry: EndpointRegistry) => void, guard?: (replica: ReplicaApi) => ReplicaApi): void;
   /** Releases connections; replicas handed out before fail afterwards. */
   close(): Promise<void>;
 }
@@ -88,10 +90,10 @@ export class MemoryTransport implements ReplicaResolver {
   }
 
   /** Node `nodeId` serves its replica, the ping and what `endpoints` mounts (replacing earlier extras, e.g. of a restarted node). */
-  serve(nodeId: string, endpoints: (registry: EndpointRegistry) => void): void {
+  serve(nodeId: string, endpoints: (registry: EndpointRegistry) => void, guard?: (replica: ReplicaApi) => ReplicaApi): void {
     const node = this.#nodes.get(nodeId);
     if (node === undefined) throw new RingstoreError('InvalidArgument', `unknown node ${nodeId}`, { nodeId });
-    const registry = this.#baseRegistry(nodeId, node.replica);
+    const registry = this.#baseRegistry(nodeId, guard ? guard(node.replica) : node.replica);
     endpoints(registry);
     node.registry = registry;
   }

@@ -27,6 +27,7 @@ export const RPC_ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   QuorumNotReached: 503,
   ServiceUnavailable: 503,
   ClockSkew: 503,
+  Refilling: 503,
   ChecksumMismatch: 400,
   BadDigest: 400,
   IncompleteBody: 400,

@@ -124,6 +124,7 @@ const DOMAIN_TO_S3: Readonly<Record<ErrorCode, { code: S3ErrorCode; internal: bo
   // node logs the skew itself once, not once per refused request.
   ClockSkew: { code: 'ServiceUnavailable', internal: false, keepMessage: true },
   PeerUnavailable: { code: 'ServiceUnavailable', internal: true, keepMessage: false },
+  Refilling: { code: 'ServiceUnavailable', internal: true, keepMessage: false },
   RpcTimeout: { code: 'ServiceUnavailable', internal: true, keepMessage: false },
   StoreClosed: { code: 'ServiceUnavailable', internal: true, keepMessage: false },
   CorruptBody: { code: 'ServiceUnavailable', internal: true, keepMessage: false },

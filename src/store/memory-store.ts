@@ -365,6 +365,16 @@ export class MemoryStore implements LocalStore {
     const copy = Uint8Array.from(entry.body);
     copy[offset] = (copy[offset] as number) ^ 0xff;
     entry.body = copy;
+    this.#corrupted.add(copy);
+  }
+
+  /** Bodies corruptForTest damaged (a repair, overwrite or quarantine replaces them). */
+  readonly #corrupted = new WeakSet<Uint8Array>();
+
+  /** Whether this replica's copy of a key is still damaged: the body corruptForTest flipped, or quarantined and not yet restored (for the simulator's fault bound). */
+  isDamagedForTest(bucket: string, key: string): boolean {
+    const entry = this.#buckets.get(bucket)?.entries.get(key);
+    return entry !== undefined && (this.#corrupted.has(entry.body) || entry.record.storage === 'quarantined');
   }
 
   /** Counts of records (tombstones included) and staged bodies, for tests and the simulator. */

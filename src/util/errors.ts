@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'ServiceUnavailable'
   // this node's clock disagrees with the cluster's (or a replica holds a version from a skewed clock)
   | 'ClockSkew'
+  // this node lost its disk and has not yet compared with every peer: it takes writes but serves no reads
+  | 'Refilling'
   // data integrity
   | 'ChecksumMismatch'
   | 'BadDigest'

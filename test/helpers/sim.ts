@@ -72,5 +72,11 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
       await startNode(simNodeConfig(id, options.overrides), { store, transport, logger: silentLogger, metrics: null, random: seededRandom(options.seed + i), clock: { now: () => now() + i } }),
     );
   }
+  // Every store starts empty, so each node refills (serves no reads) until its first anti-entropy
+  // pass has compared it with every peer: milliseconds once all three are registered.
+  for (let waited = 0; nodes.some((n) => n.refilling()); waited += 10) {
+    if (waited > 10_000) throw new Error('the simulated cluster did not finish its first anti-entropy passes');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   return { nodes: nodes as SimCluster['nodes'], stores: stores as SimCluster['stores'], transport };
 }

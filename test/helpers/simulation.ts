@@ -116,6 +116,13 @@ export interface SimContext {
   readonly transport: MemoryTransport;
   readonly nodes: readonly SimNode[];
   readonly history: WriteHistory;
+  /**
+   * Copies lost by a wipe or corrupt fault and not yet restored. The system promises to survive
+   * one lost copy of a key at a time (docs/testing.md, "The fault bound"), so a wipe or corrupt
+   * is scheduled only when every earlier one has settled: the wiped node is back and has
+   * finished its refill pass, the corrupted copy was repaired (or overwritten).
+   */
+  readonly losses: { readonly description: string; settled(): boolean }[];
   /** Largest clock offset the nodes accept (cluster.maxClockOffsetMs). */
   readonly clockBoundMs: number;
   readonly bucket: string;
@@ -169,6 +176,12 @@ const READ_ATTEMPTS = 3;
 const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random.float() * items.length)]!;
 const between = (random: Random, lo: number, hi: number): number => lo + Math.floor(random.float() * (hi - lo + 1));
 
+/** The first wipe or corrupt still unsettled (pruning the settled ones), or undefined. */
+function unsettledLoss(ctx: SimContext): string | undefined {
+  for (let i = ctx.losses.length - 1; i >= 0; i--) if (ctx.losses[i]!.settled()) ctx.losses.splice(i, 1);
+  return ctx.losses[0]?.description;
+}
+
 /** The fault kinds by name. Add one here to make it selectable. */
 export const FAULTS: Record<string, SimFault> = {
   net: {
@@ -218,9 +231,10 @@ export const FAULTS: Record<string, SimFault> = {
   wipe: {
     async inject(ctx) {
       const up = ctx.nodes.filter((n) => n.running !== undefined);
-      if (up.length < ctx.nodes.length) return undefined;
+      if (up.length < ctx.nodes.length || unsettledLoss(ctx)) return undefined;
       const node = pick(ctx.random, up);
       await ctx.crash(node);
+      ctx.losses.push({ description: `${node.id} wiped`, settled: () => node.running !== undefined && !node.running.refilling() });
       return { description: `crash ${node.id} and wipe its disk`, heal: () => ctx.restart(node, { wipe: true }) };
     },
   },
@@ -255,13 +269,16 @@ export const FAULTS: Record<string, SimFault> = {
     async inject(ctx) {
       const node = pick(ctx.random, ctx.nodes);
       const keys = ctx.history.keys();
-      if (!(node.store instanceof MemoryStore) || keys.length === 0) return undefined;
+      if (!(node.store instanceof MemoryStore) || keys.length === 0 || unsettledLoss(ctx)) return undefined;
       const key = pick(ctx.random, keys);
+      const store = node.store;
       try {
-        node.store.corruptForTest(ctx.bucket, key, 0);
+        store.corruptForTest(ctx.bucket, key, 0);
       } catch {
         return undefined;
       }
+      // Settled once repaired, overwritten, or the node's disk was replaced (wiped).
+      ctx.losses.push({ description: `${key} corrupt on ${node.id}`, settled: () => node.store !== store || !store.isDamagedForTest(ctx.bucket, key) });
       return { description: `flip a byte of ${key}'s body on ${node.id}`, heal: async () => undefined };
     },
   },
@@ -441,6 +458,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     transport,
     nodes,
     history,
+    losses: [],
     clockBoundMs,
     bucket: 'sim',
     log,

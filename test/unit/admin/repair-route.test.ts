@@ -16,6 +16,8 @@ function progress(over: Partial<AntiEntropyProgress> = {}): AntiEntropyProgress 
     bytesMoved: 0,
     repairFailures: 0,
     peersSkipped: 0,
+    peersFailed: 0,
+    peersCompared: 2,
     partitionsPerSecond: 0,
     bytesPerSecond: 0,
     queued: 0,
