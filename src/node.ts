@@ -273,6 +273,9 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const readiness = new Readiness();
   readiness.add('node', () => (stopping ? 'shutting down' : started ? undefined : 'starting'));
   readiness.add('store', () => store.writeProblem?.());
+  // A node refilling after an empty start still coordinates every request, but its own replica
+  // answers no reads yet; load balancers (and the test and dev clusters) wait for it.
+  readiness.add('refill', () => (refill.refilling ? 'refilling: the store was empty at start; reads of this replica wait until every peer was compared' : undefined));
   readiness.add('clock', () => skew.readinessReason() ?? (behindFloor() === undefined ? undefined : `${behindFloor()!}; refusing writes`));
   const startedMs = clock.now();
   // Background subsystems add their progress here; GET /admin/v1/status reports each.

@@ -110,6 +110,7 @@ export class LocalCluster {
 
   async #waitHealthy(timeoutMs: number): Promise<void> {
     const failures = await Promise.all(this.nodes.map((node) => node.process.waitHealthy(timeoutMs)));
+    await Promise.all(this.nodes.map((node) => node.process.waitRefilled(timeoutMs)));
     const failed = this.nodes.findIndex((_, i) => failures[i] !== undefined);
     if (failed !== -1) {
       const node = this.nodes[failed]!;

@@ -147,6 +147,20 @@ export class NodeProcess {
     }
   }
 
+  /**
+   * Waits (at most `timeoutMs`, then gives up quietly) until the node no longer reports itself
+   * refilling in GET /ready: a node that started with an empty store answers no reads of its own
+   * replica until it compared with every peer, which in a cluster starting up takes a moment.
+   */
+  async waitRefilled(timeoutMs: number): Promise<void> {
+    const deadline = this.#clock.now() + timeoutMs;
+    while (this.running && this.#clock.now() < deadline) {
+      const result = await probe(this.s3Listen, '/ready', 1000);
+      if (result.ok || (result.status !== undefined && !(result.body ?? '').includes('refilling'))) return;
+      await sleep(this.#timers, 50);
+    }
+  }
+
   /** Starts the process and waits for /health; throws with the last output lines when it never answers. */
   async startHealthy(timeoutMs = 30_000): Promise<void> {
     this.start();

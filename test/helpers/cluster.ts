@@ -123,6 +123,8 @@ export class TestCluster {
     const cluster = new TestCluster(root, nodes);
     try {
       await Promise.all(nodes.map((n) => cluster.startNode(n.id)));
+      // A new cluster's nodes start empty and refill from each other first (a moment): tests then begin on a serving cluster.
+      await Promise.all(nodes.map((n) => n.proc.waitRefilled(15_000)));
     } catch (err) {
       // The start's own error says what went wrong; a node that failed to start is not a crash.
       await cluster.#shutdown();

@@ -202,6 +202,8 @@ export const devCommand: Command = {
         await stopAll();
         return EXIT.error;
       }
+      // The banner invites requests at once: let new (empty) nodes compare with each other first.
+      await Promise.all(children.map((child) => child.waitRefilled(10_000)));
       state.phase = 'running';
       // Lets `ringstore status|repair|scrub` run from this directory find the cluster with no flags.
       const nodesFile: DevClusterFile = { nodes: plan.nodes.map((n) => ({ id: n.id, s3: n.s3Listen, rpc: n.rpcListen })) };

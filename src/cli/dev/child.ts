@@ -75,6 +75,11 @@ export class DevChild {
     return this.#node.waitHealthy(timeoutMs, aborted);
   }
 
+  /** Waits (bounded) until the node no longer refills from its peers (see NodeProcess.waitRefilled). */
+  waitRefilled(timeoutMs: number): Promise<void> {
+    return this.#node.waitRefilled(timeoutMs);
+  }
+
   /** Stops the process: SIGCONT (it may have been paused for a failure test), SIGTERM, SIGKILL after `graceMs`. */
   stop(graceMs: number): Promise<void> {
     return this.#node.stop(graceMs);
