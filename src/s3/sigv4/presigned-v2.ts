@@ -67,16 +67,15 @@ export function canonicalizedResourceV2(rawPath: string, rawQuery: string, hostB
 
 /** `x-amz-*` headers, lower-cased, sorted, values trimmed and joined with `,`: `name:value\n` each. */
 export function canonicalizedAmzHeadersV2(headers: HeaderBag): string {
-  const names = Object.keys(headers)
-    .map((h) => h.toLowerCase())
-    .filter((h) => h.startsWith('x-amz-') && headers[h] !== undefined)
-    .sort();
-  let out = '';
-  for (const name of new Set(names)) {
-    const raw = headers[name];
-    const values = typeof raw === 'string' ? [raw] : [...(raw ?? [])];
-    out += `${name}:${values.map((v) => v.trim().replace(/\s*\n\s*/g, ' ')).join(',')}\n`;
+  const amz = new Map<string, string[]>();
+  for (const [name, raw] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (!lower.startsWith('x-amz-') || raw === undefined) continue;
+    const values = typeof raw === 'string' ? [raw] : [...raw];
+    amz.set(lower, [...(amz.get(lower) ?? []), ...values.map((v) => v.trim().replace(/\s*\n\s*/g, ' '))]);
   }
+  let out = '';
+  for (const name of [...amz.keys()].sort()) out += `${name}:${amz.get(name)!.join(',')}\n`;
   return out;
 }
 
