@@ -337,6 +337,12 @@ describe('S3 protocol details', () => {
       ],
       ['v1 without a delimiter has no NextMarker', 'max-keys=2', { keys: ['a', 'a--x--y'], prefixes: [], truncated: true, fields: { NextMarker: null } }],
       ['v1 marker before a common prefix', 'delimiter=/&max-keys=1&marker=a--z', { keys: [], prefixes: ['a/'], truncated: true, fields: { NextMarker: 'a/', Marker: 'a--z' } }],
+      [
+        'v1 marker equal to a common prefix (its NextMarker) resumes after the group',
+        'delimiter=/&marker=a/&max-keys=2',
+        { keys: ['photo-album', 'photos'], prefixes: [], truncated: true, fields: { NextMarker: 'photos' } },
+      ],
+      ['v2 start-after inside a common prefix resumes after the group', 'list-type=2&delimiter=/&start-after=photos/2024/feb.jpg', { keys: ['zed'], prefixes: ['q r/'] }],
       ['v1 marker', 'marker=photos/cover.jpg', { keys: ['q r/s+t&u.txt', 'q r/zz', 'zed'], prefixes: [], fields: { Marker: 'photos/cover.jpg', NextMarker: null } }],
       ['v2 start-after', 'list-type=2&start-after=photos/cover.jpg', { keys: ['q r/s+t&u.txt', 'q r/zz', 'zed'], prefixes: [], fields: { StartAfter: 'photos/cover.jpg' } }],
       ['v2 max-keys=0', 'list-type=2&max-keys=0', { keys: [], prefixes: [], fields: { KeyCount: '0', MaxKeys: '0' } }],
