@@ -395,7 +395,7 @@ describe('S3 protocol details', () => {
       expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
     });
 
-    it('ListMultipartUploads encoding-type=url encodes Key, KeyMarker and Prefix', async () => {
+    it('ListMultipartUploads encoding-type=url encodes Key, KeyMarker and Prefix; a delimiter groups uploads', async () => {
       const key = 'q r/up+load&.bin';
       const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'proto-list', Key: key }));
       expect(UploadId).toBeDefined();
@@ -406,6 +406,9 @@ describe('S3 protocol details', () => {
       expect(all(head(xml), 'Prefix')).toEqual(['q%20r/']);
       expect(all(head(xml), 'KeyMarker')).toEqual(['q%20r/a']);
       expect(all(xml, 'Key')).toEqual(['q%20r/up%2Bload%26.bin']);
+      // With a delimiter the upload rolls up under its CommonPrefix (encoded too).
+      const grouped = (await signed('GET', '/proto-list?uploads&delimiter=/&encoding-type=url')).body.toString();
+      expect([all(grouped, 'Key'), commonPrefixes(grouped), all(head(grouped), 'Delimiter')]).toEqual([[], ['q%20r/'], ['/']]);
     });
 
     it.each([
