@@ -10,8 +10,8 @@ import { describeError } from '../util/errors.js';
 import type { S3Call, S3Services } from './context.js';
 import { S3Error, errorXml, toS3Error } from './errors.js';
 import { bucketFromHost, routeS3, type S3Op } from './router.js';
-import { verifyRequest, type AuthResult, type CredentialLookup, type RequestToVerify } from './sigv4/verify.js';
-import { isPresignedV2, verifyPresignedV2 } from './sigv4/presigned-v2.js';
+import type { CredentialLookup, RequestToVerify } from './sigv4/verify.js';
+import { authenticate } from './sigv4/authenticate.js';
 import * as bucket from './handlers/bucket.js';
 import { getObject } from './handlers/object-get.js';
 import { putObject } from './handlers/object-put.js';
@@ -120,7 +120,8 @@ export function createS3App(services: S3Services): Koa {
     }
     try {
       if (!admitted) throw new S3Error('SlowDown', `This node is serving its limit of ${maxInFlight} concurrent requests; please retry.`);
-      const auth = authenticate({ method: ctx.method, path: rawPath, query: rawQuery, headers: ctx.req.headers }, credentials, clock.now(), services.config);
+      const toVerify: RequestToVerify = { method: ctx.method, path: rawPath, query: rawQuery, headers: ctx.req.headers };
+      const auth = authenticate(toVerify, credentials, clock.now(), config.s3, bucketFromHost(hostOf(toVerify), config.s3.rootDomain));
       const op = routeS3({ method: ctx.method, path: rawPath, query: new URLSearchParams(rawQuery), headers: ctx.req.headers as Record<string, string | undefined>, rootDomain: config.s3.rootDomain });
       opName = op.op === 'Unsupported' ? op.operation : op.op;
       await dispatch({ ctx, requestId, auth, log, services }, op);
@@ -146,16 +147,8 @@ export function createS3App(services: S3Services): Koa {
   return app;
 }
 
-/** SigV4 (header or presigned), or a SigV2 presigned URL when `s3.allowSigV2Presigned` is on. */
-function authenticate(req: RequestToVerify, credentials: CredentialLookup, now: number, config: S3Services['config']): AuthResult {
-  if (config.s3.allowSigV2Presigned && isPresignedV2(req.query, req.headers)) {
-    return verifyPresignedV2(req, credentials, now, bucketFromHost(headerOf(req, 'host'), config.s3.rootDomain));
-  }
-  return verifyRequest(req, credentials, now, config.s3.region);
-}
-
-function headerOf(req: RequestToVerify, name: string): string | undefined {
-  const v = req.headers[name];
+function hostOf(req: RequestToVerify): string | undefined {
+  const v = req.headers['host'];
   return typeof v === 'string' ? v : undefined;
 }
 
