@@ -546,6 +546,7 @@ describe('S3 protocol details', () => {
       expect([rootGet.status, rootGet.body.toString()]).toEqual([200, 'raw hosted']);
       const missing = await signed('GET', '/hosted/raw', { host: `no-such-bucket-x.${ROOT_DOMAIN}:${port}` });
       expect([missing.status, codeOf(missing.body.toString())]).toEqual([404, 'NoSuchBucket']);
+      expect(missing.body.toString()).toContain('<Resource>/no-such-bucket-x/hosted/raw</Resource>');
       const badName = await signed('GET', '/k', { host: `Bad_Name.${ROOT_DOMAIN}:${port}` });
       expect([badName.status, codeOf(badName.body.toString())]).toEqual([400, 'InvalidBucketName']);
     });
