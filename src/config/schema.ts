@@ -37,6 +37,10 @@ export interface Config {
     maxConnections: number;
     /** S3 requests served at once by this node; more are answered 503 SlowDown. */
     maxConcurrentRequests: number;
+    /** Domain under which `bucket.<rootDomain>` Hosts address buckets (virtual-hosted style); empty: path style only. */
+    rootDomain: string;
+    /** Accept SigV2 query-string presigned URLs (`AWSAccessKeyId`, `Expires`, `Signature`). */
+    allowSigV2Presigned: boolean;
   };
   rpc: {
     /** "host:port" the node-to-node RPC (and admin) API listens on. */
@@ -278,6 +282,20 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     min: 1,
     max: 100_000,
     doc: 'S3 requests this node serves at once (a request counts until its response is sent); further ones get 503 SlowDown, which SDKs retry with backoff. Health probes are not counted.',
+  }),
+  key({
+    path: 's3.rootDomain',
+    kind: 'string',
+    default: '',
+    doc: 'Domain for virtual-hosted–style addressing: a request whose Host is `bucket.<rootDomain>` (any port) addresses that bucket and its path is the key; any other Host (the root domain itself, an IP address) is path style. Empty: path style only.',
+    pattern: /^$|^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+    form: 'empty, or a lower-case domain name such as s3.localhost (no port, no scheme)',
+  }),
+  key({
+    path: 's3.allowSigV2Presigned',
+    kind: 'bool',
+    default: true,
+    doc: 'Accept Signature Version 2 presigned URLs (`?AWSAccessKeyId=…&Expires=…&Signature=…`, what `s3cmd signurl` makes). SigV2 `Authorization` headers are refused either way.',
   }),
   key({
     path: 'rpc.listen',

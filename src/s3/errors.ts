@@ -79,6 +79,8 @@ export interface S3ErrorOptions {
   readonly internal?: boolean;
   /** The underlying error (kept for the log, never sent to the client). */
   readonly cause?: unknown;
+  /** The HTTP status, where S3 answers this code with another than the table's (presigned X-Amz-Expires errors are 403). */
+  readonly status?: number;
 }
 
 /** An error answered to an S3 client: a code from the table, its HTTP status, and the body's details. */
@@ -93,7 +95,7 @@ export class S3Error extends Error {
     super(message ?? S3_ERRORS[code].message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'S3Error';
     this.code = code;
-    this.status = S3_ERRORS[code].status;
+    this.status = options.status ?? S3_ERRORS[code].status;
     this.resource = options.resource;
     this.extra = options.extra ?? {};
     this.internal = options.internal ?? false;

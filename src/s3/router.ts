@@ -1,6 +1,7 @@
 /**
  * Pure S3 routing: (method, raw path, query, headers) → an `S3Op` named as the AWS operation,
- * with its parameters parsed and validated. Path-style addressing only (`/bucket/key…`).
+ * with its parameters parsed and validated. Path style (`/bucket/key…`), and virtual-hosted
+ * style (`Host: bucket.<s3.rootDomain>`, path `/key…`) when a root domain is configured.
  * No I/O; handlers switch on `op.op`.
  *
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html
@@ -76,6 +77,23 @@ export interface RouteRequest {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly headers: Readonly<Record<string, string | undefined>>;
+  /** `s3.rootDomain`: a Host of `bucket.<rootDomain>[:port]` names the bucket. Absent or empty: path style only. */
+  readonly rootDomain?: string;
+}
+
+/**
+ * The bucket a Host header names under virtual-hosted–style addressing (`bucket.rootDomain`,
+ * any port, any case), or undefined for path style: no root domain configured, the Host is
+ * the root domain itself, or another name or address (`127.0.0.1:9000`).
+ *
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html
+ */
+export function bucketFromHost(host: string | undefined, rootDomain: string | undefined): string | undefined {
+  if (host === undefined || rootDomain === undefined || rootDomain === '') return undefined;
+  const name = host.trim().toLowerCase().replace(/:\d*$/, '').replace(/\.$/, '');
+  const suffix = `.${rootDomain.toLowerCase()}`;
+  if (!name.endsWith(suffix) || name.length === suffix.length) return undefined;
+  return name.slice(0, -suffix.length);
 }
 
 // Subresources ringstore does not implement, with the AWS noun their operations are named after.
@@ -180,6 +198,12 @@ function encodingType(query: URLSearchParams): { encodingType?: 'url' } {
   return { encodingType: 'url' };
 }
 
+/** `delimiter`: an empty value means none (and no Delimiter element in the answer), as in S3. */
+function delimiterOf(query: URLSearchParams): { delimiter?: string } {
+  const value = query.get('delimiter');
+  return value === null || value === '' ? {} : { delimiter: value };
+}
+
 function optional<K extends string>(name: K, value: string | null): { [P in K]?: string } {
   return (value === null ? {} : { [name]: value }) as { [P in K]?: string };
 }
@@ -230,7 +254,7 @@ function routeBucket(method: string, bucket: string, query: URLSearchParams): S3
           op: 'ListMultipartUploads',
           bucket,
           prefix: query.get('prefix') ?? '',
-          ...optional('delimiter', query.get('delimiter')),
+          ...delimiterOf(query),
           keyMarker: query.get('key-marker') ?? '',
           uploadIdMarker: query.get('upload-id-marker') ?? '',
           maxUploads: nonNegativeInt(query, 'max-uploads', MAX_LIST_KEYS, MAX_LIST_KEYS),
@@ -244,7 +268,7 @@ function routeBucket(method: string, bucket: string, query: URLSearchParams): S3
       const common = {
         bucket,
         prefix: query.get('prefix') ?? '',
-        ...optional('delimiter', query.get('delimiter')),
+        ...delimiterOf(query),
         maxKeys: nonNegativeInt(query, 'max-keys', MAX_LIST_KEYS, MAX_LIST_KEYS),
         ...encodingType(query),
       };
@@ -330,15 +354,19 @@ function routeObject(method: string, bucket: string, key: string, query: URLSear
 }
 
 /**
- * Routes a path-style S3 request. `/` is the service, `/bucket` (or `/bucket/`) a bucket,
+ * Routes an S3 request. `/` is the service, `/bucket` (or `/bucket/`) a bucket,
  * `/bucket/key…` an object (key percent-decoded; it may contain and end with `/`).
  * Throws `S3Error`: InvalidURI, InvalidBucketName, KeyTooLongError, InvalidArgument
  * (bad part numbers, max-keys, copy source…), MethodNotAllowed.
  */
 export function routeS3(req: RouteRequest): S3Op {
   const method = req.method.toUpperCase();
-  const path = req.path === '' ? '/' : req.path;
-  if (!path.startsWith('/')) throw new S3Error('InvalidURI');
+  const rawPath = req.path === '' ? '/' : req.path;
+  if (!rawPath.startsWith('/')) throw new S3Error('InvalidURI');
+  // Virtual-hosted style: the bucket comes from the Host and the whole path is the key, which
+  // is then routed exactly as its path-style twin (bucket names need no escaping).
+  const hosted = bucketFromHost(req.headers['host'], req.rootDomain);
+  const path = hosted === undefined ? rawPath : `/${hosted}${rawPath}`;
   if (path === '/') {
     if (method === 'GET') return { op: 'ListBuckets' };
     throw new S3Error('MethodNotAllowed', undefined, { extra: { Method: method, ResourceType: 'SERVICE' } });

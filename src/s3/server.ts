@@ -9,8 +9,9 @@ import type { Readable } from 'node:stream';
 import { describeError } from '../util/errors.js';
 import type { S3Call, S3Services } from './context.js';
 import { S3Error, errorXml, toS3Error } from './errors.js';
-import { routeS3, type S3Op } from './router.js';
-import { verifyRequest, type CredentialLookup } from './sigv4/verify.js';
+import { bucketFromHost, routeS3, type S3Op } from './router.js';
+import type { CredentialLookup } from './sigv4/verify.js';
+import { authenticate } from './sigv4/authenticate.js';
 import * as bucket from './handlers/bucket.js';
 import { getObject } from './handlers/object-get.js';
 import { putObject } from './handlers/object-put.js';
@@ -109,6 +110,8 @@ export function createS3App(services: S3Services): Koa {
     }
 
     let opName = 'Unknown';
+    // Virtual-hosted style: the bucket named by the Host (the router and SigV2 both need it).
+    const hostBucket = bucketFromHost(ctx.get('host') || undefined, config.s3.rootDomain);
     const log = logger.child({ reqId: requestId });
     // Registered first: a streamed body is sent inside the handler, and may be done before it returns.
     ctx.res.once('close', () => metrics?.s3RequestDuration.observe({ op: opName }, Number(process.hrtime.bigint() - started) / 1e9));
@@ -119,14 +122,14 @@ export function createS3App(services: S3Services): Koa {
     }
     try {
       if (!admitted) throw new S3Error('SlowDown', `This node is serving its limit of ${maxInFlight} concurrent requests; please retry.`);
-      const auth = verifyRequest({ method: ctx.method, path: rawPath, query: rawQuery, headers: ctx.req.headers }, credentials, clock.now(), config.s3.region);
-      const op = routeS3({ method: ctx.method, path: rawPath, query: new URLSearchParams(rawQuery), headers: ctx.req.headers as Record<string, string | undefined> });
+      const auth = authenticate({ method: ctx.method, path: rawPath, query: rawQuery, headers: ctx.req.headers }, credentials, clock.now(), config.s3, hostBucket);
+      const op = routeS3({ method: ctx.method, path: rawPath, query: new URLSearchParams(rawQuery), headers: ctx.req.headers as Record<string, string | undefined>, rootDomain: config.s3.rootDomain });
       opName = op.op === 'Unsupported' ? op.operation : op.op;
       await dispatch({ ctx, requestId, auth, log, services }, op);
       metrics?.s3Requests.inc({ op: opName, code: 'OK' });
     } catch (err) {
       const s3err = toS3Error(err);
-      const resource = s3err.resource ?? decodePathSafe(rawPath);
+      const resource = s3err.resource ?? (hostBucket === undefined ? '' : `/${hostBucket}`) + decodePathSafe(rawPath);
       if (ctx.res.headersSent) log.warn({ op: opName, err: describeError(err) }, 'response body failed mid-stream; connection cut');
       else if (s3err.internal) log.warn({ op: opName, code: s3err.code, err: describeError(s3err.cause ?? err) }, 'request failed');
       else log.info({ op: opName, code: s3err.code, status: s3err.status }, 'request rejected');

@@ -76,6 +76,31 @@ export type RequestListener = (req: IncomingMessage, res: ServerResponse) => voi
 const IDLE_SWEEP_MS = 100;
 
 /**
+ * `Expect` as clients rely on it. Node answers every request whose Expect is not
+ * `100-continue` (an empty value, `foo`) with a bare 417; S3 ignores such values, so they are
+ * served like any request. `100-continue` is answered with `100 Continue` only when the handler
+ * first reads the body: a request refused before that (bad signature, no such bucket) gets
+ * its error without a 100, and its client need not send the body at all.
+ */
+function honourExpect(server: Server, handler: RequestListener): void {
+  server.on('checkExpectation', handler);
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const read = req._read.bind(req);
+    let asked = false;
+    // _read is how every consumer (pipe, iteration, 'data') asks a Readable for data. Node
+    // also reads (dumps) an unread body after the response ends: no 100 may follow the answer.
+    req._read = (size: number): void => {
+      if (!asked) {
+        asked = true;
+        if (!res.headersSent && !res.writableEnded) res.writeContinue();
+      }
+      read(size);
+    };
+    handler(req, res);
+  });
+}
+
+/**
  * Creates an HTTP server for `handler` and listens on `listen` (`"host:port"`, port 0 for any).
  * `requestTimeout` is 0 because a 5 GiB body may legitimately take minutes; stalls are caught
  * by the application's own progress timeouts (and `socketIdleTimeoutMs`), and slow header
@@ -96,6 +121,7 @@ export async function startHttpServer(handler: RequestListener, listen: string, 
     },
     handler,
   );
+  honourExpect(server, handler);
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000;
   // Node applies this while a request is in progress and keepAliveTimeout between requests.
   if (idle > 0) server.timeout = idle;

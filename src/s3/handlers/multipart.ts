@@ -9,6 +9,7 @@ import type { S3Op } from '../router.js';
 import { completeMultipartUploadXml, initiateMultipartUploadXml, listMultipartUploadsXml, listPartsXml } from '../xml.js';
 import { parseCompleteMultipartUpload, MAX_XML_BODY_BYTES } from '../xml-parse.js';
 import { readSmallBody, sendXml } from './respond.js';
+import { listUploads } from '../list/list-uploads.js';
 import { answerStored, objectHeadersOf, verifiedBodyOf } from './object-put.js';
 
 type Op<N extends S3Op['op']> = Extract<S3Op, { op: N }>;
@@ -81,21 +82,26 @@ export async function listParts(call: S3Call, op: Op<'ListParts'>): Promise<void
 export async function listMultipartUploads(call: S3Call, op: Op<'ListMultipartUploads'>): Promise<void> {
   const { services } = call;
   await services.buckets.assertExists(op.bucket);
-  const { uploads, truncated } = await services.multipart.listUploads(op.bucket, { prefix: op.prefix, keyMarker: op.keyMarker, max: op.maxUploads });
-  const last = uploads[uploads.length - 1];
+  const listing = await listUploads((keyMarker, max) => services.multipart.listUploads(op.bucket, { prefix: op.prefix, keyMarker, max }), {
+    prefix: op.prefix,
+    keyMarker: op.keyMarker,
+    maxUploads: op.maxUploads,
+    ...(op.delimiter !== undefined && { delimiter: op.delimiter }),
+  });
   sendXml(
     call,
     listMultipartUploadsXml({
       bucket: op.bucket,
       keyMarker: op.keyMarker,
       uploadIdMarker: op.uploadIdMarker,
-      ...(truncated && last && { nextKeyMarker: last.key, nextUploadIdMarker: last.uploadId }),
+      ...(listing.nextKeyMarker !== undefined && { nextKeyMarker: listing.nextKeyMarker }),
+      ...(listing.nextUploadIdMarker !== undefined && { nextUploadIdMarker: listing.nextUploadIdMarker }),
       prefix: op.prefix,
       ...(op.delimiter !== undefined && { delimiter: op.delimiter }),
       maxUploads: op.maxUploads,
-      isTruncated: truncated,
-      uploads: uploads.map((u) => ({ key: u.key, uploadId: u.uploadId, initiated: u.initiatedMs, owner: ownerOf(call) })),
-      commonPrefixes: [],
+      isTruncated: listing.truncated,
+      uploads: listing.uploads.map((u) => ({ key: u.key, uploadId: u.uploadId, initiated: u.initiatedMs, owner: ownerOf(call) })),
+      commonPrefixes: listing.commonPrefixes,
       ...(op.encodingType && { encodingType: op.encodingType }),
     }),
   );

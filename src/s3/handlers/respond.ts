@@ -51,7 +51,8 @@ export function setObjectHeaders(call: S3Call, record: ObjectRecord, withChecksu
   ctx.set('ETag', quoteEtag(record.etag));
   ctx.set('Last-Modified', new Date(lastModifiedOf(record)).toUTCString());
   ctx.set('Accept-Ranges', 'bytes');
-  ctx.type = record.contentType || 'binary/octet-stream';
+  // Set raw: koa's ctx.type setter would turn `text/x-foo` into `text/x-foo; charset=utf-8`.
+  ctx.set('Content-Type', record.contentType || 'binary/octet-stream');
   for (const [name, value] of Object.entries(record.userMeta)) ctx.set(`x-amz-meta-${name}`, value);
   if (withChecksums && record.checksums) {
     for (const [alg, value] of Object.entries(record.checksums)) ctx.set(`x-amz-checksum-${alg.toLowerCase()}`, value);

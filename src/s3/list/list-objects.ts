@@ -41,6 +41,11 @@ export async function listObjects(source: PageSource, params: ListParams): Promi
   const commonPrefixes: string[] = [];
   if (maxKeys <= 0) return { contents, commonPrefixes, isTruncated: false };
   let cursor = params.startAfter;
+  // A marker that is a common prefix, or lies inside one (a v1 NextMarker is the last prefix
+  // returned), resumes after that whole group: its keys roll up into a prefix that sorts at
+  // or before the marker, which was already returned.
+  const markerGroup = delimiter && cursor !== undefined && cursor.startsWith(prefix) ? commonPrefixOf(cursor, prefix, delimiter) : undefined;
+  if (markerGroup !== undefined) cursor = markerGroup + MAX_CHAR;
   let lastPrefix: string | undefined;
   let lastReturned: string | undefined;
   let resume: string | undefined;

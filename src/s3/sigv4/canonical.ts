@@ -106,12 +106,40 @@ export function headerValue(headers: HeaderBag, name: string): string | undefine
 }
 
 /**
+ * How header values are read for signing. Node hands them over as latin1 strings (one char per
+ * byte received). `as-received` signs those chars as the string they are: what the AWS SDK for
+ * JavaScript signed when it sent a value like `é` as the single latin1 byte. `utf8-bytes` signs
+ * the bytes as sent, read as UTF-8: what curl, Go (rclone) or Python signed when they sent UTF-8.
+ */
+export type HeaderReading = 'as-received' | 'utf8-bytes';
+
+/** A header value as signed under `reading`; undefined when its bytes are not valid UTF-8. */
+export function readHeaderValue(value: string, reading: HeaderReading): string | undefined {
+  if (reading === 'as-received') return canonicalHeaderValue(value);
+  // Only ASCII blanks are trimmed and collapsed: a 0xA0 byte inside a UTF-8 sequence is not a space.
+  const collapsed = value.replace(/^[ \t]+|[ \t]+$/g, '').replace(/[ \t]+/g, ' ');
+  const bytes = Buffer.from(collapsed, 'latin1');
+  const text = bytes.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(bytes) ? text : undefined;
+}
+
+/** True when a value holds a char beyond ASCII (where the two readings differ). */
+export function hasNonAscii(value: string): boolean {
+  return /[^\x00-\x7f]/.test(value);
+}
+
+/**
  * The canonical headers block for `signedHeaders` (lower-case names, in the signed order):
  * `name:value\n` per header. A signed header absent from the request canonicalises as empty.
+ * Undefined when a value cannot be read as `reading` asks.
  */
-export function canonicalHeaders(headers: HeaderBag, signedHeaders: readonly string[]): string {
+export function canonicalHeaders(headers: HeaderBag, signedHeaders: readonly string[], reading: HeaderReading = 'as-received'): string | undefined {
   let out = '';
-  for (const name of signedHeaders) out += `${name}:${canonicalHeaderValue(headerValue(headers, name) ?? '')}\n`;
+  for (const name of signedHeaders) {
+    const value = readHeaderValue(headerValue(headers, name) ?? '', reading);
+    if (value === undefined) return undefined;
+    out += `${name}:${value}\n`;
+  }
   return out;
 }
 
@@ -129,6 +157,8 @@ export interface CanonicalRequestParts {
   readonly payloadHash: string;
   /** Query parameter left out of the canonical query (presigned `X-Amz-Signature`). */
   readonly excludeQuery?: string;
+  /** How header values are read (default `as-received`). */
+  readonly headerReading?: HeaderReading;
 }
 
 /**
@@ -136,5 +166,7 @@ export interface CanonicalRequestParts {
  * `METHOD\nURI\nQUERY\nHEADERS\n\nSIGNED;HEADERS\nPAYLOAD-HASH`.
  */
 export function canonicalRequest(p: CanonicalRequestParts): string {
-  return [p.method.toUpperCase(), canonicalUri(p.path), canonicalQuery(p.query, p.excludeQuery), canonicalHeaders(p.headers, p.signedHeaders), p.signedHeaders.join(';'), p.payloadHash].join('\n');
+  // A value that is not UTF-8 cannot have been signed as such; it is signed as received instead.
+  const headers = canonicalHeaders(p.headers, p.signedHeaders, p.headerReading) ?? canonicalHeaders(p.headers, p.signedHeaders, 'as-received') ?? '';
+  return [p.method.toUpperCase(), canonicalUri(p.path), canonicalQuery(p.query, p.excludeQuery), headers, p.signedHeaders.join(';'), p.payloadHash].join('\n');
 }

@@ -21,7 +21,8 @@ describe('docs/configuration.md', () => {
     expect(doc).toContain(`\`${path}\``);
     expect(doc).toContain(`\`${spec.env}\``);
     if (spec.fileEnv !== undefined) expect(doc).toContain(`\`${spec.fileEnv}\``);
-    if (typeof spec.default === 'string' || typeof spec.default === 'boolean') expect(doc).toContain(`\`${String(spec.default)}\``);
+    if (spec.default === '') expect(doc).toContain('`""`');
+    else if (typeof spec.default === 'string' || typeof spec.default === 'boolean') expect(doc).toContain(`\`${String(spec.default)}\``);
     if (typeof spec.default === 'number' && spec.kind === 'int') expect(doc).toContain(`\`${spec.default}\``);
     if (typeof spec.default === 'number' && spec.kind === 'size') expect(doc).toContain(`(${spec.default})`);
   });

@@ -37,6 +37,10 @@ describe('validateConfig', () => {
     ['s3.accessKey', 'has space', 'config: s3.accessKey = "has space"; expected a non-empty access key id'],
     ['s3.secretKey', '', 'config: s3.secretKey = [redacted, 0 characters]; expected a secret key of 16 to 128 characters'],
     ['s3.secretKey', 'fifteen-chars!!', 'config: s3.secretKey = [redacted, 15 characters]; expected a secret key of 16 to 128 characters'],
+    ['s3.rootDomain', 'S3.Localhost', 'config: s3.rootDomain = "S3.Localhost"; expected empty, or a lower-case domain name such as s3.localhost'],
+    ['s3.rootDomain', 's3.localhost:9000', 'config: s3.rootDomain = "s3.localhost:9000"; expected empty, or a lower-case domain name'],
+    ['s3.rootDomain', 'http://s3.localhost', 'config: s3.rootDomain = "http://s3.localhost"; expected empty, or a lower-case domain name'],
+    ['s3.allowSigV2Presigned', 'maybe', 'config: s3.allowSigV2Presigned = "maybe"; expected'],
     ['metrics.token', 'short', 'config: metrics.token = [redacted, 5 characters]; expected empty (no token) or 16 to 256 printable characters'],
     ['s3.maxObjectSize', 0, 'config: s3.maxObjectSize = 0; expected a size between 1 B and 5 TiB'],
     ['s3.maxObjectSize', '5 PiB', 'config: s3.maxObjectSize = "5 PiB"; expected a size between 1 B and 5 TiB'],
@@ -99,6 +103,11 @@ describe('validateConfig', () => {
   it('never shows a secret value', () => {
     expect(problemsWith('rpc.secret', 'tinysecret').join('\n')).not.toContain('tinysecret');
     expect(problemsWith('s3.secretKey', 'with space').join('\n')).not.toContain('with space');
+  });
+
+  it('accepts s3.rootDomain empty or a domain, and s3.allowSigV2Presigned false', () => {
+    for (const domain of ['', 's3.localhost', 'storage.example.net', 'a-b.c1.example']) expect(problemsWith('s3.rootDomain', domain)).toEqual([]);
+    expect(problemsWith('s3.allowSigV2Presigned', false)).toEqual([]);
   });
 
   it('allows port 0 for listen addresses (bind any free port)', () => {

@@ -48,6 +48,30 @@ describe('listObjects', () => {
     }
   });
 
+  it('pages v1-style through NextMarker (the last key or common prefix returned) exactly once', async () => {
+    for (const maxKeys of [1, 2, 3]) {
+      const seen: string[] = [];
+      let marker: string | undefined;
+      for (let i = 0; i < 20; i++) {
+        const out = await listObjects(sourceOf(keys), { prefix: '', delimiter: '/', maxKeys, ...(marker !== undefined && { startAfter: marker }) });
+        seen.push(...out.contents.map((r) => r.key), ...out.commonPrefixes.map((p) => `P:${p}`));
+        if (!out.isTruncated) break;
+        marker = out.lastReturned;
+      }
+      expect(seen.sort()).toEqual(['P:photos/', 'P:z/', 'a.txt']);
+    }
+  });
+
+  it.each([
+    ['photos/', ['z/']],
+    ['photos/2024/a.jpg', ['z/']],
+    ['a.txt', ['photos/', 'z/']],
+    ['p', ['photos/', 'z/']],
+  ])('a marker %s that is or lies inside a common prefix resumes after that group', async (marker, prefixes) => {
+    const out = await listObjects(sourceOf(keys), { prefix: '', delimiter: '/', maxKeys: 1000, startAfter: marker });
+    expect(out.commonPrefixes).toEqual(prefixes);
+  });
+
   it('reports truncation only when more entries exist', async () => {
     const exact = await listObjects(sourceOf(['a', 'b']), { prefix: '', maxKeys: 2 });
     expect(exact.isTruncated).toBe(false);
