@@ -57,6 +57,26 @@ describe('versions taken at arrival', () => {
     });
   }
 
+  it('a slow write is not committed again above a later request through a clock running ahead within the bound', async () => {
+    const { h, tick } = await steppedHarness();
+    let now = HARNESS_NOW;
+    const ahead = await h.coordinatorOn('n2', { now: () => now + 100 });
+    const early = bodyOf(100, 7);
+    const late = bodyOf(100, 8);
+    const release = deferred();
+    const slow = h.coordinator.putObject({ ...putInput('k', early), ...slowBody(early, release.promise), version: await h.coordinator.arrivalVersion() });
+    await settle();
+    tick(100);
+    now += 100;
+    // Started 100 ms after the slow one, stamped 200 ms above it (within the 250 ms bound) by a clock 100 ms ahead.
+    await ahead.putObject({ ...putInput('k', late), version: await ahead.arrivalVersion() });
+    tick(1000);
+    now += 1000;
+    release.resolve();
+    await slow;
+    expect((await read(h, 'k')).equals(late)).toBe(true);
+  });
+
   it('a DELETE that arrives while a long PUT streams wins over it; one that arrived before loses', async () => {
     const { h, tick } = await steppedHarness();
     const data = bodyOf(64 * 1024, 3);
