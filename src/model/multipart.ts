@@ -5,9 +5,9 @@
  * parts (a manifest); a GET streams the parts in order. Same quorum paths as everything else.
  */
 import { createHash } from 'node:crypto';
-import { RingstoreError } from '../util/errors.js';
+import { RingstoreError, isErrorCode } from '../util/errors.js';
 import type { Random } from '../util/random.js';
-import { compareVersions, hlcWallMs } from '../util/clock.js';
+import { compareVersions, hlcWallMs, type Version } from '../util/clock.js';
 import type { ObjectMeta, ObjectRecord, PartRef } from '../store/types.js';
 import type { Coordinator, PutObjectInput } from '../replication/coordinator.js';
 
@@ -112,8 +112,13 @@ export class Multipart {
     return found.record;
   }
 
-  /** Stores one part (replacing an earlier upload of the same number); returns its ETag. */
-  async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Pick<PutObjectInput, 'body' | 'seal' | 'signal'>): Promise<ObjectMeta> {
+  /**
+   * Stores one part (replacing an earlier upload of the same number); returns its ETag. The
+   * newest version among a number's uploads is the part, so pass `body.version` taken when the
+   * UploadPart request arrived (`Coordinator.arrivalVersion`): the upload that started later
+   * wins even when the other finishes last.
+   */
+  async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Pick<PutObjectInput, 'body' | 'seal' | 'signal' | 'version'>): Promise<ObjectMeta> {
     await this.get(bucket, key, uploadId);
     return this.#coordinator.putObject({
       bucket: PARTS_NAMESPACE,
@@ -155,10 +160,22 @@ export class Multipart {
   /**
    * Completes an upload from the parts the client names: each must exist with that ETag
    * (InvalidPart), and all but the last must be at least 5 MiB (EntityTooSmall). Writes the
-   * object as a manifest of those parts; its ETag is the MD5 of the parts' MD5s, dash, count.
+   * object as a manifest of those parts; its ETag is the MD5 of the parts' MD5s, dash, count,
+   * under `version` (taken when the Complete request arrived) when given.
+   *
+   * Completing again an upload that this completion already finished answers the object it
+   * created, as AWS does, as long as the key still holds that object (its manifest's parts are
+   * this upload's); once it was overwritten or deleted, NoSuchUpload.
    */
-  async complete(bucket: string, key: string, uploadId: string, requested: ReadonlyArray<{ partNumber: number; etag: string }>): Promise<ObjectMeta> {
-    const upload = await this.get(bucket, key, uploadId);
+  async complete(bucket: string, key: string, uploadId: string, requested: ReadonlyArray<{ partNumber: number; etag: string }>, version?: Version): Promise<ObjectMeta> {
+    const upload = await this.get(bucket, key, uploadId).catch(async (err: unknown) => {
+      if (!isErrorCode(err, 'NoSuchUpload')) throw err;
+      const done = await this.#completedInto(bucket, key, uploadId);
+      if (done) return done;
+      throw err;
+    });
+    // The upload record is gone: this answers a repeated Complete with the object it created.
+    if (upload.parts) return upload;
     const current = await this.#currentParts(uploadId, 0, Infinity);
     const parts: PartRef[] = requested.map((p) => {
       const record = current.get(p.partNumber);
@@ -189,11 +206,20 @@ export class Multipart {
         parts,
       },
       new Uint8Array(0),
+      version,
     );
     await this.#coordinator.deleteObject(UPLOADS_NAMESPACE, uploadKey(bucket, key, uploadId));
     const kept = new Set(parts.map((p) => p.key));
     this.#coordinator.background(this.#dropParts(uploadId, (k) => !kept.has(k)));
     return meta;
+  }
+
+  /** The object at the key when an earlier completion of `uploadId` created it (and nothing replaced it since). */
+  async #completedInto(bucket: string, key: string, uploadId: string): Promise<ObjectRecord | undefined> {
+    if (!/^[0-9a-f]{32}$/.test(uploadId)) return undefined;
+    const found = await this.#coordinator.findObject(bucket, key, 'CompleteMultipartUpload');
+    const first = found?.record.parts?.[0];
+    return first && first.bucket === PARTS_NAMESPACE && first.key.startsWith(`${uploadId}\0`) ? found.record : undefined;
   }
 
   /** Aborts an upload and deletes its parts. */

@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import type { Member } from '../ring/layout.js';
 import type { Membership } from '../cluster/membership.js';
 import type { ByteRange, ObjectMeta, ReplicaApi } from '../store/types.js';
-import type { HybridClock, Timers } from '../util/clock.js';
+import type { HybridClock, Timers, Version } from '../util/clock.js';
 import { systemTimers } from '../util/clock.js';
 import type { RingstoreError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -56,6 +56,7 @@ export class Coordinator {
   readonly #write: WritePath;
   readonly #read: ReadPath;
   readonly #list: ListPath;
+  readonly #clock: HybridClock;
 
   constructor(options: CoordinatorOptions) {
     const ctx = {
@@ -75,6 +76,7 @@ export class Coordinator {
       ...(options.writeRefusal && { writeRefusal: options.writeRefusal }),
       leftovers: this.#leftovers,
     };
+    this.#clock = options.clock;
     this.#write = new WritePath(ctx);
     this.#read = new ReadPath(ctx);
     this.#list = new ListPath(ctx);
@@ -85,14 +87,24 @@ export class Coordinator {
     return this.#write.putObject(input);
   }
 
-  /** Writes a tombstone for a key; resolves after W acks. Deleting a missing key succeeds (S3). */
-  deleteObject(bucket: string, key: string): Promise<void> {
-    return this.#write.deleteObject(bucket, key);
+  /**
+   * A version for a write request, taken when it arrives: S3's "the request with the latest
+   * timestamp wins" (docs/consistency.md). Pass it as `PutObjectInput.version`, or to
+   * deleteObject / putSmall, so that of two overlapping writes of one key the one that
+   * started later wins however long the other's body takes.
+   */
+  arrivalVersion(): Promise<Version> {
+    return this.#clock.issue();
   }
 
-  /** Writes a complete record (used for small system records such as buckets). */
-  putSmall(meta: Omit<ObjectMeta, 'version'>, data: Uint8Array): Promise<ObjectMeta> {
-    return this.#write.putSmall(meta, data);
+  /** Writes a tombstone for a key (under `version` when given); resolves after W acks. Deleting a missing key succeeds (S3). */
+  deleteObject(bucket: string, key: string, version?: Version): Promise<void> {
+    return this.#write.deleteObject(bucket, key, version);
+  }
+
+  /** Writes a complete record (small system records such as buckets, multipart manifests), under `version` when given. */
+  putSmall(meta: Omit<ObjectMeta, 'version'>, data: Uint8Array, version?: Version): Promise<ObjectMeta> {
+    return this.#write.putSmall(meta, data, version);
   }
 
   /** The newest version of a key among R replica answers; NoSuchKey when it is absent or deleted. */

@@ -32,6 +32,12 @@ export interface PutObjectInput {
   /** Called once the body has been read completely: the ETag and checksums to record. */
   readonly seal: () => { etag: string; checksums?: Record<string, string> };
   readonly signal?: AbortSignal;
+  /**
+   * The version taken when the request arrived (`Coordinator.arrivalVersion`), so that of two
+   * overlapping writes the one that started later wins however long the other's body takes;
+   * taken here when absent.
+   */
+  readonly version?: Version;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -49,7 +55,7 @@ export class WritePath {
     const { bucket, key, signal } = input;
     const ctx = this.#ctx;
     const { targets, counting } = this.#writeTargets(bucket, key, 'PutObject');
-    const version = await ctx.clock.issue();
+    const version = input.version ?? (await ctx.clock.issue());
     const iterator = input.body[Symbol.asyncIterator]();
     const { head, size, ended } = await readHead(iterator, ctx.inlineThreshold);
     if (ended) {
@@ -105,17 +111,17 @@ export class WritePath {
     return meta;
   }
 
-  /** Writes a tombstone for a key; resolves after W acks. Deleting a missing key succeeds (S3). */
-  async deleteObject(bucket: string, key: string): Promise<void> {
+  /** Writes a tombstone for a key (under `version`, taken at the request's arrival, or now); resolves after W acks. Deleting a missing key succeeds (S3). */
+  async deleteObject(bucket: string, key: string, version?: Version): Promise<void> {
     const { targets, counting } = this.#writeTargets(bucket, key, 'DeleteObject');
-    const meta: ObjectMeta = { bucket, key, version: await this.#ctx.clock.issue(), tombstone: true, size: 0, etag: '', contentType: '', userMeta: {} };
+    const meta: ObjectMeta = { bucket, key, version: version ?? (await this.#ctx.clock.issue()), tombstone: true, size: 0, etag: '', contentType: '', userMeta: {} };
     await this.#commitEverywhere('DeleteObject', targets, counting, meta, () => ({ kind: 'inline', data: EMPTY }));
   }
 
-  /** Writes a complete record (used for small system records such as buckets). */
-  async putSmall(meta: Omit<ObjectMeta, 'version'>, data: Uint8Array): Promise<ObjectMeta> {
+  /** Writes a complete record (system records such as buckets, multipart manifests) under `version` (taken at the request's arrival), or a fresh one. */
+  async putSmall(meta: Omit<ObjectMeta, 'version'>, data: Uint8Array, version?: Version): Promise<ObjectMeta> {
     const { targets, counting } = this.#writeTargets(meta.bucket, meta.key, 'PutObject');
-    const full: ObjectMeta = { ...meta, version: await this.#ctx.clock.issue() };
+    const full: ObjectMeta = { ...meta, version: version ?? (await this.#ctx.clock.issue()) };
     return this.#commitEverywhere('PutObject', targets, counting, full, () => ({ kind: 'inline', data }));
   }
 

@@ -42,7 +42,7 @@ async function dispatch(call: S3Call, op: S3Op): Promise<void> {
       return putObject(call, op.bucket, op.key);
     case 'GetObject':
     case 'HeadObject':
-      return getObject(call, op.bucket, op.key, op.op === 'HeadObject');
+      return getObject(call, op.bucket, op.key, op.op === 'HeadObject', op.partNumber);
     case 'DeleteObject':
       return deleteObject(call, op.bucket, op.key);
     case 'DeleteObjects':

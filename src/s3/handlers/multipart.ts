@@ -32,19 +32,22 @@ export async function createMultipartUpload(call: S3Call, op: ObjectTarget): Pro
 /** PUT /bucket/key?partNumber=N&uploadId=U */
 export async function uploadPart(call: S3Call, op: Op<'UploadPart'>): Promise<void> {
   const { services } = call;
+  // Taken before anything is read: of two uploads of one part number, the later-started wins.
+  const version = await services.coordinator.arrivalVersion();
   await services.buckets.assertExists(op.bucket);
   const body = verifiedBodyOf(call, MAX_PART_SIZE);
   // The body is piped only when the part's upload has been found and the stage reads it.
-  const meta = await services.multipart.uploadPart(op.bucket, op.key, op.uploadId, op.partNumber, { body: body.body, seal: body.seal });
+  const meta = await services.multipart.uploadPart(op.bucket, op.key, op.uploadId, op.partNumber, { body: body.body, seal: body.seal, version });
   answerStored(call, meta);
 }
 
 /** POST /bucket/key?uploadId=U */
 export async function completeMultipartUpload(call: S3Call, op: UploadTarget): Promise<void> {
   const { services } = call;
+  const version = await services.coordinator.arrivalVersion();
   await services.buckets.assertExists(op.bucket);
   const parts = parseCompleteMultipartUpload((await readSmallBody(call, MAX_XML_BODY_BYTES)).toString('utf8'));
-  const meta = await services.multipart.complete(op.bucket, op.key, op.uploadId, parts);
+  const meta = await services.multipart.complete(op.bucket, op.key, op.uploadId, parts, version);
   sendXml(call, completeMultipartUploadXml({ location: `/${op.bucket}/${op.key}`, bucket: op.bucket, key: op.key, etag: meta.etag }));
 }
 

@@ -12,8 +12,10 @@ import { validateKey } from '../router.js';
 
 /** DELETE /bucket/key */
 export async function deleteObject(call: S3Call, bucket: string, key: string): Promise<void> {
+  // Taken at arrival like a PUT's: a DELETE that arrives after a long PUT began wins over it.
+  const version = await call.services.coordinator.arrivalVersion();
   await call.services.buckets.assertExists(bucket);
-  await call.services.coordinator.deleteObject(bucket, key);
+  await call.services.coordinator.deleteObject(bucket, key, version);
   call.ctx.status = 204;
 }
 
@@ -21,6 +23,8 @@ const PARALLEL_DELETES = 16;
 
 /** POST /bucket?delete */
 export async function deleteObjects(call: S3Call, bucket: string): Promise<void> {
+  // One arrival version serves every key of the request (versions are compared per key).
+  const version = await call.services.coordinator.arrivalVersion();
   await call.services.buckets.assertExists(bucket);
   const request = parseDeleteObjects((await readSmallBody(call, MAX_DELETE_OBJECTS * 2048)).toString('utf8'));
   const outcomes: DeleteOutcome[] = new Array(request.objects.length);
@@ -32,7 +36,7 @@ export async function deleteObjects(call: S3Call, bucket: string): Promise<void>
       try {
         // Each key is held to the same rule as a key in a URL; a bad one fails alone (S3 answers it per key).
         validateKey(key);
-        await call.services.coordinator.deleteObject(bucket, key);
+        await call.services.coordinator.deleteObject(bucket, key, version);
         outcomes[i] = { key, deleted: true };
       } catch (err) {
         const s3 = toS3Error(err);

@@ -8,6 +8,7 @@ import { S3Error } from '../errors.js';
 import { RingstoreError } from '../../util/errors.js';
 import { evaluateConditions } from '../conditions.js';
 import { resolveRange, contentRange } from '../range.js';
+import { assertNoRangeWithPart, partSelection, partsCountOf } from '../part-range.js';
 import { responseOverridesOf, lastModifiedOf, setObjectHeaders } from './respond.js';
 import { isRecycling, resumeAfter, sendBody } from '../../util/send-body.js';
 
@@ -16,14 +17,17 @@ function header(call: S3Call, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** GET or HEAD /bucket/key */
-export async function getObject(call: S3Call, bucket: string, key: string, headOnly: boolean): Promise<void> {
+/** GET or HEAD /bucket/key, or one part of it (`partNumber`). */
+export async function getObject(call: S3Call, bucket: string, key: string, headOnly: boolean, partNumber?: number): Promise<void> {
   const { ctx, services } = call;
+  if (partNumber !== undefined) assertNoRangeWithPart(header(call, 'range'));
   await services.buckets.assertExists(bucket);
   const overrides = responseOverridesOf(call);
-  const { found, outcome, range, body } = await locate(call, bucket, key, headOnly);
+  const { found, outcome, range, empty, body } = await locate(call, bucket, key, headOnly, partNumber);
   const { record } = found;
-  setObjectHeaders(call, record, range === undefined && header(call, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED');
+  // A whole-object checksum does not describe one part or range of it.
+  setObjectHeaders(call, record, range === undefined && partNumber === undefined && header(call, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED');
+  if (partNumber !== undefined && record.parts) ctx.set('x-amz-mp-parts-count', String(partsCountOf(record)));
   for (const [name, value] of Object.entries(record.headers ?? {})) ctx.set(name, value);
   for (const [name, value] of overrides) ctx.set(name, value);
   if (outcome === 'not-modified') {
@@ -31,13 +35,16 @@ export async function getObject(call: S3Call, bucket: string, key: string, headO
     ctx.remove('Content-Type');
     return;
   }
-  const length = range ? range.end - range.start + 1 : record.size;
+  const length = empty ? 0 : range ? range.end - range.start + 1 : record.size;
   if (range) {
     ctx.status = 206;
     ctx.set('Content-Range', contentRange(range, record.size));
   } else ctx.status = 200;
   ctx.length = length;
-  if (body === undefined) return;
+  if (body === undefined) {
+    if (empty && !headOnly) ctx.body = '';
+    return;
+  }
   services.metrics?.s3BytesOut.inc(length);
   if (body instanceof Uint8Array) {
     ctx.body = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
@@ -60,7 +67,7 @@ const ATTEMPTS = 3;
  * concurrent PUT replaces that version on every replica first, the newer one is looked up: it is
  * as correct an answer, and better than a 503.
  */
-async function locate(call: S3Call, bucket: string, key: string, headOnly: boolean) {
+async function locate(call: S3Call, bucket: string, key: string, headOnly: boolean, partNumber: number | undefined) {
   const { coordinator } = call.services;
   for (let attempt = 1; ; attempt++) {
     const found = await coordinator.headObject(bucket, key, headOnly ? 'HeadObject' : 'GetObject');
@@ -71,10 +78,12 @@ async function locate(call: S3Call, bucket: string, key: string, headOnly: boole
       lastModifiedOf(record),
     );
     if (outcome === 'precondition-failed') throw new S3Error('PreconditionFailed', undefined, { extra: { Condition: 'If-Match' } });
-    const range = resolveRange(header(call, 'range'), record.size);
-    if (headOnly || outcome === 'not-modified') return { found, outcome, range, body: undefined };
+    const selected = partNumber === undefined ? undefined : partSelection(record, partNumber);
+    const range = selected ? (selected.kind === 'range' ? selected.range : undefined) : resolveRange(header(call, 'range'), record.size);
+    const empty = selected?.kind === 'empty';
+    if (headOnly || outcome === 'not-modified' || empty) return { found, outcome, range, empty, body: undefined };
     try {
-      return { found, outcome, range, body: await coordinator.openBody(found, range) };
+      return { found, outcome, range, empty, body: await coordinator.openBody(found, range) };
     } catch (err) {
       if (attempt < ATTEMPTS && err instanceof RingstoreError && err.details['superseded'] === true) continue;
       throw err;

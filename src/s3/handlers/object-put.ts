@@ -52,12 +52,14 @@ export function storedHeadersOf(headers: Record<string, string | string[] | unde
 /** PUT /bucket/key */
 export async function putObject(call: S3Call, bucket: string, key: string): Promise<void> {
   const { ctx, services } = call;
+  // The version is the request's arrival time (S3: the latest timestamp wins), not its body's end.
+  const version = await services.coordinator.arrivalVersion();
   const headers = ctx.req.headers;
   await services.buckets.assertExists(bucket);
   // Every header is validated before the body is touched: a refused request reads none of it.
   const described = objectHeadersOf(headers);
   const body = verifiedBodyOf(call, services.config.s3.maxObjectSize);
-  const meta = await services.coordinator.putObject({ bucket, key, ...described, body: body.body, seal: body.seal });
+  const meta = await services.coordinator.putObject({ bucket, key, ...described, body: body.body, seal: body.seal, version });
   answerStored(call, meta);
 }
 
