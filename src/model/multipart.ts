@@ -230,11 +230,13 @@ export class Multipart {
   }
 
   /** In-progress uploads of a bucket, in key order. */
-  async listUploads(bucket: string, options: { prefix: string; keyMarker: string; max: number }): Promise<{ uploads: UploadInfo[]; truncated: boolean }> {
+  async listUploads(bucket: string, options: { prefix: string; keyMarker: string; uploadIdMarker?: string; max: number }): Promise<{ uploads: UploadInfo[]; truncated: boolean }> {
     const base = `${bucket}\0`;
+    // Records are `bucket NUL key NUL uploadId`: after the marker id of the marker key, or after all that key's uploads.
+    const after = options.uploadIdMarker === undefined ? '\u{10FFFF}' : options.uploadIdMarker;
     const page = await this.#coordinator.listPage(UPLOADS_NAMESPACE, {
       prefix: base + options.prefix,
-      ...(options.keyMarker !== '' && { startAfter: `${base}${options.keyMarker}\0\u{10FFFF}` }),
+      ...(options.keyMarker !== '' && { startAfter: `${base}${options.keyMarker}\0${after}` }),
       limit: options.max + 1,
     });
     const uploads = page.records.map((r) => {

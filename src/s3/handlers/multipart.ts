@@ -85,12 +85,16 @@ export async function listParts(call: S3Call, op: Op<'ListParts'>): Promise<void
 export async function listMultipartUploads(call: S3Call, op: Op<'ListMultipartUploads'>): Promise<void> {
   const { services } = call;
   await services.buckets.assertExists(op.bucket);
-  const listing = await listUploads((keyMarker, max) => services.multipart.listUploads(op.bucket, { prefix: op.prefix, keyMarker, max }), {
-    prefix: op.prefix,
-    keyMarker: op.keyMarker,
-    maxUploads: op.maxUploads,
-    ...(op.delimiter !== undefined && { delimiter: op.delimiter }),
-  });
+  const listing = await listUploads(
+    (keyMarker, max, uploadIdMarker) => services.multipart.listUploads(op.bucket, { prefix: op.prefix, keyMarker, max, ...(uploadIdMarker !== undefined && { uploadIdMarker }) }),
+    {
+      prefix: op.prefix,
+      keyMarker: op.keyMarker,
+      uploadIdMarker: op.uploadIdMarker,
+      maxUploads: op.maxUploads,
+      ...(op.delimiter !== undefined && { delimiter: op.delimiter }),
+    },
+  );
   sendXml(
     call,
     listMultipartUploadsXml({

@@ -12,14 +12,19 @@ export interface ListedUpload {
   readonly uploadId: string;
 }
 
-/** Uploads of keys after `keyMarker` (all of that key's uploads skipped), in key order, at most `max`. */
-export type UploadPageSource<U extends ListedUpload> = (keyMarker: string, max: number) => Promise<{ uploads: U[]; truncated: boolean }>;
+/**
+ * Uploads after a marker in (key, upload id) order, at most `max`: with `uploadIdMarker`, the
+ * marker key's uploads after that id come first; without it every upload of the marker key is skipped.
+ */
+export type UploadPageSource<U extends ListedUpload> = (keyMarker: string, max: number, uploadIdMarker?: string) => Promise<{ uploads: U[]; truncated: boolean }>;
 
 /** A ListMultipartUploads request after parsing. */
 export interface ListUploadsParams {
   readonly prefix: string;
   readonly delimiter?: string;
   readonly keyMarker: string;
+  /** Used only with a key marker, as the reference defines. */
+  readonly uploadIdMarker?: string;
   readonly maxUploads: number;
 }
 
@@ -41,8 +46,9 @@ const MAX_ROUNDS = 1000;
 /** Lists one page of uploads, grouping keys under CommonPrefixes when a delimiter is given. */
 export async function listUploads<U extends ListedUpload>(source: UploadPageSource<U>, params: ListUploadsParams): Promise<ListUploadsOutcome<U>> {
   const { prefix, delimiter, maxUploads } = params;
+  const uploadIdMarker = params.keyMarker !== '' && params.uploadIdMarker ? params.uploadIdMarker : undefined;
   if (!delimiter) {
-    const { uploads, truncated } = await source(params.keyMarker, maxUploads);
+    const { uploads, truncated } = await source(params.keyMarker, maxUploads, uploadIdMarker);
     const last = uploads[uploads.length - 1];
     return { uploads, commonPrefixes: [], truncated, ...(truncated && last && { nextKeyMarker: last.key, nextUploadIdMarker: last.uploadId }) };
   }
@@ -62,7 +68,7 @@ export async function listUploads<U extends ListedUpload>(source: UploadPageSour
     ...(next!.uploadId !== undefined && { nextUploadIdMarker: next!.uploadId }),
   });
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const page = await source(marker, maxUploads);
+    const page = await source(marker, maxUploads, round === 0 && markerGroup === undefined ? uploadIdMarker : undefined);
     for (const upload of page.uploads) {
       const group = commonPrefixOf(upload.key, prefix, delimiter);
       if (group !== undefined && group === lastGroup) continue;

@@ -4,9 +4,10 @@ import { listUploads, type ListedUpload, type UploadPageSource } from '../../../
 /** Uploads as the model lists them: after every upload of `keyMarker`, in key order, with the prefix. */
 function sourceOf(all: ListedUpload[], prefix: string, calls: { n: number } = { n: 0 }): UploadPageSource<ListedUpload> {
   const sorted = all.filter((u) => u.key.startsWith(prefix)).sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
-  return async (keyMarker, max) => {
+  return async (keyMarker, max, uploadIdMarker) => {
     calls.n++;
-    const rest = sorted.filter((u) => keyMarker === '' || Buffer.compare(Buffer.from(u.key), Buffer.from(keyMarker + '\0\u{10FFFF}')) > 0);
+    const after = Buffer.from(`${keyMarker}\0${uploadIdMarker ?? '\u{10FFFF}'}`);
+    const rest = sorted.filter((u) => keyMarker === '' || Buffer.compare(Buffer.from(`${u.key}\0${u.uploadId}`), after) > 0);
     return { uploads: rest.slice(0, max), truncated: rest.length > max };
   };
 }
@@ -17,6 +18,24 @@ describe('listUploads', () => {
   it('without a delimiter: one page as the model gives it, NextKeyMarker and NextUploadIdMarker when truncated', async () => {
     const out = await listUploads(sourceOf(uploads, ''), { prefix: '', keyMarker: '', maxUploads: 2 });
     expect(out).toEqual({ uploads: uploads.slice(0, 2), commonPrefixes: [], truncated: true, nextKeyMarker: 'photos/2024/a.jpg', nextUploadIdMarker: 'U1' });
+  });
+
+  it('paging by NextKeyMarker + NextUploadIdMarker through several uploads of one key sees each upload once', async () => {
+    const many: ListedUpload[] = ['k', 'k', 'k', 'k', 'm'].map((key, i) => ({ key, uploadId: `U${i}` }));
+    const seen: string[] = [];
+    let markers: { keyMarker: string; uploadIdMarker?: string } = { keyMarker: '' };
+    for (let i = 0; i < 10; i++) {
+      const out = await listUploads(sourceOf(many, ''), { prefix: '', maxUploads: 2, ...markers });
+      seen.push(...out.uploads.map((u) => `${u.key}/${u.uploadId}`));
+      if (!out.truncated) break;
+      markers = { keyMarker: out.nextKeyMarker!, uploadIdMarker: out.nextUploadIdMarker! };
+    }
+    expect(seen).toEqual(['k/U0', 'k/U1', 'k/U2', 'k/U3', 'm/U4']);
+  });
+
+  it('an upload-id-marker without a key marker is ignored', async () => {
+    const out = await listUploads(sourceOf(uploads, ''), { prefix: '', keyMarker: '', uploadIdMarker: 'U3', maxUploads: 1000 });
+    expect(out.uploads).toEqual(uploads);
   });
 
   it('rolls keys up under CommonPrefixes', async () => {
