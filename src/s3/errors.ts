@@ -79,6 +79,8 @@ export interface S3ErrorOptions {
   readonly internal?: boolean;
   /** The underlying error (kept for the log, never sent to the client). */
   readonly cause?: unknown;
+  /** A status other than the table's, where AWS answers one code with two statuses (InvalidRange is 400 for a copy source range). */
+  readonly status?: number;
 }
 
 /** An error answered to an S3 client: a code from the table, its HTTP status, and the body's details. */
@@ -93,7 +95,7 @@ export class S3Error extends Error {
     super(message ?? S3_ERRORS[code].message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'S3Error';
     this.code = code;
-    this.status = S3_ERRORS[code].status;
+    this.status = options.status ?? S3_ERRORS[code].status;
     this.resource = options.resource;
     this.extra = options.extra ?? {};
     this.internal = options.internal ?? false;
