@@ -134,11 +134,15 @@ describe('server-side copy', () => {
     expect([head.ContentType, head.Metadata, head.CacheControl]).toEqual(['application/x-new', { shape: 'square' }, undefined]);
   });
 
-  it('copies across buckets, with URL-encoded keys; the copy reads the same from every node', async () => {
+  it('copies across buckets, with URL-encoded keys and a requested checksum; the copy reads the same from every node', async () => {
     const body = randomBody(3 * MiB);
     const key = 'dir/ä b+c.bin';
     await s3.send(new PutObjectCommand({ Bucket: A, Key: key, Body: body }));
-    await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'other/ö.bin', CopySource: encodeURIComponent(`${A}/${key}`) }));
+    const copied = await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'other/ö.bin', CopySource: encodeURIComponent(`${A}/${key}`), ChecksumAlgorithm: 'SHA256' }));
+    // x-amz-checksum-algorithm: the copy is stored with that checksum, computed from the bytes copied.
+    const sha = createHash('sha256').update(body).digest('base64');
+    expect(copied.CopyObjectResult?.ChecksumSHA256).toBe(sha);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'other/ö.bin', ChecksumMode: 'ENABLED' }))).ChecksumSHA256).toBe(sha);
     for (const id of ['n1', 'n2', 'n3']) {
       const client = cluster.s3(id);
       expect(await bodyOf(B, 'other/ö.bin', client)).toEqual({ sha256: sha256(body), size: body.length });
