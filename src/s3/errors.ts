@@ -80,7 +80,7 @@ export interface S3ErrorOptions {
   readonly internal?: boolean;
   /** The underlying error (kept for the log, never sent to the client). */
   readonly cause?: unknown;
-  /** The HTTP status, where S3 answers this code with another than the table's (presigned X-Amz-Expires errors are 403). */
+  /** A status other than the table's, where AWS answers one code with two (presigned X-Amz-Expires errors are 403; InvalidRange is 400 for a copy source range). */
   readonly status?: number;
 }
 

@@ -56,7 +56,7 @@ export type S3Op =
       readonly maxUploads: number;
       readonly encodingType?: 'url';
     })
-  | (O & { readonly op: 'PutObject' | 'CreateMultipartUpload' | 'GetObjectAcl' })
+  | (O & { readonly op: 'PutObject' | 'CreateMultipartUpload' | 'GetObjectAcl' | 'GetObjectTagging' })
   | (O & { readonly op: 'CopyObject'; readonly source: CopySource })
   | (O & { readonly op: 'GetObject' | 'HeadObject'; readonly versionId?: string; readonly partNumber?: number })
   | (O & { readonly op: 'DeleteObject'; readonly versionId?: string })
@@ -318,6 +318,7 @@ function routeObject(method: string, bucket: string, key: string, query: URLSear
         };
       }
       if (method === 'GET' && sub === 'acl') return { op: 'GetObjectAcl', ...where };
+      if (method === 'GET' && sub === 'tagging') return { op: 'GetObjectTagging', ...where };
       if (method === 'GET' && sub !== undefined) return unsupported(method, sub, OBJECT_SUBRESOURCES, where);
       const partNumber = query.get('partNumber');
       return {

@@ -15,6 +15,8 @@ import { authenticate } from './sigv4/authenticate.js';
 import * as bucket from './handlers/bucket.js';
 import { getObject } from './handlers/object-get.js';
 import { putObject } from './handlers/object-put.js';
+import { copyObject, uploadPartCopy } from './handlers/object-copy.js';
+import { getObjectTagging } from './handlers/object-tagging.js';
 import { deleteObject, deleteObjects } from './handlers/object-delete.js';
 import { listObjectsV1, listObjectsV2 } from './handlers/list.js';
 import * as multipart from './handlers/multipart.js';
@@ -40,6 +42,10 @@ async function dispatch(call: S3Call, op: S3Op): Promise<void> {
       return listObjectsV1(call, op);
     case 'PutObject':
       return putObject(call, op.bucket, op.key);
+    case 'CopyObject':
+      return copyObject(call, op);
+    case 'GetObjectTagging':
+      return getObjectTagging(call, op.bucket, op.key);
     case 'GetObject':
     case 'HeadObject':
       return getObject(call, op.bucket, op.key, op.op === 'HeadObject', op.partNumber);
@@ -51,6 +57,8 @@ async function dispatch(call: S3Call, op: S3Op): Promise<void> {
       return multipart.createMultipartUpload(call, op);
     case 'UploadPart':
       return multipart.uploadPart(call, op);
+    case 'UploadPartCopy':
+      return uploadPartCopy(call, op);
     case 'CompleteMultipartUpload':
       return multipart.completeMultipartUpload(call, op);
     case 'AbortMultipartUpload':

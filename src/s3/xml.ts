@@ -320,3 +320,8 @@ export function deleteResultXml(outcomes: readonly DeleteOutcome[], quiet: boole
   }
   return doc('DeleteResult', body);
 }
+
+/** GetObjectTagging: ringstore keeps no tags, so the set is always empty. */
+export function taggingXml(): string {
+  return doc('Tagging', '<TagSet></TagSet>');
+}

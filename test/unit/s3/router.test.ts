@@ -75,6 +75,7 @@ describe('routeS3: AWS operations', () => {
     ['HEAD', '/examplebucket/my-image.jpg', {}, { op: 'HeadObject', bucket: 'examplebucket', key: 'my-image.jpg' }],
     ['DELETE', '/examplebucket/my-image.jpg', {}, { op: 'DeleteObject', bucket: 'examplebucket', key: 'my-image.jpg' }],
     ['GET', '/examplebucket/my-image.jpg?acl', {}, { op: 'GetObjectAcl', bucket: 'examplebucket', key: 'my-image.jpg' }],
+    ['GET', '/examplebucket/my-image.jpg?tagging', {}, { op: 'GetObjectTagging', bucket: 'examplebucket', key: 'my-image.jpg' }],
     ['POST', '/examplebucket/example-object?uploads', {}, { op: 'CreateMultipartUpload', bucket: 'examplebucket', key: 'example-object' }],
     [
       'PUT',
