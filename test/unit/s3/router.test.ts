@@ -21,7 +21,7 @@ function routeError(method: string, target: string, headers: Record<string, stri
 // Requests in the shape of the AWS API reference examples, path-style.
 describe('routeS3: AWS operations', () => {
   it.each<[string, string, Record<string, string>, S3Op]>([
-    ['GET', '/', {}, { op: 'ListBuckets' }],
+    ['GET', '/', {}, { op: 'ListBuckets', maxBuckets: 10000, prefix: '' }],
     ['PUT', '/examplebucket', {}, { op: 'CreateBucket', bucket: 'examplebucket' }],
     ['HEAD', '/examplebucket', {}, { op: 'HeadBucket', bucket: 'examplebucket' }],
     ['DELETE', '/examplebucket/', {}, { op: 'DeleteBucket', bucket: 'examplebucket' }],
