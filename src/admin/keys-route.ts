@@ -45,7 +45,8 @@ async function resolveKey(keys: AccessKeys, ref: string | undefined): Promise<Ac
   if (byId !== undefined) return byId;
   const named = (await keys.list()).filter((k) => k.name === ref);
   if (named.length === 1) return named[0]!;
-  if (named.length > 1) throw new RingstoreError('InvalidArgument', `${named.length} keys are named ${JSON.stringify(ref)} (${named.map((k) => k.accessKeyId).join(', ')}); name one by its access key id`);
+  if (named.length > 1)
+    throw new RingstoreError('InvalidArgument', `${named.length} keys are named ${JSON.stringify(ref)} (${named.map((k) => k.accessKeyId).join(', ')}); name one by its access key id`);
   throw new RingstoreError('NoSuchKey', `no access key ${JSON.stringify(ref)} (neither an access key id nor a key name)`);
 }
 

@@ -47,10 +47,15 @@ export class Buckets {
   async create(name: string, owner: string = ROOT_OWNER): Promise<void> {
     const found = await this.#coordinator.findObject(BUCKETS_NAMESPACE, name, 'CreateBucket');
     if (found) {
-      if (infoOf(found.record).owner === owner) throw new RingstoreError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { bucket: name });
-      throw new RingstoreError('BucketAlreadyExists', 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', {
-        bucket: name,
-      });
+      if (infoOf(found.record).owner === owner)
+        throw new RingstoreError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { bucket: name });
+      throw new RingstoreError(
+        'BucketAlreadyExists',
+        'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
+        {
+          bucket: name,
+        },
+      );
     }
     const userMeta: Record<string, string> = owner === ROOT_OWNER ? {} : { owner };
     const meta = await this.#coordinator.putSmall({ bucket: BUCKETS_NAMESPACE, key: name, tombstone: false, size: 0, etag: '', contentType: '', userMeta }, new Uint8Array(0));

@@ -25,14 +25,20 @@ export function checkAclHeaders(op: string, headers: Readonly<Record<string, str
   if (canned !== undefined) {
     const value = String(canned).trim().toLowerCase();
     if (!ACCEPTED_CANNED_ACLS.includes(value)) {
-      throw new S3Error('NotImplemented', `The canned ACL "${String(canned)}" is not implemented: ringstore keeps every bucket and object private to its owner; give other keys access with "ringstore key allow". Only x-amz-acl: private is accepted.`, {
-        extra: { Header: 'x-amz-acl' },
-      });
+      throw new S3Error(
+        'NotImplemented',
+        `The canned ACL "${String(canned)}" is not implemented: ringstore keeps every bucket and object private to its owner; give other keys access with "ringstore key allow". Only x-amz-acl: private is accepted.`,
+        {
+          extra: { Header: 'x-amz-acl' },
+        },
+      );
     }
   }
   for (const name of GRANT_HEADERS) {
     if (headers[name] !== undefined) {
-      throw new S3Error('NotImplemented', `${name} is not implemented: ringstore keeps every bucket and object private to its owner; give other keys access with "ringstore key allow".`, { extra: { Header: name } });
+      throw new S3Error('NotImplemented', `${name} is not implemented: ringstore keeps every bucket and object private to its owner; give other keys access with "ringstore key allow".`, {
+        extra: { Header: name },
+      });
     }
   }
 }
@@ -41,6 +47,9 @@ export function checkAclHeaders(op: string, headers: Readonly<Record<string, str
 export function checkAclGrants(grants: readonly AclGrant[], ownerId: string): void {
   const onlyOwner = grants.length > 0 && grants.every((g) => g.granteeId === ownerId && g.permission === 'FULL_CONTROL');
   if (!onlyOwner) {
-    throw new S3Error('NotImplemented', `ACLs other than the owner's FULL_CONTROL (owner ID ${ownerId}) are not implemented: ringstore keeps every bucket and object private to its owner; give other keys access with "ringstore key allow".`);
+    throw new S3Error(
+      'NotImplemented',
+      `ACLs other than the owner's FULL_CONTROL (owner ID ${ownerId}) are not implemented: ringstore keeps every bucket and object private to its owner; give other keys access with "ringstore key allow".`,
+    );
   }
 }

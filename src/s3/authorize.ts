@@ -54,7 +54,17 @@ const READ = new Set<S3Op['op']>([
   'GetBucketAcl',
   'GetObjectAcl',
 ]);
-const WRITE = new Set<S3Op['op']>(['PutObject', 'DeleteObject', 'DeleteObjects', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'CopyObject', 'UploadPartCopy']);
+const WRITE = new Set<S3Op['op']>([
+  'PutObject',
+  'DeleteObject',
+  'DeleteObjects',
+  'CreateMultipartUpload',
+  'UploadPart',
+  'CompleteMultipartUpload',
+  'AbortMultipartUpload',
+  'CopyObject',
+  'UploadPartCopy',
+]);
 
 /** The rights `op` needs (in the order they are checked). */
 export function accessNeeded(op: S3Op): Need[] {

@@ -11,7 +11,17 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { CreateBucketCommand, DeleteObjectCommand, GetBucketAclCommand, GetObjectAclCommand, GetObjectCommand, ListBucketsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetBucketAclCommand,
+  GetObjectAclCommand,
+  GetObjectCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { TestCluster, ACCESS_KEY } from '../helpers/cluster.js';
 import { signRequest } from '../../src/s3/sigv4/signing.js';
 
@@ -79,7 +89,10 @@ describe('access keys and grants', () => {
 
   async function raw(method: string, path: string, key: { accessKeyId: string; secretAccessKey: string }, headers: Record<string, string> = {}, body?: string) {
     const url = new URL(path, cluster.endpoint());
-    const req = signRequest({ method, url: url.toString(), headers, ...(body !== undefined && { body: Buffer.from(body) }) } as Parameters<typeof signRequest>[0], { ...key, region: 'us-east-1' } as Parameters<typeof signRequest>[1]);
+    const req = signRequest(
+      { method, url: url.toString(), headers, ...(body !== undefined && { body: Buffer.from(body) }) } as Parameters<typeof signRequest>[0],
+      { ...key, region: 'us-east-1' } as Parameters<typeof signRequest>[1],
+    );
     const res = await request(url, { method, headers: req.headers, ...(body !== undefined && { body }) });
     return { status: res.statusCode, text: await res.body.text() };
   }
@@ -193,7 +206,8 @@ describe('access keys and grants', () => {
 
   const { SECRET_KEY: rootSecret } = { SECRET_KEY: 'test-secret-key-0123456789abcdefghijklmnop' };
   const ownerGrant = `<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>${ACCESS_KEY}</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant>`;
-  const policy = (grants: string): string => `<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>${ACCESS_KEY}</ID></Owner><AccessControlList>${grants}</AccessControlList></AccessControlPolicy>`;
+  const policy = (grants: string): string =>
+    `<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>${ACCESS_KEY}</ID></Owner><AccessControlList>${grants}</AccessControlList></AccessControlPolicy>`;
   it.each([
     ['PUT /rootbucket?acl x-amz-acl: private', 'PUT', '/rootbucket?acl', { 'x-amz-acl': 'private' }, undefined, 200, undefined],
     ['PUT /rootbucket?acl x-amz-acl: public-read', 'PUT', '/rootbucket?acl', { 'x-amz-acl': 'public-read' }, undefined, 501, 'NotImplemented'],
@@ -203,7 +217,9 @@ describe('access keys and grants', () => {
       'PUT',
       '/rootbucket/secret.txt?acl',
       {},
-      policy(`${ownerGrant}<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant>`),
+      policy(
+        `${ownerGrant}<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant>`,
+      ),
       501,
       'NotImplemented',
     ],

@@ -103,7 +103,11 @@ export const devCommand: Command = {
       const root = rootKeyFromEnv(process.env, loaded.credentials);
       credentials = root.credentials;
       if (loaded.created) say(`generated credentials in ${credentialsFile}`);
-      say(root.source === 'environment' ? 'root key from RINGSTORE_ACCESS_KEY / RINGSTORE_SECRET_KEY' : `root key generated, kept in ${credentialsFile} (set RINGSTORE_ACCESS_KEY and RINGSTORE_SECRET_KEY to use your own)`);
+      say(
+        root.source === 'environment'
+          ? 'root key from RINGSTORE_ACCESS_KEY / RINGSTORE_SECRET_KEY'
+          : `root key generated, kept in ${credentialsFile} (set RINGSTORE_ACCESS_KEY and RINGSTORE_SECRET_KEY to use your own)`,
+      );
     } catch (error) {
       err(`ringstore dev: ${describeError(error)}`);
       return EXIT.error;

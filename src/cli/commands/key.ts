@@ -8,7 +8,7 @@
 import type { KeyAnswer, KeyInfoAnswer } from '../../admin/keys-route.js';
 import { describeError } from '../../util/errors.js';
 import { ADMIN_OPTIONS, adminCall, resolveAdminTarget, type AdminTarget } from '../admin-client.js';
-import { EXIT, err, out, parseCommandArgs, type Command, type CommandOption, type ParsedArgs } from '../command.js';
+import { EXIT, err, formatHelp, out, parseCommandArgs, type Command, type CommandOption, type ParsedArgs } from '../command.js';
 
 type Run = (target: AdminTarget, args: ParsedArgs) => Promise<number>;
 
@@ -81,7 +81,10 @@ function grantRun(mode: 'allow' | 'deny'): Run {
       err(`ringstore key ${mode}: say what to ${mode}: --read, --write and/or --owner`);
       return EXIT.error;
     }
-    const grant = await adminCall<{ accessKeyId: string; bucket: string; read: boolean; write: boolean; owner: boolean }>(target, 'POST', `${keyPath(args.positionals[0]!)}/${mode}`, { bucket, ...flags });
+    const grant = await adminCall<{ accessKeyId: string; bucket: string; read: boolean; write: boolean; owner: boolean }>(target, 'POST', `${keyPath(args.positionals[0]!)}/${mode}`, {
+      bucket,
+      ...flags,
+    });
     out(json(args) ? JSON.stringify(grant, null, 2) : `${grant.accessKeyId}  ${grantLine(grant)}`);
     return EXIT.ok;
   };
@@ -117,7 +120,7 @@ const SUBS: readonly Sub[] = [
   }),
   sub(
     'info',
-    "show a key: its grants and the buckets it owns",
+    'show a key: its grants and the buckets it owns',
     'info KEY [--show-secret] [--json]',
     ['ringstore key info alice', 'ringstore key info RK0123456789ABCDEF01234567 --show-secret'],
     [{ name: 'show-secret', type: 'boolean', description: 'Also print the secret access key.' }],
@@ -143,16 +146,29 @@ const SUBS: readonly Sub[] = [
     out(json(args) ? JSON.stringify(answer) : `deleted ${answer.deleted}`);
     return EXIT.ok;
   }),
-  sub('allow', 'give a key read, write and/or owner rights on a bucket', 'allow KEY --bucket BUCKET [--read] [--write] [--owner] [--json]', ['ringstore key allow alice --bucket photos --read --write'], RIGHTS, 1, grantRun('allow')),
-  sub('deny', 'take rights on a bucket away from a key', 'deny KEY --bucket BUCKET [--read] [--write] [--owner] [--json]', ['ringstore key deny alice --bucket photos --write'], RIGHTS, 1, grantRun('deny')),
+  sub(
+    'allow',
+    'give a key read, write and/or owner rights on a bucket',
+    'allow KEY --bucket BUCKET [--read] [--write] [--owner] [--json]',
+    ['ringstore key allow alice --bucket photos --read --write'],
+    RIGHTS,
+    1,
+    grantRun('allow'),
+  ),
+  sub(
+    'deny',
+    'take rights on a bucket away from a key',
+    'deny KEY --bucket BUCKET [--read] [--write] [--owner] [--json]',
+    ['ringstore key deny alice --bucket photos --write'],
+    RIGHTS,
+    1,
+    grantRun('deny'),
+  ),
 ];
 
 function keyHelp(): string {
   return [
-    'ringstore key — manage access keys and their rights on buckets (through the admin API)',
-    '',
-    'Usage:',
-    ...SUBS.map((s) => `  ringstore ${s.command.usage}`),
+    formatHelp(keyCommand),
     '',
     'KEY is an access key id or a key name. Run "ringstore key <subcommand> --help" for its options.',
     'A key owns the buckets it creates; on other buckets it has only what "key allow" gives it.',

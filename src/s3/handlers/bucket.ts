@@ -19,7 +19,8 @@ export function bucketsToken(lastName: string): string {
 
 function afterToken(token: string): string {
   const name = Buffer.from(token, 'base64url').toString('utf8');
-  if (token === '' || bucketsToken(name) !== token) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { extra: { ArgumentName: 'continuation-token', ArgumentValue: token } });
+  if (token === '' || bucketsToken(name) !== token)
+    throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { extra: { ArgumentName: 'continuation-token', ArgumentValue: token } });
   return name;
 }
 
@@ -30,7 +31,11 @@ export async function listBuckets(call: S3Call, op: Extract<S3Op, { op: 'ListBuc
   const granted = identity.root ? new Set<string>() : new Set((await services.keys.grantsOf(identity.accessKeyId)).map((g) => g.bucket));
   const region = services.config.s3.region;
   const visible = (await services.buckets.list()).filter(
-    (b) => b.name.startsWith(op.prefix) && (after === undefined || b.name > after) && (op.bucketRegion === undefined || op.bucketRegion === region) && (identity.root || b.owner === identity.accessKeyId || granted.has(b.name)),
+    (b) =>
+      b.name.startsWith(op.prefix) &&
+      (after === undefined || b.name > after) &&
+      (op.bucketRegion === undefined || op.bucketRegion === region) &&
+      (identity.root || b.owner === identity.accessKeyId || granted.has(b.name)),
   );
   const page = visible.slice(0, op.maxBuckets);
   const more = visible.length > page.length;

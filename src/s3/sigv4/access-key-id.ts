@@ -19,4 +19,3 @@ export function claimedAccessKeyId(headers: HeaderBag, rawQuery: string): string
   const v2 = query.get('AWSAccessKeyId');
   return v2 === '' ? undefined : v2;
 }
-

@@ -28,6 +28,8 @@ describe('routeS3: AWS operations', () => {
     ['GET', '/examplebucket?location', {}, { op: 'GetBucketLocation', bucket: 'examplebucket' }],
     ['GET', '/examplebucket?versioning', {}, { op: 'GetBucketVersioning', bucket: 'examplebucket' }],
     ['GET', '/examplebucket?acl', {}, { op: 'GetBucketAcl', bucket: 'examplebucket' }],
+    ['PUT', '/examplebucket?acl', {}, { op: 'PutBucketAcl', bucket: 'examplebucket' }],
+    ['GET', '/?max-buckets=5&prefix=ph&continuation-token=abc', {}, { op: 'ListBuckets', maxBuckets: 5, prefix: 'ph', continuationToken: 'abc' }],
     [
       'GET',
       '/examplebucket?list-type=2&prefix=photos%2F2006%2F&delimiter=%2F&max-keys=2&start-after=photos%2F2006%2FJanuary&fetch-owner=true&encoding-type=url',
@@ -75,6 +77,7 @@ describe('routeS3: AWS operations', () => {
     ['HEAD', '/examplebucket/my-image.jpg', {}, { op: 'HeadObject', bucket: 'examplebucket', key: 'my-image.jpg' }],
     ['DELETE', '/examplebucket/my-image.jpg', {}, { op: 'DeleteObject', bucket: 'examplebucket', key: 'my-image.jpg' }],
     ['GET', '/examplebucket/my-image.jpg?acl', {}, { op: 'GetObjectAcl', bucket: 'examplebucket', key: 'my-image.jpg' }],
+    ['PUT', '/examplebucket/my-image.jpg?acl', {}, { op: 'PutObjectAcl', bucket: 'examplebucket', key: 'my-image.jpg' }],
     ['POST', '/examplebucket/example-object?uploads', {}, { op: 'CreateMultipartUpload', bucket: 'examplebucket', key: 'example-object' }],
     [
       'PUT',
@@ -112,7 +115,6 @@ describe('routeS3: AWS operations', () => {
 
 describe('routeS3: unsupported subresources → NotImplemented', () => {
   it.each([
-    ['PUT', '/examplebucket?acl', 'PutBucketAcl'],
     ['PUT', '/examplebucket?versioning', 'PutBucketVersioning'],
     ['GET', '/examplebucket?policy', 'GetBucketPolicy'],
     ['DELETE', '/examplebucket?lifecycle', 'DeleteBucketLifecycleConfiguration'],
@@ -123,7 +125,6 @@ describe('routeS3: unsupported subresources → NotImplemented', () => {
     ['POST', '/examplebucket', 'PostObject'],
     ['PUT', '/examplebucket/k?tagging', 'PutObjectTagging'],
     ['GET', '/examplebucket/k?retention', 'GetObjectRetention'],
-    ['PUT', '/examplebucket/k?acl', 'PutObjectAcl'],
     ['POST', '/examplebucket/k?restore', 'RestoreObject'],
     ['POST', '/examplebucket/k?select&select-type=2', 'SelectObjectContent'],
     ['DELETE', '/examplebucket/k?tagging', 'DeleteObjectTagging'],
