@@ -39,7 +39,9 @@ export async function authorizeOp(services: Pick<S3Services, 'buckets' | 'keys'>
   if (identity.root) return;
   for (const need of accessNeeded(op)) {
     if (need.kind === 'createBucket') {
-      if (!identity.allowCreateBucket) throw new S3Error('AccessDenied', `The access key ${identity.accessKeyId} may not create buckets (ringstore key create --allow-create-bucket).`);
+      // An existing bucket is answered by the handler (BucketAlreadyExists / …OwnedByYou / 200).
+      if (!identity.allowCreateBucket && (await services.buckets.find(need.bucket)) === undefined)
+        throw new S3Error('AccessDenied', `The access key ${identity.accessKeyId} may not create buckets (ringstore key create --allow-create-bucket).`);
       continue;
     }
     if (!permits(identity, need.access, await bucketFacts(services, identity, need.bucket))) {

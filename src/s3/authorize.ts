@@ -8,10 +8,13 @@
  *   CopyObject / UploadPartCopy;
  * - `write`: PutObject, DeleteObject(s), every multipart step that changes an upload, the
  *   destination of CopyObject / UploadPartCopy;
- * - `owner`: DeleteBucket, PutBucketAcl, PutObjectAcl and the bucket configuration operations
- *   ringstore does not implement.
+ * - `owner`: DeleteBucket, PutBucketAcl, PutObjectAcl. (The operations ringstore does not
+ *   implement are NotImplemented for everyone.)
  *
- * CreateBucket needs the key's `allowCreateBucket`; ListBuckets needs nothing (it shows only the
+ * CreateBucket of a new bucket needs the key's `allowCreateBucket`; of an existing one it is
+ * answered as S3 does (yours again: 200 in us-east-1, else 409 BucketAlreadyOwnedByYou; another's:
+ * 409 BucketAlreadyExists), a bucket the key has a grant on counting as its own there, so that
+ * clients which "make sure the bucket exists" first (rclone) work with a granted key. ListBuckets needs nothing (it shows only the
  * buckets the key owns or has a grant on). Operations on a bucket that does not exist are let
  * through to answer NoSuchBucket, as S3 does.
  */
@@ -21,7 +24,7 @@ import type { S3Op } from './router.js';
 export type Access = 'read' | 'write' | 'owner';
 
 /** What an operation needs: a right on a bucket, the right to create buckets, or nothing. */
-export type Need = { readonly kind: 'bucket'; readonly bucket: string; readonly access: Access } | { readonly kind: 'createBucket' };
+export type Need = { readonly kind: 'bucket'; readonly bucket: string; readonly access: Access } | { readonly kind: 'createBucket'; readonly bucket: string };
 
 /** Who sent a request, as authorization sees it. */
 export interface Identity {
@@ -72,7 +75,7 @@ export function accessNeeded(op: S3Op): Need[] {
     case 'ListBuckets':
       return [];
     case 'CreateBucket':
-      return [{ kind: 'createBucket' }];
+      return [{ kind: 'createBucket', bucket: op.bucket }];
     case 'CopyObject':
     case 'UploadPartCopy':
       return [
@@ -80,7 +83,9 @@ export function accessNeeded(op: S3Op): Need[] {
         { kind: 'bucket', bucket: op.bucket, access: 'write' },
       ];
     case 'Unsupported':
-      return op.bucket === undefined ? [] : [{ kind: 'bucket', bucket: op.bucket, access: 'owner' }];
+      // Answered NotImplemented whoever asks: it reveals nothing, and clients probing for
+      // features (s3cmd info asks for the policy, CORS, lifecycle) take that answer in stride.
+      return [];
     default: {
       const access: Access = READ.has(op.op) ? 'read' : WRITE.has(op.op) ? 'write' : 'owner';
       return [{ kind: 'bucket', bucket: op.bucket, access }];

@@ -9,6 +9,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import {
@@ -167,6 +170,10 @@ describe('access keys and grants', () => {
     expect(await outcome(maker.send(new PutObjectCommand({ Bucket: 'maker-bucket', Key: 'k', Body: 'x' })))).toBe('OK');
     expect(await outcome(root.send(new GetObjectCommand({ Bucket: 'maker-bucket', Key: 'k' })))).toBe('OK');
     expect(await outcome(plain.send(new GetObjectCommand({ Bucket: 'maker-bucket', Key: 'k' })))).toBe('403 AccessDenied');
+    // An existing bucket is answered by name, whether or not the key may create buckets; one it has a grant on counts as its own.
+    expect(await outcome(plain.send(new CreateBucketCommand({ Bucket: 'maker-bucket' })))).toBe('409 BucketAlreadyExists');
+    expect((await cli('key', 'allow', 'plain', '--bucket', 'maker-bucket', '--read')).code).toBe(0);
+    expect(await outcome(plain.send(new CreateBucketCommand({ Bucket: 'maker-bucket' })))).toBe('OK');
     // A missing bucket is NoSuchBucket whoever asks.
     expect(await outcome(plain.send(new GetObjectCommand({ Bucket: 'no-such-bucket-here', Key: 'k' })))).toBe('404 NoSuchBucket');
     const owner = (await maker.send(new ListBucketsCommand({}))).Owner;
@@ -228,9 +235,56 @@ describe('access keys and grants', () => {
     ['PUT /rootbucket?acl malformed body', 'PUT', '/rootbucket?acl', {}, '<AccessControlPolicy><oops', 400, 'MalformedXML'],
     ['GET /?max-buckets=0', 'GET', '/?max-buckets=0', {}, undefined, 400, 'InvalidArgument'],
     ['GET /?continuation-token=garbage!', 'GET', '/?continuation-token=garbage!', {}, undefined, 400, 'InvalidArgument'],
-  ])('%s → %i %s', async (_name, method, path, headers, body, status, code) => {
+  ])('%s', async (_name, method, path, headers, body, status, code) => {
     const res = await raw(method, path, { accessKeyId: ACCESS_KEY, secretAccessKey: rootSecret }, headers, body);
     expect([res.status, codeOf(res.text)]).toEqual([status, code]);
+  });
+
+  it('a granted key works with rclone and s3cmd as they come (rclone may send x-amz-acl: private; s3cmd info reads the ACLs)', async () => {
+    const key = await createKey('tools');
+    expect((await cli('key', 'allow', 'tools', '--bucket', 'rootbucket', '--read', '--write')).code).toBe(0);
+    const dir = await mkdtemp(join(tmpdir(), 'ringstore-keys-'));
+    try {
+      await writeFile(join(dir, 'local.txt'), 'from a tool');
+      const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir };
+      const rclone = {
+        ...env,
+        RCLONE_CONFIG: join(dir, 'rclone.conf'),
+        RCLONE_CONFIG_RS_TYPE: 's3',
+        RCLONE_CONFIG_RS_PROVIDER: 'Other',
+        RCLONE_CONFIG_RS_ACCESS_KEY_ID: key.accessKeyId,
+        RCLONE_CONFIG_RS_SECRET_ACCESS_KEY: key.secretAccessKey,
+        RCLONE_CONFIG_RS_ENDPOINT: cluster.endpoint('n2'),
+        RCLONE_CONFIG_RS_REGION: 'us-east-1',
+        RCLONE_CONFIG_RS_FORCE_PATH_STYLE: 'true',
+        RCLONE_CONFIG_RS_ACL: 'private',
+      };
+      await promisify(execFile)('/usr/bin/rclone', ['copyto', join(dir, 'local.txt'), 'rs:rootbucket/tools/rclone.txt'], { env: rclone, timeout: 60_000 });
+      const listed = await promisify(execFile)('/usr/bin/rclone', ['lsf', 'rs:rootbucket/tools'], { env: rclone, timeout: 60_000 });
+      expect(listed.stdout.trim()).toBe('rclone.txt');
+      const host = `127.0.0.1:${cluster.node('n3').s3Port}`;
+      const config = join(dir, 's3cmd.cfg');
+      await writeFile(
+        config,
+        [
+          '[default]',
+          `access_key = ${key.accessKeyId}`,
+          `secret_key = ${key.secretAccessKey}`,
+          `host_base = ${host}`,
+          `host_bucket = ${host}`,
+          'use_https = False',
+          'bucket_location = us-east-1',
+          '',
+        ].join('\n'),
+      );
+      await promisify(execFile)('/usr/bin/s3cmd', ['-c', config, 'put', join(dir, 'local.txt'), 's3://rootbucket/tools/s3cmd.txt'], { env, timeout: 60_000 });
+      const info = await promisify(execFile)('/usr/bin/s3cmd', ['-c', config, 'info', 's3://rootbucket/tools/s3cmd.txt'], { env, timeout: 60_000 });
+      expect(info.stdout).toMatch(/ACL:\s+\S+: FULL_CONTROL/);
+      const got = await root.send(new GetObjectCommand({ Bucket: 'rootbucket', Key: 'tools/s3cmd.txt' }));
+      expect(await got.Body!.transformToString()).toBe('from a tool');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('the admin API needs its token', async () => {

@@ -9,7 +9,8 @@ import { listAllMyBucketsXml, locationConstraintXml, versioningConfigurationXml 
 import { parseCreateBucketConfiguration } from '../xml-parse.js';
 import { readSmallBody, sendXml } from './respond.js';
 import { isErrorCode } from '../../util/errors.js';
-import { ownerIdOf } from '../authorize.js';
+import { listsBucket, ownerIdOf } from '../authorize.js';
+import { bucketFacts } from '../access.js';
 import type { S3Op } from '../router.js';
 
 /** The continuation token of a ListBuckets page ending with `lastName` (opaque to clients). */
@@ -63,8 +64,12 @@ export async function createBucket(call: S3Call, bucket: string): Promise<void> 
   try {
     await call.services.buckets.create(bucket, ownerIdOf(call.identity));
   } catch (error) {
+    let owned = isErrorCode(error, 'BucketAlreadyOwnedByYou');
+    // A bucket the key has a grant on counts as its own here (see authorize.ts).
+    if (isErrorCode(error, 'BucketAlreadyExists') && !call.identity.root && listsBucket(call.identity, await bucketFacts(call.services, call.identity, bucket))) owned = true;
+    if (!owned) throw error;
     // S3's legacy rule: in us-east-1, creating a bucket you already own again succeeds.
-    if (!(isErrorCode(error, 'BucketAlreadyOwnedByYou') && call.services.config.s3.region === 'us-east-1')) throw error;
+    if (call.services.config.s3.region !== 'us-east-1') throw new S3Error('BucketAlreadyOwnedByYou', undefined, { extra: { BucketName: bucket } });
   }
   call.ctx.set('Location', `/${bucket}`);
   call.ctx.status = 200;

@@ -22,7 +22,7 @@ const none = { read: false, write: false, owner: false };
 describe('accessNeeded', () => {
   it.each([
     ['GET', '/', {}, []],
-    ['PUT', '/bkt', {}, [{ kind: 'createBucket' }]],
+    ['PUT', '/bkt', {}, [{ kind: 'createBucket', bucket: 'bkt' }]],
     ['GET', '/bkt/k', {}, [{ kind: 'bucket', bucket: 'bkt', access: 'read' }]],
     ['HEAD', '/bkt/k', {}, [{ kind: 'bucket', bucket: 'bkt', access: 'read' }]],
     ['GET', '/bkt?list-type=2', {}, [{ kind: 'bucket', bucket: 'bkt', access: 'read' }]],
@@ -61,7 +61,7 @@ describe('accessNeeded', () => {
     ['DELETE', '/bkt', {}, [{ kind: 'bucket', bucket: 'bkt', access: 'owner' }]],
     ['PUT', '/bkt?acl', {}, [{ kind: 'bucket', bucket: 'bkt', access: 'owner' }]],
     ['PUT', '/bkt/k?acl', {}, [{ kind: 'bucket', bucket: 'bkt', access: 'owner' }]],
-    ['GET', '/bkt?policy', {}, [{ kind: 'bucket', bucket: 'bkt', access: 'owner' }]],
+    ['GET', '/bkt?policy', {}, []],
   ])('%s %s %j → %j', (method, target, headers, needs) => {
     expect(accessNeeded(route(method, target, headers as Record<string, string>))).toEqual(needs);
   });
