@@ -6,7 +6,9 @@
  *
  * The gateway checks keys and grants on every request, so positive answers are cached for
  * `ACCESS_CACHE_TTL_MS`: a deleted key or a removed grant stops working on every gateway within
- * that bound. Missing keys and grants are never cached, so a new one works at once.
+ * that bound. Missing grants are never cached, so a new grant works at once. An access key id
+ * found missing is remembered as missing for the same time (requests signed with made-up ids then
+ * cost no quorum read each); a new key's id is random, so nobody asked for it before it existed.
  */
 import { RingstoreError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
@@ -139,6 +141,7 @@ export class AccessKeys {
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #keys: TtlCache<AccessKey>;
+  readonly #missingKeys: TtlCache<true>;
   readonly #grants: TtlCache<Permissions>;
 
   constructor(coordinator: Coordinator, clock: Clock, random: Random) {
@@ -146,6 +149,7 @@ export class AccessKeys {
     this.#clock = clock;
     this.#random = random;
     this.#keys = new TtlCache(clock);
+    this.#missingKeys = new TtlCache(clock);
     this.#grants = new TtlCache(clock);
   }
 
@@ -167,8 +171,10 @@ export class AccessKeys {
   async find(accessKeyId: string): Promise<AccessKey | undefined> {
     const cached = this.#keys.get(accessKeyId);
     if (cached !== undefined) return cached;
+    if (this.#missingKeys.get(accessKeyId) === true) return undefined;
     const key = await this.get(accessKeyId);
     if (key !== undefined) this.#keys.set(accessKeyId, key);
+    else this.#missingKeys.set(accessKeyId, true);
     return key;
   }
 

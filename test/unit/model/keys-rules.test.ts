@@ -33,13 +33,17 @@ describe('key records (pure)', () => {
 });
 
 describe('key store over replicas', () => {
-  it('a found key is cached for the TTL, then looked up again (a deleted key stops working); a missing key is not cached', async () => {
+  it('a found key is cached for the TTL, then looked up again (a deleted key stops working); a missing id is remembered as missing for the TTL', async () => {
     let now = HARNESS_NOW;
     const h = await replicaHarness();
     const clock = { now: () => now };
     const admin = new AccessKeys(h.coordinator, clock, seededRandom(2));
     const gateway = new AccessKeys(h.coordinator, clock, seededRandom(3));
     expect(await gateway.find('RK000000000000000000000000')).toBeUndefined();
+    for (const id of IDS) h.replicas[id].down = true;
+    // Remembered as missing: no replica is asked (all are down) and the answer is the same.
+    expect(await gateway.find('RK000000000000000000000000')).toBeUndefined();
+    for (const id of IDS) h.replicas[id].down = false;
     const key = await admin.create('bob', false);
     expect(await gateway.find(key.accessKeyId)).toEqual(key);
     await admin.delete(key.accessKeyId);
