@@ -24,6 +24,8 @@ import type { ReplicaResolver } from './rpc/transport.js';
 import { createRpcApp } from './rpc/server.js';
 import { Coordinator } from './replication/coordinator.js';
 import { Buckets } from './model/buckets.js';
+import { AccessKeys } from './model/keys.js';
+import { keyRoutes } from './admin/keys-route.js';
 import { Multipart } from './model/multipart.js';
 import { PartsCollector } from './model/parts-collector.js';
 import { createS3App } from './s3/server.js';
@@ -228,6 +230,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
     sloppyQuorum: config.replication.sloppyQuorum,
   });
   const buckets = new Buckets(coordinator, clock);
+  const keys = new AccessKeys(coordinator, clock, random);
   const multipart = new Multipart(coordinator, random);
 
   // Scrub and tombstone GC. A corrupt copy scrub finds is repaired at once by a coordinator read
@@ -380,10 +383,11 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
         }),
         ...scrubRoutes(scrub),
         ...repairRoutes(config.nodeId, antiEntropy),
+        ...keyRoutes(keys, buckets),
       ]);
     },
   });
-  const s3App = createS3App({ coordinator, buckets, multipart, config, clock, timers, random, logger: logger.child({ component: 's3' }), metrics, health });
+  const s3App = createS3App({ coordinator, buckets, keys, multipart, config, clock, timers, random, logger: logger.child({ component: 's3' }), metrics, health });
 
   const servers: StartedHttpServer[] = [];
   const workers: WorkerHandle[] = [];

@@ -23,11 +23,13 @@ export interface AdminRequest {
   readonly query: Readonly<Record<string, string>>;
   /** The parsed JSON body (`{}` when there is none). */
   readonly body: unknown;
+  /** Path parameters (`:id` in the route's path). */
+  readonly params?: Readonly<Record<string, string>>;
 }
 
 /** One admin route; `path` is relative to `/admin/v1` (e.g. `/status`). */
 export interface AdminRoute {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'DELETE';
   readonly path: string;
   /** Resolves to the JSON answer (200), or throws a RingstoreError mapped below. */
   handle(request: AdminRequest): Promise<unknown> | unknown;
@@ -36,6 +38,7 @@ export interface AdminRoute {
 const STATUS: Partial<Record<ErrorCode, number>> = {
   InvalidArgument: 400,
   NoSuchKey: 404,
+  NoSuchBucket: 404,
   PeerUnavailable: 503,
   QuorumNotReached: 503,
   ServiceUnavailable: 503,
@@ -85,7 +88,8 @@ export function mountAdminApi(router: Router, token: string, routes: readonly Ad
         const query: Record<string, string> = {};
         for (const [k, v] of Object.entries(ctx.query)) if (v !== undefined) query[k] = Array.isArray(v) ? v[0]! : v;
         const body = route.method === 'POST' ? await readJson(ctx) : {};
-        ctx.body = (await route.handle({ query, body })) ?? {};
+        const params: Record<string, string> = { ...(ctx['params'] as Record<string, string> | undefined) };
+        ctx.body = (await route.handle({ query, body, params })) ?? {};
         ctx.status = 200;
       } catch (error) {
         if (error instanceof RingstoreError) return fail(ctx, STATUS[error.code] ?? 500, error.code, error.message);
@@ -93,6 +97,7 @@ export function mountAdminApi(router: Router, token: string, routes: readonly Ad
       }
     };
     if (route.method === 'GET') router.get(`${ADMIN_PREFIX}${route.path}`, handler);
+    else if (route.method === 'DELETE') router.delete(`${ADMIN_PREFIX}${route.path}`, handler);
     else router.post(`${ADMIN_PREFIX}${route.path}`, handler);
   }
   // Anything else under the prefix is a JSON 404, not koa's text one.

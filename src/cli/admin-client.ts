@@ -79,7 +79,7 @@ export class AdminCallError extends Error {
 }
 
 /** Calls `method path` and resolves to its JSON answer; throws AdminCallError otherwise. */
-export async function adminCall<T = unknown>(target: AdminTarget, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 5000): Promise<T> {
+export async function adminCall<T = unknown>(target: AdminTarget, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, timeoutMs = 5000): Promise<T> {
   const url = `${target.url}/admin/v1${path}`;
   let res: Response;
   try {

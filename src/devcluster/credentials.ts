@@ -98,3 +98,20 @@ export async function loadOrCreateDevCredentials(file: string): Promise<{ creden
   await chmod(file, 0o600);
   return { credentials, created: true };
 }
+
+/**
+ * The dev cluster's root key: RINGSTORE_ACCESS_KEY / RINGSTORE_SECRET_KEY when both are set
+ * (scripts and CI bring their own), else the generated ones of the credentials file. One of
+ * the two alone is an error. `source` says which, for the banner.
+ */
+export function rootKeyFromEnv(env: NodeJS.ProcessEnv, stored: DevCredentials): { credentials: DevCredentials; source: 'environment' | 'generated' } {
+  const accessKey = env['RINGSTORE_ACCESS_KEY'];
+  const secretKey = env['RINGSTORE_SECRET_KEY'];
+  if ((accessKey === undefined || accessKey === '') && (secretKey === undefined || secretKey === '')) return { credentials: stored, source: 'generated' };
+  if (accessKey === undefined || accessKey === '' || secretKey === undefined || secretKey === '') {
+    throw new RingstoreError('InvalidConfig', 'set both RINGSTORE_ACCESS_KEY and RINGSTORE_SECRET_KEY, or neither (then the dev cluster uses the keys it generated)');
+  }
+  if (!/^[^\s/]{1,128}$/.test(accessKey)) throw new RingstoreError('InvalidConfig', 'RINGSTORE_ACCESS_KEY must be 1 to 128 characters without spaces or "/"');
+  if (!/^\S{1,128}$/.test(secretKey)) throw new RingstoreError('InvalidConfig', 'RINGSTORE_SECRET_KEY must be 1 to 128 characters without spaces');
+  return { credentials: { ...stored, accessKey, secretKey }, source: 'environment' };
+}

@@ -21,6 +21,7 @@ export const RPC_ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   NoSuchBucket: 404,
   BucketNotEmpty: 409,
   BucketAlreadyOwnedByYou: 409,
+  BucketAlreadyExists: 409,
   NoSuchUpload: 404,
   InvalidPart: 400,
   EntityTooSmall: 400,

@@ -118,6 +118,7 @@ const DOMAIN_TO_S3: Readonly<Record<ErrorCode, { code: S3ErrorCode; internal: bo
   NoSuchBucket: { code: 'NoSuchBucket', internal: false, keepMessage: false },
   BucketNotEmpty: { code: 'BucketNotEmpty', internal: false, keepMessage: false },
   BucketAlreadyOwnedByYou: { code: 'BucketAlreadyOwnedByYou', internal: false, keepMessage: false },
+  BucketAlreadyExists: { code: 'BucketAlreadyExists', internal: false, keepMessage: false },
   NoSuchUpload: { code: 'NoSuchUpload', internal: false, keepMessage: false },
   InvalidPart: { code: 'InvalidPart', internal: false, keepMessage: true },
   EntityTooSmall: { code: 'EntityTooSmall', internal: false, keepMessage: true },

@@ -34,8 +34,8 @@ type U = O & { readonly uploadId: string };
 
 /** Every S3 operation ringstore routes, as a discriminated union on `op` (AWS operation names). */
 export type S3Op =
-  | { readonly op: 'ListBuckets' }
-  | (B & { readonly op: 'CreateBucket' | 'HeadBucket' | 'DeleteBucket' | 'GetBucketLocation' | 'GetBucketVersioning' | 'GetBucketAcl' | 'DeleteObjects' })
+  | { readonly op: 'ListBuckets'; readonly maxBuckets: number; readonly prefix: string; readonly continuationToken?: string; readonly bucketRegion?: string }
+  | (B & { readonly op: 'CreateBucket' | 'HeadBucket' | 'DeleteBucket' | 'GetBucketLocation' | 'GetBucketVersioning' | 'GetBucketAcl' | 'PutBucketAcl' | 'DeleteObjects' })
   | (B & {
       readonly op: 'ListObjectsV2';
       readonly prefix: string;
@@ -56,7 +56,7 @@ export type S3Op =
       readonly maxUploads: number;
       readonly encodingType?: 'url';
     })
-  | (O & { readonly op: 'PutObject' | 'CreateMultipartUpload' | 'GetObjectAcl' | 'GetObjectTagging' })
+  | (O & { readonly op: 'PutObject' | 'CreateMultipartUpload' | 'GetObjectAcl' | 'PutObjectAcl' | 'GetObjectTagging' })
   | (O & { readonly op: 'CopyObject'; readonly source: CopySource })
   | (O & { readonly op: 'GetObject' | 'HeadObject'; readonly versionId?: string; readonly partNumber?: number })
   | (O & { readonly op: 'DeleteObject'; readonly versionId?: string })
@@ -284,6 +284,7 @@ function routeBucket(method: string, bucket: string, query: URLSearchParams): S3
       return { op: 'ListObjects', ...common, marker: query.get('marker') ?? '' };
     }
     case 'PUT':
+      if (sub === 'acl') return { op: 'PutBucketAcl', bucket };
       return sub === undefined ? { op: 'CreateBucket', bucket } : unsupported(method, sub, BUCKET_SUBRESOURCES, { bucket });
     case 'DELETE':
       return sub === undefined ? { op: 'DeleteBucket', bucket } : unsupported(method, sub, BUCKET_SUBRESOURCES, { bucket });
@@ -293,6 +294,23 @@ function routeBucket(method: string, bucket: string, query: URLSearchParams): S3
     default:
       throw new S3Error('MethodNotAllowed', undefined, { extra: { Method: method, ResourceType: 'BUCKET' } });
   }
+}
+
+/** Largest (and default) ListBuckets page. */
+export const MAX_LIST_BUCKETS = 10_000;
+
+function routeListBuckets(query: URLSearchParams): S3Op {
+  const raw = query.get('max-buckets');
+  if (raw !== null && (!/^\d{1,5}$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_LIST_BUCKETS)) {
+    throw new S3Error('InvalidArgument', `max-buckets must be an integer between 1 and ${MAX_LIST_BUCKETS}`, { extra: { ArgumentName: 'max-buckets', ArgumentValue: raw } });
+  }
+  return {
+    op: 'ListBuckets',
+    maxBuckets: raw === null ? MAX_LIST_BUCKETS : Number(raw),
+    prefix: query.get('prefix') ?? '',
+    ...optional('continuationToken', query.get('continuation-token')),
+    ...optional('bucketRegion', query.get('bucket-region')),
+  };
 }
 
 function uploadId(query: URLSearchParams): string {
@@ -336,6 +354,7 @@ function routeObject(method: string, bucket: string, key: string, query: URLSear
         const range = headers['x-amz-copy-source-range'];
         return { op: 'UploadPartCopy', ...where, uploadId: id, partNumber, source: parseCopySource(copySource), ...(range === undefined ? {} : { range: parseCopySourceRange(range) }) };
       }
+      if (sub === 'acl') return { op: 'PutObjectAcl', ...where };
       if (sub !== undefined) return unsupported(method, sub, OBJECT_SUBRESOURCES, where);
       if (copySource !== undefined) return { op: 'CopyObject', ...where, source: parseCopySource(copySource) };
       return { op: 'PutObject', ...where };
@@ -369,7 +388,7 @@ export function routeS3(req: RouteRequest): S3Op {
   const hosted = bucketFromHost(req.headers['host'], req.rootDomain);
   const path = hosted === undefined ? rawPath : `/${hosted}${rawPath}`;
   if (path === '/') {
-    if (method === 'GET') return { op: 'ListBuckets' };
+    if (method === 'GET') return routeListBuckets(req.query);
     throw new S3Error('MethodNotAllowed', undefined, { extra: { Method: method, ResourceType: 'SERVICE' } });
   }
   const slash = path.indexOf('/', 1);

@@ -10,7 +10,6 @@ import { describeError } from '../util/errors.js';
 import type { S3Call, S3Services } from './context.js';
 import { S3Error, errorXml, toS3Error } from './errors.js';
 import { bucketFromHost, routeS3, type S3Op } from './router.js';
-import type { CredentialLookup } from './sigv4/verify.js';
 import { authenticate } from './sigv4/authenticate.js';
 import * as bucket from './handlers/bucket.js';
 import { getObject } from './handlers/object-get.js';
@@ -20,12 +19,16 @@ import { getObjectTagging } from './handlers/object-tagging.js';
 import { deleteObject, deleteObjects } from './handlers/object-delete.js';
 import { listObjectsV1, listObjectsV2 } from './handlers/list.js';
 import * as multipart from './handlers/multipart.js';
+import { getAcl, putAcl } from './handlers/acl.js';
+import { checkAclHeaders } from './acl.js';
+import { authorizeOp, resolveCredentials } from './access.js';
+import { claimedAccessKeyId } from './sigv4/access-key-id.js';
 
 /** Runs the handler of one routed operation. */
 async function dispatch(call: S3Call, op: S3Op): Promise<void> {
   switch (op.op) {
     case 'ListBuckets':
-      return bucket.listBuckets(call);
+      return bucket.listBuckets(call, op);
     case 'CreateBucket':
       return bucket.createBucket(call, op.bucket);
     case 'HeadBucket':
@@ -67,10 +70,19 @@ async function dispatch(call: S3Call, op: S3Op): Promise<void> {
       return multipart.listParts(call, op);
     case 'ListMultipartUploads':
       return multipart.listMultipartUploads(call, op);
+    case 'GetBucketAcl':
+    case 'PutBucketAcl':
+      return op.op === 'GetBucketAcl' ? getAcl(call, op.bucket) : putAcl(call, op.bucket);
+    case 'GetObjectAcl':
+    case 'PutObjectAcl':
+      return op.op === 'GetObjectAcl' ? getAcl(call, op.bucket, op.key) : putAcl(call, op.bucket, op.key);
     case 'Unsupported':
       throw new S3Error('NotImplemented', op.reason);
-    default:
-      throw new S3Error('NotImplemented', `${op.op} is not implemented by ringstore yet`);
+    default: {
+      // Every routed operation has a case: a new one without a handler fails to compile here.
+      const unhandled: never = op;
+      throw new S3Error('NotImplemented', `${(unhandled as S3Op).op} is not implemented by ringstore yet`);
+    }
   }
 }
 
@@ -86,7 +98,6 @@ export function createS3App(services: S3Services): Koa {
   const idPrefix = random.hex(4).toUpperCase();
   let idCounter = 0;
   const nextRequestId = (): string => idPrefix + (idCounter++).toString(16).toUpperCase().padStart(8, '0');
-  const credentials: CredentialLookup = { lookup: (id) => (id === config.s3.accessKey ? config.s3.secretKey : undefined) };
   // Requests being served (until their response is done). Beyond the cap a request is answered
   // 503 SlowDown at once, before any work: queueing it would only hold its connection and
   // memory, and SDKs retry SlowDown with backoff.
@@ -130,10 +141,15 @@ export function createS3App(services: S3Services): Koa {
     }
     try {
       if (!admitted) throw new S3Error('SlowDown', `This node is serving its limit of ${maxInFlight} concurrent requests; please retry.`);
-      const auth = authenticate({ method: ctx.method, path: rawPath, query: rawQuery, headers: ctx.req.headers }, credentials, clock.now(), config.s3, hostBucket);
+      // The root key from config, or a stored key (read before the signature can be checked).
+      const resolved = await resolveCredentials(services, claimedAccessKeyId(ctx.req.headers, rawQuery));
+      const auth = authenticate({ method: ctx.method, path: rawPath, query: rawQuery, headers: ctx.req.headers }, resolved.lookup, clock.now(), config.s3, hostBucket);
       const op = routeS3({ method: ctx.method, path: rawPath, query: new URLSearchParams(rawQuery), headers: ctx.req.headers as Record<string, string | undefined>, rootDomain: config.s3.rootDomain });
       opName = op.op === 'Unsupported' ? op.operation : op.op;
-      await dispatch({ ctx, requestId, auth, log, services }, op);
+      const identity = resolved.identity(auth.accessKeyId);
+      checkAclHeaders(op.op, ctx.req.headers);
+      await authorizeOp(services, identity, op);
+      await dispatch({ ctx, requestId, auth, identity, log, services }, op);
       metrics?.s3Requests.inc({ op: opName, code: 'OK' });
     } catch (err) {
       const s3err = toS3Error(err);

@@ -16,7 +16,7 @@ export const MAX_DELETE_OBJECTS = 1000;
 /** Largest XML request body handlers should read before parsing (10000 parts fit comfortably). */
 export const MAX_XML_BODY_BYTES = 2 * 1024 * 1024;
 
-const ARRAY_ELEMENTS = new Set(['Part', 'Object']);
+const ARRAY_ELEMENTS = new Set(['Part', 'Object', 'Grant']);
 const parser = new XMLParser({
   ignoreAttributes: true,
   removeNSPrefix: true,
@@ -172,4 +172,29 @@ export function parseDeleteObjects(xml: string): DeleteRequest {
   });
   if (objects.length === 0 || objects.length > MAX_DELETE_OBJECTS) throw malformed(`a Delete request names 1 to ${MAX_DELETE_OBJECTS} objects`);
   return { quiet, objects };
+}
+
+/** One grant of an AccessControlPolicy body. */
+export interface AclGrant {
+  /** The grantee's canonical user ID, when it names one (not a group URI or e-mail address). */
+  readonly granteeId?: string;
+  readonly permission: string;
+}
+
+/**
+ * PutBucketAcl / PutObjectAcl's body: the grants of an AccessControlPolicy.
+ *
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketAcl.html
+ */
+export function parseAccessControlPolicy(xml: string): AclGrant[] {
+  const root = parseRoot(xml, 'AccessControlPolicy', { element: 'Grant', max: 100 });
+  const list = children(root, 'AccessControlList')[0] ?? {};
+  const grants = children(list, 'Grant');
+  return grants.map((g) => {
+    const grantee = children(g, 'Grantee')[0] ?? {};
+    const id = text(grantee, 'ID');
+    const permission = text(g, 'Permission');
+    if (permission === undefined) throw malformed('<Grant> needs a <Permission>');
+    return { ...(id === undefined || text(grantee, 'URI') !== undefined || text(grantee, 'EmailAddress') !== undefined ? {} : { granteeId: id.trim() }), permission: permission.trim() };
+  });
 }

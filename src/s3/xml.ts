@@ -99,11 +99,22 @@ function doc(root: string, body: string): string {
   return `${DECL}<${root} xmlns="${S3_XMLNS}">${body}</${root}>`;
 }
 
-/** ListBuckets. */
-export function listAllMyBucketsXml(r: { readonly owner: Owner; readonly buckets: readonly BucketEntry[] }): string {
+/**
+ * ListBuckets; `continuationToken` is sent when more buckets follow, `prefix` when one was asked.
+ *
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html#API_ListBuckets_ResponseSyntax
+ */
+export function listAllMyBucketsXml(r: {
+  readonly owner: Owner;
+  readonly buckets: readonly BucketEntry[];
+  readonly continuationToken?: string;
+  readonly prefix?: string;
+  readonly region?: string;
+}): string {
   let buckets = '';
-  for (const b of r.buckets) buckets += `<Bucket>${el('Name', b.name)}${el('CreationDate', isoDate(b.creationDate))}</Bucket>`;
-  return doc('ListAllMyBucketsResult', `${owner(r.owner)}<Buckets>${buckets}</Buckets>`);
+  for (const b of r.buckets) buckets += `<Bucket>${el('Name', b.name)}${el('CreationDate', isoDate(b.creationDate))}${r.region === undefined ? '' : el('BucketRegion', r.region)}</Bucket>`;
+  const tail = (r.continuationToken === undefined ? '' : el('ContinuationToken', r.continuationToken)) + (r.prefix === undefined ? '' : el('Prefix', r.prefix));
+  return doc('ListAllMyBucketsResult', `${owner(r.owner)}<Buckets>${buckets}</Buckets>${tail}`);
 }
 
 function listBody(r: ListCommon, enc: (v: string) => string): string {

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'NoSuchBucket'
   | 'BucketNotEmpty'
   | 'BucketAlreadyOwnedByYou'
+  | 'BucketAlreadyExists'
   // multipart
   | 'NoSuchUpload'
   | 'InvalidPart'

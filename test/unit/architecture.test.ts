@@ -19,7 +19,7 @@ const ALLOWED: Record<string, { values: string[]; types?: string[] }> = {
   'node.ts': { values: ['*'] },
   'version.ts': { values: [] },
   s3: { values: ['model', 'replication', 'util'], types: ['config', 'metrics', 'ring', 'store'] },
-  admin: { values: ['cluster', 'replication', 'antientropy', 'ring', 'util'], types: ['config', 'metrics', 'store'] },
+  admin: { values: ['model', 'cluster', 'replication', 'antientropy', 'ring', 'util'], types: ['config', 'metrics', 'store'] },
   model: { values: ['replication', 'cluster', 'ring', 'util'], types: ['store', 'metrics'] },
   replication: { values: ['cluster', 'rpc', 'ring', 'store', 'util'], types: ['metrics'] },
   antientropy: { values: ['cluster', 'rpc', 'ring', 'store', 'util'], types: ['metrics'] },

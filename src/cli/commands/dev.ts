@@ -13,7 +13,7 @@ import { describeError } from '../../util/errors.js';
 import { DEV_CLUSTER_FILE, type DevClusterFile } from '../admin-client.js';
 import { EXIT, err, intOption, out, parseCommandArgs, type Command } from '../command.js';
 import { DevChild } from '../dev/child.js';
-import { loadOrCreateDevCredentials, type DevCredentials } from '../../devcluster/credentials.js';
+import { loadOrCreateDevCredentials, rootKeyFromEnv, type DevCredentials } from '../../devcluster/credentials.js';
 import { devChildEnv, highestDevPort, planDevCluster, type DevPlan } from '../../devcluster/plan.js';
 import { portFree } from '../../devcluster/ports.js';
 
@@ -43,7 +43,8 @@ export function devBanner(plan: DevPlan, children: readonly DevChild[], credenti
     `  secret key   ${credentials.secretKey}`,
     `  admin token  ${credentials.adminToken}  (ringstore status|repair|scrub find it by themselves here)`,
     `  region       ${region}`,
-    `  credentials  ${credentialsFile} (kept across restarts)`,
+    `  credentials  ${credentialsFile} (kept across restarts; RINGSTORE_ACCESS_KEY / RINGSTORE_SECRET_KEY override the root key)`,
+    `  more keys    ringstore key create NAME [--allow-create-bucket]   (then: ringstore key allow NAME --bucket B --read)`,
     '',
     'Try it:',
     `  export AWS_ACCESS_KEY_ID=${credentials.accessKey}`,
@@ -99,8 +100,14 @@ export const devCommand: Command = {
     let credentials: DevCredentials;
     try {
       const loaded = await loadOrCreateDevCredentials(credentialsFile);
-      credentials = loaded.credentials;
+      const root = rootKeyFromEnv(process.env, loaded.credentials);
+      credentials = root.credentials;
       if (loaded.created) say(`generated credentials in ${credentialsFile}`);
+      say(
+        root.source === 'environment'
+          ? 'root key from RINGSTORE_ACCESS_KEY / RINGSTORE_SECRET_KEY'
+          : `root key generated, kept in ${credentialsFile} (set RINGSTORE_ACCESS_KEY and RINGSTORE_SECRET_KEY to use your own)`,
+      );
     } catch (error) {
       err(`ringstore dev: ${describeError(error)}`);
       return EXIT.error;

@@ -8,10 +8,11 @@ import { configCommand } from './config.js';
 import { devCommand } from './dev.js';
 import { fsckCommand } from './fsck.js';
 import { healthCommand } from './health.js';
+import { keyCommand } from './key.js';
 import { scrubCommand } from './scrub.js';
 import { repairCommand } from './repair.js';
 import { serverCommand } from './server.js';
 import { statusCommand } from './status.js';
 
 /** The command table. */
-export const COMMANDS: readonly Command[] = [serverCommand, devCommand, statusCommand, repairCommand, scrubCommand, configCommand, healthCommand, fsckCommand, benchCommand];
+export const COMMANDS: readonly Command[] = [serverCommand, devCommand, statusCommand, keyCommand, repairCommand, scrubCommand, configCommand, healthCommand, fsckCommand, benchCommand];

@@ -113,7 +113,7 @@ describe('bucket rules', () => {
     it('lists every bucket with its creation time, 1000 a page, each page after the last name of the one before', async () => {
       const { buckets, calls } = scripted(1001);
       const listed = await buckets.list();
-      expect(listed).toEqual(names.map((name, i) => ({ name, createdMs: createdMs(i) })));
+      expect(listed).toEqual(names.map((name, i) => ({ name, createdMs: createdMs(i), owner: '' })));
       expect(calls).toStrictEqual([{ limit: 1000 }, { limit: 1000, startAfter: names[999] }]);
     });
 

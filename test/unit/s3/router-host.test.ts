@@ -44,7 +44,7 @@ describe('routeS3: virtual-hosted style beside path style', () => {
     ['PUT', '/2024/a%20b.jpg', 'photos.s3.localhost', root, { op: 'PutObject', bucket: 'photos', key: '2024/a b.jpg' }],
     ['GET', '/photos/k', 'photos.s3.localhost', root, { op: 'GetObject', bucket: 'photos', key: 'photos/k' }],
     ['GET', '/dir/', 'photos.s3.localhost', root, { op: 'GetObject', bucket: 'photos', key: 'dir/' }],
-    ['GET', '/', 's3.localhost:9000', root, { op: 'ListBuckets' }],
+    ['GET', '/', 's3.localhost:9000', root, expect.objectContaining({ op: 'ListBuckets' }) as S3Op],
     ['GET', '/photos/k', 's3.localhost:9000', root, { op: 'GetObject', bucket: 'photos', key: 'k' }],
     ['GET', '/photos/k', '127.0.0.1:9000', root, { op: 'GetObject', bucket: 'photos', key: 'k' }],
     ['GET', '/photos/k', 'photos.s3.localhost', undefined, { op: 'GetObject', bucket: 'photos', key: 'k' }],

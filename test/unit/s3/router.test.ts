@@ -21,13 +21,15 @@ function routeError(method: string, target: string, headers: Record<string, stri
 // Requests in the shape of the AWS API reference examples, path-style.
 describe('routeS3: AWS operations', () => {
   it.each<[string, string, Record<string, string>, S3Op]>([
-    ['GET', '/', {}, { op: 'ListBuckets' }],
+    ['GET', '/', {}, { op: 'ListBuckets', maxBuckets: 10000, prefix: '' }],
     ['PUT', '/examplebucket', {}, { op: 'CreateBucket', bucket: 'examplebucket' }],
     ['HEAD', '/examplebucket', {}, { op: 'HeadBucket', bucket: 'examplebucket' }],
     ['DELETE', '/examplebucket/', {}, { op: 'DeleteBucket', bucket: 'examplebucket' }],
     ['GET', '/examplebucket?location', {}, { op: 'GetBucketLocation', bucket: 'examplebucket' }],
     ['GET', '/examplebucket?versioning', {}, { op: 'GetBucketVersioning', bucket: 'examplebucket' }],
     ['GET', '/examplebucket?acl', {}, { op: 'GetBucketAcl', bucket: 'examplebucket' }],
+    ['PUT', '/examplebucket?acl', {}, { op: 'PutBucketAcl', bucket: 'examplebucket' }],
+    ['GET', '/?max-buckets=5&prefix=ph&continuation-token=abc', {}, { op: 'ListBuckets', maxBuckets: 5, prefix: 'ph', continuationToken: 'abc' }],
     [
       'GET',
       '/examplebucket?list-type=2&prefix=photos%2F2006%2F&delimiter=%2F&max-keys=2&start-after=photos%2F2006%2FJanuary&fetch-owner=true&encoding-type=url',
@@ -76,6 +78,7 @@ describe('routeS3: AWS operations', () => {
     ['DELETE', '/examplebucket/my-image.jpg', {}, { op: 'DeleteObject', bucket: 'examplebucket', key: 'my-image.jpg' }],
     ['GET', '/examplebucket/my-image.jpg?acl', {}, { op: 'GetObjectAcl', bucket: 'examplebucket', key: 'my-image.jpg' }],
     ['GET', '/examplebucket/my-image.jpg?tagging', {}, { op: 'GetObjectTagging', bucket: 'examplebucket', key: 'my-image.jpg' }],
+    ['PUT', '/examplebucket/my-image.jpg?acl', {}, { op: 'PutObjectAcl', bucket: 'examplebucket', key: 'my-image.jpg' }],
     ['POST', '/examplebucket/example-object?uploads', {}, { op: 'CreateMultipartUpload', bucket: 'examplebucket', key: 'example-object' }],
     [
       'PUT',
@@ -113,7 +116,6 @@ describe('routeS3: AWS operations', () => {
 
 describe('routeS3: unsupported subresources → NotImplemented', () => {
   it.each([
-    ['PUT', '/examplebucket?acl', 'PutBucketAcl'],
     ['PUT', '/examplebucket?versioning', 'PutBucketVersioning'],
     ['GET', '/examplebucket?policy', 'GetBucketPolicy'],
     ['DELETE', '/examplebucket?lifecycle', 'DeleteBucketLifecycleConfiguration'],
@@ -124,7 +126,6 @@ describe('routeS3: unsupported subresources → NotImplemented', () => {
     ['POST', '/examplebucket', 'PostObject'],
     ['PUT', '/examplebucket/k?tagging', 'PutObjectTagging'],
     ['GET', '/examplebucket/k?retention', 'GetObjectRetention'],
-    ['PUT', '/examplebucket/k?acl', 'PutObjectAcl'],
     ['POST', '/examplebucket/k?restore', 'RestoreObject'],
     ['POST', '/examplebucket/k?select&select-type=2', 'SelectObjectContent'],
     ['DELETE', '/examplebucket/k?tagging', 'DeleteObjectTagging'],
