@@ -144,7 +144,7 @@ describe('quorumCall', () => {
 
   it('gives up at the deadline, aborting the calls still running and naming who did not answer', async () => {
     const timers = new ManualTimers();
-    const signals: AbortSignal[] = [];
+    const signals: (AbortSignal | undefined)[] = [];
     const q = quorumCall({
       op: 'GetObject',
       targets,
@@ -160,7 +160,23 @@ describe('quorumCall', () => {
     expect(await stateOf(q.quorum)).toBe('pending');
     timers.advance(5000);
     await expect(q.quorum).rejects.toThrow('GetObject: needed 2 of 3 replicas, got 1 (2 replica(s) did not answer)');
-    expect(signals.every((s) => s.aborted)).toBe(true);
+    expect(signals).toHaveLength(3);
+    expect(signals.every((s) => s?.aborted === true)).toBe(true);
+  });
+
+  it('without a deadline, calls get no signal (nothing would abort it)', async () => {
+    const signals: (AbortSignal | undefined)[] = [];
+    const q = quorumCall({
+      op: 'GetObject',
+      targets,
+      needed: 2,
+      call: async (t, _i, signal) => {
+        signals.push(signal);
+        return t.id;
+      },
+    });
+    await q.quorum;
+    expect(signals).toEqual([undefined, undefined, undefined]);
   });
 
   it('the deadline timer goes once the quorum stands', async () => {
