@@ -21,6 +21,7 @@ import { listObjectsV1, listObjectsV2 } from './handlers/list.js';
 import * as multipart from './handlers/multipart.js';
 import { getAcl, putAcl } from './handlers/acl.js';
 import { checkAclHeaders } from './acl.js';
+import { refuseConditionalWrite } from './write-conditions.js';
 import { authorizeOp, resolveCredentials } from './access.js';
 import { claimedAccessKeyId } from './sigv4/access-key-id.js';
 
@@ -148,6 +149,7 @@ export function createS3App(services: S3Services): Koa {
       opName = op.op === 'Unsupported' ? op.operation : op.op;
       const identity = resolved.identity(auth.accessKeyId);
       checkAclHeaders(op.op, ctx.req.headers);
+      refuseConditionalWrite(op.op, ctx.req.headers);
       await authorizeOp(services, identity, op);
       await dispatch({ ctx, requestId, auth, identity, log, services }, op);
       metrics?.s3Requests.inc({ op: opName, code: 'OK' });

@@ -172,6 +172,21 @@ describe('S3 protocol details', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  describe('conditional writes are refused until they have consensus (never a silent write)', () => {
+    it.each([
+      ['PUT If-None-Match: *', 'PUT', { 'if-none-match': '*' }],
+      ['PUT If-Match', 'PUT', { 'if-match': '"0123456789abcdef0123456789abcdef"' }],
+      ['DELETE If-Match', 'DELETE', { 'if-match': '"0123456789abcdef0123456789abcdef"' }],
+    ])('%s → 501 NotImplemented and the key is unchanged', async (_name, method, headers) => {
+      const key = `conditional/${method.toLowerCase()}-${Object.keys(headers)[0]}`;
+      await put(key, 'before');
+      const answer = await signed(method, `/${BUCKET}/${key}`, { headers, ...(method === 'PUT' && { body: Buffer.from('after') }) });
+      expect([answer.status, codeOf(answer.body.toString())]).toEqual([501, 'NotImplemented']);
+      const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+      expect(await got.Body!.transformToString()).toBe('before');
+    });
+  });
+
   describe('headers come back as stored', () => {
     const types = [
       'text/x-foo',
