@@ -16,6 +16,7 @@ import { DevChild } from '../dev/child.js';
 import { loadOrCreateDevCredentials, rootKeyFromEnv, type DevCredentials } from '../../devcluster/credentials.js';
 import { devChildEnv, highestDevPort, planDevCluster, type DevPlan } from '../../devcluster/plan.js';
 import { portFree } from '../../devcluster/ports.js';
+import { formatTable } from '../table.js';
 
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 10_000;
@@ -30,8 +31,7 @@ export function devBanner(plan: DevPlan, children: readonly DevChild[], credenti
   const { factor, readQuorum, writeQuorum } = plan.replication;
   const rows = plan.nodes.map((n, i) => [n.id, n.s3Listen, n.rpcListen, n.zone, String(children[i]?.pid ?? '-'), n.dataDir]);
   const header = ['node', 'S3 (gateway)', 'RPC', 'zone', 'pid', 'data'];
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const table = [header, ...rows].map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')}`.trimEnd());
+  const table = formatTable([header, ...rows], '  ');
   return [
     '',
     `ringstore dev cluster is ready: ${plan.nodes.length} node${plan.nodes.length === 1 ? '' : 's'}, N=${factor} R=${readQuorum} W=${writeQuorum}`,

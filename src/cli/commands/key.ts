@@ -9,6 +9,7 @@ import type { KeyAnswer, KeyInfoAnswer } from '../../admin/keys-route.js';
 import { describeError } from '../../util/errors.js';
 import { ADMIN_OPTIONS, adminCall, resolveAdminTarget, type AdminTarget } from '../admin-client.js';
 import { EXIT, err, formatHelp, out, parseCommandArgs, type Command, type CommandOption, type ParsedArgs } from '../command.js';
+import { formatTable } from '../table.js';
 
 type Run = (target: AdminTarget, args: ParsedArgs) => Promise<number>;
 
@@ -113,8 +114,8 @@ const SUBS: readonly Sub[] = [
     const { keys } = await adminCall<{ keys: KeyAnswer[] }>(target, 'GET', '/keys');
     if (json(args)) out(JSON.stringify(keys, null, 2));
     else {
-      out('ACCESS KEY ID                 NAME  CREATE-BUCKET  CREATED');
-      for (const k of keys) out(`${k.accessKeyId}  ${k.name}  ${k.allowCreateBucket ? 'yes' : 'no'}  ${new Date(k.createdMs).toISOString()}`);
+      const rows = keys.map((k) => [k.accessKeyId, k.name, k.allowCreateBucket ? 'yes' : 'no', new Date(k.createdMs).toISOString()]);
+      for (const line of formatTable([['ACCESS KEY ID', 'NAME', 'CREATE-BUCKET', 'CREATED'], ...rows])) out(line);
     }
     return EXIT.ok;
   }),

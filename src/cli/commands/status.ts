@@ -9,6 +9,7 @@ import type { NodeStatus } from '../../admin/status-route.js';
 import { describeError } from '../../util/errors.js';
 import { ADMIN_OPTIONS, adminCall, resolveAdminTarget, type AdminTarget } from '../admin-client.js';
 import { EXIT, err, intOption, out, parseCommandArgs, type Command } from '../command.js';
+import { formatTable } from '../table.js';
 
 /** One member as the status command reports it. */
 export interface MemberRow {
@@ -41,16 +42,6 @@ export async function collectStatus(target: AdminTarget, timeoutMs: number): Pro
   return { layoutVersion: first.layout.version, via: first.node, members };
 }
 
-function pad(cells: readonly string[][]): string[] {
-  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
-  return cells.map((row) =>
-    row
-      .map((cell, i) => cell.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd(),
-  );
-}
-
 function describeSection(value: unknown): string {
   if (typeof value !== 'object' || value === null) return String(value);
   return Object.entries(value as Record<string, unknown>)
@@ -66,7 +57,7 @@ export function formatStatus(report: { layoutVersion: number; via: string; membe
     const uptime = m.status ? `${Math.round(m.status.uptimeMs / 1000)}s` : '-';
     rows.push([m.id, m.state, m.zone, String(m.capacity), `${(m.share * 100).toFixed(1)}%`, m.address, uptime]);
   }
-  const lines = [`layout version ${report.layoutVersion} (as seen by ${report.via})`, ...pad(rows)];
+  const lines = [`layout version ${report.layoutVersion} (as seen by ${report.via})`, ...formatTable(rows)];
   for (const m of report.members) {
     if (m.error !== undefined) lines.push(`  ${m.id}: ${m.error}`);
     for (const [name, value] of Object.entries(m.status ?? {})) {
