@@ -31,17 +31,29 @@ export interface Accepted<V> {
   readonly proposal: Proposal<V>;
 }
 
-/** The latest instance this acceptor saw committed: its ballot (= the version written) and request id. */
+/** An instance this acceptor saw committed: its ballot (= the version written) and request id. */
 export interface Committed {
   readonly ballot: Ballot;
   readonly id: string;
+  /** A no-op: it wrote nothing (only the latest commit is kept when it is one). */
+  readonly noop?: true;
 }
+
+/** How many commits an acceptor remembers per key (the latest and the ones before it). */
+export const RECENT_COMMITS = 16;
 
 /** One key's acceptor state. The empty state `{}` is that of a key never proposed to (or purged). */
 export interface AcceptorState<V> {
   readonly promised?: Ballot;
   readonly accepted?: Accepted<V>;
   readonly committed?: Committed;
+  /**
+   * The value commits before `committed`, newest first (at most RECENT_COMMITS - 1; no-ops are
+   * not kept here): a proposer whose
+   * value may have been chosen, finished by another and then overwritten, finds its id here and
+   * answers its success instead of applying its value a second time.
+   */
+  readonly earlier?: readonly Committed[];
 }
 
 /** What the acceptor's replica holds for the key (tombstones included): the store's record, reduced. */
@@ -50,6 +62,12 @@ export interface RecordView {
   readonly tombstone: boolean;
   /** ETag without quotes ('' for a tombstone). */
   readonly etag: string;
+  /**
+   * The proposal id whose commit wrote this record, when a conditional write did (kept in the
+   * record by the store): how a retry, or the proposer itself after another finished its
+   * proposal, recognizes its own write however many no-ops were committed since.
+   */
+  readonly writer?: string | undefined;
 }
 
 /** What a transition knows besides the state: the key's record, and the node's purge horizon. */
@@ -65,6 +83,7 @@ export interface PromiseReply<V> {
   /** Only a proposal above every commit, the record and the horizon (an open instance's value). */
   readonly accepted?: Accepted<V>;
   readonly committed?: Committed;
+  readonly earlier?: readonly Committed[];
   readonly record?: RecordView;
 }
 
@@ -98,6 +117,7 @@ export function prepare<V>(state: AcceptorState<V>, ballot: Ballot, ctx: Accepto
     kind: 'promise',
     ...(open ? { accepted: open } : {}),
     ...(state.committed ? { committed: state.committed } : {}),
+    ...(state.earlier?.length ? { earlier: state.earlier } : {}),
     ...(ctx.record ? { record: ctx.record } : {}),
   };
   return { state: { ...state, promised: ballot }, reply };
@@ -112,6 +132,34 @@ export function accept<V>(state: AcceptorState<V>, ballot: Ballot, proposal: Pro
 }
 
 /**
+ * Whether a plain (last-writer-wins) write at `version` may land on this replica: not at or below
+ * the key's promise. Why: a proposer that holds a promise has read the key; a plain write landing
+ * below its ballot after that read would be overwritten by its commit (a higher version) although
+ * the proposer's condition never saw it, and the history stops being linearizable (a concurrent
+ * plain PUT vanishing under an If-Match that was evaluated without it). The same holds for a
+ * read repair's write-back of an incomplete write (a read could then return a value the proposer
+ * never saw, and that its commit overwrites). Refused, a plain write's coordinator may retry with
+ * a version above `higher` (which then also floors the proposer's accept), but only when no owner
+ * took the first version: a copy that landed somewhere may have been seen, even deleted by an
+ * If-Match, and writing it again later would apply it twice; otherwise the answer is 503
+ * (indeterminate). A key without Paxos state takes every plain write.
+ */
+export function admitPlainWrite<V>(state: AcceptorState<V>, version: Version): AcceptReply {
+  if (state.promised !== undefined && compareVersions(version, state.promised) <= 0) return { kind: 'reject', higher: state.promised };
+  return { kind: 'accepted' };
+}
+
+/**
+ * Whether a proposer's read repair (bringing the newest record it saw to this replica before it
+ * answers a refusal from it) may land: only while no higher ballot was promised here. A higher
+ * promise means another proposer read this replica since, without that copy.
+ */
+export function admitRepair<V>(state: AcceptorState<V>, ballot: Ballot): AcceptReply {
+  if (state.promised !== undefined && compareBallots(state.promised, ballot) > 0) return { kind: 'reject', higher: state.promised };
+  return { kind: 'accepted' };
+}
+
+/**
  * Learns that `proposal` was chosen at `ballot`. Always taken (a chosen value is a fact, whatever
  * was promised since); the latest commit only moves up, and an accepted proposal at or below it
  * is dropped (it is this one, or superseded). `applies` tells the store whether to write the
@@ -119,11 +167,15 @@ export function accept<V>(state: AcceptorState<V>, ballot: Ballot, proposal: Pro
  * older than the record is refused there); a no-op writes nothing.
  */
 export function commit<V>(state: AcceptorState<V>, ballot: Ballot, proposal: Proposal<V>): { readonly state: AcceptorState<V>; readonly applies: boolean } {
-  const newer = isAbove(ballot, state.committed?.ballot);
-  const committed = newer ? { ballot, id: proposal.id } : state.committed;
-  const { accepted, ...rest } = state;
+  const entry: Committed = proposal.value === null ? { ballot, id: proposal.id, noop: true } : { ballot, id: proposal.id };
+  const known = [...(state.committed ? [state.committed] : []), ...(state.earlier ?? [])];
+  const all = known.some((c) => c.id === entry.id && compareBallots(c.ballot, ballot) === 0) ? known : [...known, entry].sort((a, b) => compareBallots(b.ballot, a.ballot));
+  // No-ops only matter as the latest commit (they close an instance); the memory is for values.
+  const [committed, ...rest0] = all;
+  const older = rest0.filter((c) => c.noop !== true).slice(0, RECENT_COMMITS - 1);
+  const { accepted, earlier: _earlier, ...rest } = state;
   const keepAccepted = accepted !== undefined && committed !== undefined && isAbove(accepted.ballot, committed.ballot);
-  const next: AcceptorState<V> = { ...rest, ...(committed ? { committed } : {}), ...(keepAccepted ? { accepted } : {}) };
+  const next: AcceptorState<V> = { ...rest, ...(committed ? { committed } : {}), ...(older.length ? { earlier: older } : {}), ...(keepAccepted ? { accepted } : {}) };
   return { state: next, applies: proposal.value !== null };
 }
 
@@ -131,12 +183,18 @@ export function commit<V>(state: AcceptorState<V>, ballot: Ballot, proposal: Pro
 export interface PurgeContext extends AcceptorContext {
   /** Every replica of the key (all N owners) acknowledged the latest commit. */
   readonly committedOnAll: boolean;
+  /**
+   * The latest commit must be at or below this ballot: ballotAtWallMs(now - quiet), quiet being
+   * longer than a conditional write may run (its budget), so that no proposer still running needs
+   * the commit ids to recognize its own write (a later retry of a purged request is decided anew).
+   */
+  readonly quietBefore: Ballot;
 }
 
 /**
  * Whether a key's acceptor state can be dropped. The rule: every ballot in the state (promise,
  * accepted, commit) is at or below F = max(record version, horizon), and the latest commit, if
- * any, is on all replicas. Why that is safe: after the purge the acceptor still refuses every
+ * any, is on all replicas and older than any conditional write still running (`quietBefore`). Why that is safe: after the purge the acceptor still refuses every
  * ballot ≤ F (the floor), which is at least as strong as the promise it forgot, and an accepted
  * proposal ≤ F was never reported again anyway (superseded by the record, or abandoned for longer
  * than the horizon: its client got no answer, and nobody who saw it left it uncommitted, since a
@@ -153,10 +211,11 @@ export function purgeable<V>(state: AcceptorState<V>, ctx: PurgeContext): boolea
   const floor = maxBallot(ctx.record?.version, ctx.horizon);
   const covered = (b: Ballot | undefined): boolean => b === undefined || (floor !== undefined && compareVersions(b, floor) <= 0);
   if (!covered(state.promised) || !covered(state.accepted?.ballot) || !covered(state.committed?.ballot)) return false;
-  return state.committed === undefined || ctx.committedOnAll;
+  if (state.committed === undefined) return true;
+  return ctx.committedOnAll && compareVersions(state.committed.ballot, ctx.quietBefore) <= 0;
 }
 
 /** Whether a state is empty (nothing to persist). */
 export function isEmptyState<V>(state: AcceptorState<V>): boolean {
-  return state.promised === undefined && state.accepted === undefined && state.committed === undefined;
+  return state.promised === undefined && state.accepted === undefined && state.committed === undefined && !state.earlier?.length;
 }

@@ -6,11 +6,13 @@
  * trailing bytes included). The proposal value is opaque here: the caller's `ValueCodec` turns
  * it into bytes (the store's record codec, for an ObjectMeta).
  *
- * Layout: `0x01 | flags | [promised] | [accepted ballot, id, value?] | [committed ballot, id]`,
+ * Layout: `0x01 | flags | [promised] | [accepted ballot, id, value?] | [committed ballot, id] (a
+ * flag marks it a no-op) |
+ * [varint count, (ballot, id)… earlier commits]`,
  * a ballot being `varint hlc | string node`, a value `varint length | bytes`.
  */
 import { RingstoreError } from '../util/errors.js';
-import type { AcceptorState, Accepted, Committed, Proposal } from './acceptor.js';
+import { RECENT_COMMITS, type AcceptorState, type Accepted, type Committed, type Proposal } from './acceptor.js';
 import type { Ballot } from './ballot.js';
 
 /** Turns a proposal value into bytes and back (decode validates, throwing on bad input). */
@@ -24,7 +26,9 @@ const F_PROMISED = 1;
 const F_ACCEPTED = 2;
 const F_ACCEPTED_VALUE = 4;
 const F_COMMITTED = 8;
-const KNOWN_FLAGS = F_PROMISED | F_ACCEPTED | F_ACCEPTED_VALUE | F_COMMITTED;
+const F_EARLIER = 16;
+const F_COMMITTED_NOOP = 32;
+const KNOWN_FLAGS = F_PROMISED | F_ACCEPTED | F_ACCEPTED_VALUE | F_COMMITTED | F_EARLIER | F_COMMITTED_NOOP;
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -137,9 +141,17 @@ class Reader {
 export function encodeAcceptorState<V>(state: AcceptorState<V>, values: ValueCodec<V>): Uint8Array {
   const w = new Writer();
   w.byte(FORMAT);
-  const { promised, accepted, committed } = state;
+  const { promised, accepted, committed, earlier } = state;
   const value = accepted?.proposal.value ?? null;
-  w.byte((promised ? F_PROMISED : 0) | (accepted ? F_ACCEPTED : 0) | (value !== null ? F_ACCEPTED_VALUE : 0) | (committed ? F_COMMITTED : 0));
+  const hasEarlier = earlier !== undefined && earlier.length > 0;
+  w.byte(
+    (promised ? F_PROMISED : 0) |
+      (accepted ? F_ACCEPTED : 0) |
+      (value !== null ? F_ACCEPTED_VALUE : 0) |
+      (committed ? F_COMMITTED : 0) |
+      (hasEarlier ? F_EARLIER : 0) |
+      (committed?.noop ? F_COMMITTED_NOOP : 0),
+  );
   if (promised) w.ballot(promised);
   if (accepted) {
     w.ballot(accepted.ballot);
@@ -149,6 +161,14 @@ export function encodeAcceptorState<V>(state: AcceptorState<V>, values: ValueCod
   if (committed) {
     w.ballot(committed.ballot);
     w.string(committed.id);
+  }
+  if (hasEarlier) {
+    w.varint(earlier.length);
+    for (const c of earlier) {
+      if (c.noop) throw new RingstoreError('InvalidArgument', 'paxos state: a no-op among the earlier commits');
+      w.ballot(c.ballot);
+      w.string(c.id);
+    }
   }
   return w.done();
 }
@@ -161,6 +181,7 @@ export function decodeAcceptorState<V>(bytes: Uint8Array, values: ValueCodec<V>)
   const flags = r.byte();
   if ((flags & ~KNOWN_FLAGS) !== 0) throw protocol(`unknown flags ${flags}`);
   if (flags & F_ACCEPTED_VALUE && !(flags & F_ACCEPTED)) throw protocol('a value without an accepted proposal');
+  if (flags & F_COMMITTED_NOOP && !(flags & F_COMMITTED)) throw protocol('a no-op mark without a commit');
   const promised = flags & F_PROMISED ? r.ballot() : undefined;
   let accepted: Accepted<V> | undefined;
   if (flags & F_ACCEPTED) {
@@ -172,10 +193,20 @@ export function decodeAcceptorState<V>(bytes: Uint8Array, values: ValueCodec<V>)
   let committed: Committed | undefined;
   if (flags & F_COMMITTED) {
     const ballot = r.ballot();
-    committed = { ballot, id: r.string() };
+    const id = r.string();
+    committed = flags & F_COMMITTED_NOOP ? { ballot, id, noop: true } : { ballot, id };
+  }
+  const earlier: Committed[] = [];
+  if (flags & F_EARLIER) {
+    const count = r.varint();
+    if (count === 0 || count >= RECENT_COMMITS) throw protocol(`${count} earlier commits`);
+    for (let i = 0; i < count; i++) {
+      const ballot = r.ballot();
+      earlier.push({ ballot, id: r.string() });
+    }
   }
   r.end();
-  return { ...(promised ? { promised } : {}), ...(accepted ? { accepted } : {}), ...(committed ? { committed } : {}) };
+  return { ...(promised ? { promised } : {}), ...(accepted ? { accepted } : {}), ...(committed ? { committed } : {}), ...(earlier.length ? { earlier } : {}) };
 }
 
 /** A ValueCodec for UTF-8 strings (tests, and values that are already serialized). */

@@ -11,8 +11,10 @@
  * The answers, and why each is safe:
  * - `applied`: our value was chosen and committed on a quorum (a quorum read sees it).
  * - `refused` (412 / 404): the condition is false on the newest record, and that record is on a
- *   quorum. If any attempt of this request sent an accept, a no-op is first committed above it,
- *   so that accept can never be finished later by someone repairing it.
+ *   quorum (brought there first if need be). If any attempt of this request sent an accept, a
+ *   no-op is then committed above it, so that accept can never be finished later by someone
+ *   repairing it (the order matters: a no-op settles the instance, and must not hide a value
+ *   whose commit reached only a minority).
  * - `conflict` (409): the same as a refusal, when this request met a concurrent proposal (lost a
  *   ballot, or finished another's): S3's ConditionalRequestConflict. Also the answer when the
  *   budget runs out before a decision, as long as no accept of ours was sent.
@@ -32,8 +34,12 @@ export interface AcceptorLink<V> {
   prepare(node: string, ballot: Ballot): Promise<PrepareReply<V>>;
   accept(node: string, ballot: Ballot, proposal: Proposal<V>): Promise<AcceptReply>;
   commit(node: string, ballot: Ballot, proposal: Proposal<V>): Promise<void>;
-  /** Brings the record `current` (held by `holders`) to `node`, the read repair a refusal needs. */
-  catchUp(node: string, current: RecordView, holders: readonly string[]): Promise<void>;
+  /**
+   * Brings the record `current` (held by `holders`) to `node`, the read repair a refusal needs,
+   * within `ballot`: the owner refuses (admitRepair) when it promised a higher ballot since, as
+   * that proposer read the key without this copy.
+   */
+  catchUp(node: string, ballot: Ballot, current: RecordView, holders: readonly string[]): Promise<AcceptReply>;
 }
 
 /** One conditional write request. */
@@ -112,6 +118,7 @@ export async function runConditionalWrite<V>(request: ConditionalWriteRequest<V>
   let seen: Ballot | undefined;
   let attempts = 0;
   let acceptSent = false;
+  let acceptedAt: Ballot | undefined;
   let contended = false;
 
   const unavailable = (reason: string): ConditionalWriteOutcome => ({ kind: 'unavailable', reason, maybeApplied: acceptSent, attempts });
@@ -149,13 +156,16 @@ export async function runConditionalWrite<V>(request: ConditionalWriteRequest<V>
       if (lost === undefined) return unavailable(`prepare: ${prepared.ok.size} of ${needed} owners promised, ${prepared.errors} unreachable`);
     } else {
       const promises: ReceivedPromise<V>[] = [...prepared.ok].map(([from, r]) => ({ from, ...(r.kind === 'promise' ? r : {}) }));
-      const decision = decide(promises, request.id, request.condition);
+      const decision = decide(promises, request.id, request.condition, acceptedAt);
       if (decision.kind === 'already-applied') return { kind: 'applied', ballot, attempts };
+      if (decision.kind === 'indeterminate') return { kind: 'unavailable', reason: 'this request may have been applied, and too many commits followed to tell', maybeApplied: true, attempts };
       if (decision.kind === 'repair' || decision.kind === 'propose') {
         const proposal = decision.kind === 'repair' ? decision.proposal : mine;
         const ours = decision.kind === 'propose' || decision.mine;
-        if (ours) acceptSent = true;
-        else contended = true;
+        if (ours) {
+          acceptSent = true;
+          acceptedAt ??= ballot;
+        } else contended = true;
         const accepted = await gatherAccepts(ballot, proposal);
         if (accepted.ok.size >= needed) {
           if (!(await commitQuorum(ballot, proposal))) return unavailable('commit: no quorum of owners acknowledged');
@@ -166,8 +176,28 @@ export async function runConditionalWrite<V>(request: ConditionalWriteRequest<V>
         lost = highestRejection(accepted.refused.filter((r) => r.kind === 'reject'));
         if (lost === undefined) return unavailable(`accept: ${accepted.ok.size} of ${needed} owners accepted, ${accepted.errors} unreachable`);
       } else {
-        // refuse: close any accept of ours first, then make sure the record we answer from is on a quorum.
-        if (acceptSent) {
+        // refuse: first the record we answer from goes to a quorum (a no-op closing the instance
+        // before it would hide a value committed on a minority), then a no-op closes any accept of ours.
+        const { current, catchUp } = decision;
+        let caughtUp = true;
+        if (current !== undefined) {
+          const holders = promises.filter((p) => p.record && compareVersions(p.record.version, current.version) === 0).map((p) => p.from);
+          if (holders.length < needed) {
+            const missing = needed - holders.length;
+            const caught = await gather(
+              catchUp,
+              missing,
+              (n) => link.catchUp(n, ballot, current, holders),
+              (r) => r.kind === 'accepted',
+            );
+            if (caught.ok.size < missing) {
+              caughtUp = false;
+              lost = highestRejection(caught.refused.filter((r) => r.kind === 'reject'));
+              if (lost === undefined) return unavailable('the newest record could not be brought to a quorum');
+            }
+          }
+        }
+        if (caughtUp && acceptSent) {
           const noop: Proposal<V> = { id: `${request.id}#noop`, value: null };
           const closed = await gatherAccepts(ballot, noop);
           if (closed.ok.size >= needed && (await commitQuorum(ballot, noop))) acceptSent = false;
@@ -176,23 +206,7 @@ export async function runConditionalWrite<V>(request: ConditionalWriteRequest<V>
             if (lost === undefined) return unavailable('closing an earlier accept: no quorum of owners');
           }
         }
-        if (lost === undefined) {
-          const { current, catchUp } = decision;
-          if (current !== undefined) {
-            const holders = promises.filter((p) => p.record && compareVersions(p.record.version, current.version) === 0).map((p) => p.from);
-            if (holders.length < needed) {
-              const caught = await gather(
-                catchUp,
-                needed - holders.length,
-                (n) => link.catchUp(n, current, holders).then(() => true),
-                () => true,
-              );
-              if (caught.ok.size < needed - holders.length) return unavailable('the newest record could not be brought to a quorum');
-            }
-          }
-          if (contended) return { kind: 'conflict', attempts };
-          return { kind: 'refused', refusal: decision.refusal, current, attempts };
-        }
+        if (lost === undefined) return contended ? { kind: 'conflict', attempts } : { kind: 'refused', refusal: decision.refusal, current, attempts };
       }
     }
 

@@ -65,8 +65,8 @@ interface Entry {
   readonly id: number;
   readonly time: number;
   match?: Entry;
-  prev?: Entry;
-  next?: Entry;
+  prev?: Entry | undefined;
+  next?: Entry | undefined;
 }
 
 /** Whether `op` with `result` can take effect on `state`, and the state after it. */
@@ -198,11 +198,17 @@ function describeOp(h: HistoryOp): string {
   return `${when} ${who}${what} ${seen}`;
 }
 
-/** Whether every value read in `ops` is written by one of them (or is the initial value). */
-function readsExplained(ops: readonly HistoryOp[], initial: State): boolean {
-  const written = new Set<State>([initial, null]);
+/** Whether every value read in `ops`, and every ETag an If-Match matched, is written by one of them (or is the initial value). */
+function readsExplained(ops: readonly HistoryOp[], options: Required<CheckOptions>): boolean {
+  const written = new Set<State>([options.initial, null]);
+  const etags = new Set<string>();
   for (const h of ops) if (h.op.kind !== 'read') written.add(h.op.value);
-  return ops.every((h) => h.op.kind !== 'read' || h.result.status !== 'ok' || written.has(h.result.value ?? null));
+  for (const v of written) if (v !== null) etags.add(options.etagOf(v));
+  return ops.every((h) => {
+    if (h.result.status !== 'ok') return true;
+    if (h.op.kind === 'read') return written.has(h.result.value ?? null);
+    return h.op.kind !== 'put-if-match' || h.op.etag === '*' || etags.has(h.op.etag);
+  });
 }
 
 /** Shrinks a failing history to one where removing any further op makes it pass (or unexplained). */
@@ -210,7 +216,7 @@ function shrink(ops: readonly HistoryOp[], options: Required<CheckOptions>): His
   let current = [...ops];
   for (let i = current.length - 1; i >= 0; i--) {
     const without = current.filter((_, j) => j !== i);
-    if (!readsExplained(without, options.initial)) continue;
+    if (!readsExplained(without, options)) continue;
     if (checkKey(without, options).ok === false) current = without;
   }
   return current;

@@ -1,10 +1,11 @@
 import { describe, it, expect } from 'vitest';
-import { accept, commit, isEmptyState, prepare, purgeable, type AcceptorState, type RecordView } from '../../../src/consensus/acceptor.js';
+import { RECENT_COMMITS, accept, admitPlainWrite, commit, isEmptyState, prepare, purgeable, type AcceptorState, type RecordView } from '../../../src/consensus/acceptor.js';
 import { ballotAtWallMs, type Ballot } from '../../../src/consensus/ballot.js';
 
 const b = (hlc: number, node = 'n1'): Ballot => ({ hlc, node });
 const record = (hlc: number, tombstone = false): RecordView => ({ version: b(hlc, 'w'), tombstone, etag: tombstone ? '' : `e${hlc}` });
 const empty: AcceptorState<string> = {};
+const QUIET = b(1000, '');
 
 describe('prepare', () => {
   it('promises a first ballot and reports nothing accepted', () => {
@@ -87,35 +88,73 @@ describe('commit', () => {
   });
 });
 
+describe('recent commits', () => {
+  it('are remembered newest first, RECENT_COMMITS of them, late ones in their place', () => {
+    let s: AcceptorState<string> = {};
+    for (let i = 1; i <= RECENT_COMMITS + 3; i++) if (i !== 5) s = commit(s, b(i * 10), { id: `r${i}`, value: 'v' }).state;
+    s = commit(s, b(50), { id: 'r5', value: 'v' }).state; // late
+    s = commit(s, b(50), { id: 'r5', value: 'v' }).state; // duplicate
+    const ids = [s.committed!, ...s.earlier!].map((c) => c.id);
+    expect(ids).toHaveLength(RECENT_COMMITS);
+    expect(ids[0]).toBe(`r${RECENT_COMMITS + 3}`);
+    expect(ids).not.toContain('r1');
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(prepare(s, b(10_000)).reply).toMatchObject({ committed: s.committed, earlier: s.earlier });
+  });
+
+  it('a no-op is kept only while it is the latest commit', () => {
+    let s = commit({}, b(10), { id: 'r1', value: 'v' }).state;
+    s = commit(s, b(20), { id: 'n1', value: null }).state;
+    expect(s.committed).toEqual({ ballot: b(20), id: 'n1', noop: true });
+    s = commit(s, b(30), { id: 'n2', value: null }).state;
+    s = commit(s, b(40), { id: 'r2', value: 'v' }).state;
+    expect([s.committed, ...s.earlier!].map((c) => c!.id)).toEqual(['r2', 'r1']);
+  });
+});
+
+describe('plain writes', () => {
+  it('are refused at or below the promise (the proposer read without them), taken above it or with no state', () => {
+    const promised = prepare(empty, b(10)).state;
+    expect(admitPlainWrite(promised, b(9, 'w'))).toEqual({ kind: 'reject', higher: b(10) });
+    expect(admitPlainWrite(promised, b(10))).toEqual({ kind: 'reject', higher: b(10) });
+    expect(admitPlainWrite(promised, b(11, 'w'))).toEqual({ kind: 'accepted' });
+    expect(admitPlainWrite(empty, b(1, 'w'))).toEqual({ kind: 'accepted' });
+  });
+});
+
 describe('purgeable', () => {
   const done = commit(accept(prepare(empty, b(10)).state, b(10), { id: 'r', value: 'v' }).state, b(10), { id: 'r', value: 'v' }).state;
 
   it('once the commit is on all replicas and the record covers every ballot of the state', () => {
-    expect(purgeable(done, { record: { ...record(10), version: b(10) }, committedOnAll: true })).toBe(true);
-    expect(purgeable(done, { record: { ...record(10), version: b(10) }, committedOnAll: false })).toBe(false);
+    expect(purgeable(done, { record: { ...record(10), version: b(10) }, committedOnAll: true, quietBefore: QUIET })).toBe(true);
+    expect(purgeable(done, { record: { ...record(10), version: b(10) }, committedOnAll: false, quietBefore: QUIET })).toBe(false);
+  });
+
+  it('not while a conditional write may still be running (its commit is newer than the quiet bound)', () => {
+    expect(purgeable(done, { record: { ...record(10), version: b(10) }, committedOnAll: true, quietBefore: b(9, '') })).toBe(false);
   });
 
   it('not while a promise or an accepted proposal lies above the record (an instance is open)', () => {
     const promisedAbove = prepare(done, b(20)).state;
-    expect(purgeable(promisedAbove, { record: { ...record(10), version: b(10) }, committedOnAll: true })).toBe(false);
-    expect(purgeable(promisedAbove, { record: record(25), committedOnAll: true })).toBe(true);
+    expect(purgeable(promisedAbove, { record: { ...record(10), version: b(10) }, committedOnAll: true, quietBefore: QUIET })).toBe(false);
+    expect(purgeable(promisedAbove, { record: record(25), committedOnAll: true, quietBefore: QUIET })).toBe(true);
   });
 
   it('not for a no-op commit above the record until the horizon passes it', () => {
     const noop = commit(done, b(30), { id: 'x#noop', value: null }).state;
-    expect(purgeable(noop, { record: { ...record(10), version: b(10) }, committedOnAll: true })).toBe(false);
-    expect(purgeable(noop, { record: { ...record(10), version: b(10) }, horizon: b(31, ''), committedOnAll: true })).toBe(true);
+    expect(purgeable(noop, { record: { ...record(10), version: b(10) }, committedOnAll: true, quietBefore: QUIET })).toBe(false);
+    expect(purgeable(noop, { record: { ...record(10), version: b(10) }, horizon: b(31, ''), committedOnAll: true, quietBefore: QUIET })).toBe(true);
   });
 
   it('not once the record is gone (tombstone GC) unless the horizon covers the state', () => {
-    expect(purgeable(done, { committedOnAll: true })).toBe(false);
-    expect(purgeable(done, { horizon: b(11, ''), committedOnAll: true })).toBe(true);
+    expect(purgeable(done, { committedOnAll: true, quietBefore: QUIET })).toBe(false);
+    expect(purgeable(done, { horizon: b(11, ''), committedOnAll: true, quietBefore: QUIET })).toBe(true);
   });
 
   it('a purged key refuses every ballot the forgotten state refused (the floor outlives the state)', () => {
     const open = accept(prepare(done, b(20)).state, b(20), { id: 'late', value: 'late' }).state;
     const ctx = { record: record(25) };
-    expect(purgeable(open, { ...ctx, committedOnAll: true })).toBe(true);
+    expect(purgeable(open, { ...ctx, committedOnAll: true, quietBefore: QUIET })).toBe(true);
     for (const ballot of [b(10), b(20), b(25, 'w')]) {
       expect(prepare(empty, ballot, ctx).reply.kind).toBe('reject');
       expect(accept(empty, ballot, { id: 'late', value: 'late' }, ctx).reply.kind).toBe('reject');

@@ -29,7 +29,8 @@ const state: fc.Arbitrary<AcceptorState<string>> = fc.record(
   {
     promised: ballot,
     accepted: fc.record({ ballot, proposal: fc.record({ id: fc.string(), value: fc.option(fc.string(), { nil: null }) }) }),
-    committed: fc.record({ ballot, id: fc.string() }),
+    committed: fc.oneof(fc.record({ ballot, id: fc.string() }), fc.record({ ballot, id: fc.string(), noop: fc.constant(true as const) })),
+    earlier: fc.array(fc.record({ ballot, id: fc.string() }), { minLength: 1, maxLength: 15 }),
   },
   { requiredKeys: [] },
 );

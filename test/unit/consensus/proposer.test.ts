@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import type { RecordView } from '../../../src/consensus/acceptor.js';
+import { RECENT_COMMITS, type RecordView } from '../../../src/consensus/acceptor.js';
 import type { Ballot } from '../../../src/consensus/ballot.js';
 import { decide, evaluateCondition, highestRejection, openProposal, type ReceivedPromise } from '../../../src/consensus/proposer.js';
 
@@ -64,8 +64,26 @@ describe('decide', () => {
       { from: 'b', record: rec(4) },
     ];
     expect(decide(promises, 'r', INM)).toEqual({ kind: 'already-applied' });
-    // …but not once a later write replaced it.
-    expect(decide([...promises, { from: 'c', record: rec(12) }], 'r', INM)).toMatchObject({ kind: 'refuse' });
+    // …also once a later write replaced it, as long as a promiser remembers the commit.
+    const later: ReceivedPromise<string>[] = [
+      { from: 'a', committed: { ballot: b(12), id: 'q' }, earlier: [{ ballot: b(9), id: 'r' }], record: rec(12) },
+      { from: 'b', record: rec(12) },
+    ];
+    expect(decide(later, 'r', INM)).toEqual({ kind: 'already-applied' });
+    expect(decide(later, 'other', INM)).toMatchObject({ kind: 'refuse' });
+    // A record written by this request's commit (finished by another proposer) is its success too.
+    expect(decide([{ from: 'a', record: { ...rec(9), writer: 'r' } }], 'r', INM)).toEqual({ kind: 'already-applied' });
+  });
+
+  it('indeterminate when this request sent its value and a promiser forgot commits back beyond it', () => {
+    const earlier = Array.from({ length: RECENT_COMMITS - 1 }, (_, i) => ({ ballot: b(100 - i), id: `x${i}` }));
+    const promises: ReceivedPromise<string>[] = [
+      { from: 'a', committed: { ballot: b(200), id: 'y' }, earlier, record: rec(200) },
+      { from: 'b', record: rec(200) },
+    ];
+    expect(decide(promises, 'r', INM, b(50))).toEqual({ kind: 'indeterminate' });
+    expect(decide(promises, 'r', INM, b(90))).toMatchObject({ kind: 'refuse' });
+    expect(decide(promises, 'r', INM)).toMatchObject({ kind: 'refuse' });
   });
 
   it('the highest rejection is the ballot to beat', () => {
