@@ -91,6 +91,11 @@ export interface PromiseReply<V> {
 export interface RejectReply {
   readonly kind: 'reject';
   readonly higher: Ballot;
+  /**
+   * The refusal came from what is settled (a commit, the record, the horizon), not from another
+   * proposer's promise: the ballot was merely old (a clock behind), which is no contention.
+   */
+  readonly settled?: true;
 }
 
 export type PrepareReply<V> = PromiseReply<V> | RejectReply;
@@ -111,7 +116,10 @@ function settledFloor<V>(state: AcceptorState<V>, ctx: AcceptorContext): Ballot 
 export function prepare<V>(state: AcceptorState<V>, ballot: Ballot, ctx: AcceptorContext = {}): Transition<V, PrepareReply<V>> {
   const settled = settledFloor(state, ctx);
   const floor = maxBallot(settled, state.promised);
-  if (!isAbove(ballot, floor)) return { state, reply: { kind: 'reject', higher: floor! } };
+  if (!isAbove(ballot, floor)) {
+    const byPromise = state.promised !== undefined && !isAbove(ballot, state.promised) && (settled === undefined || compareBallots(state.promised, settled) > 0);
+    return { state, reply: byPromise ? { kind: 'reject', higher: floor! } : { kind: 'reject', higher: floor!, settled: true } };
+  }
   const open = state.accepted !== undefined && isAbove(state.accepted.ballot, settled) ? state.accepted : undefined;
   const reply: PromiseReply<V> = {
     kind: 'promise',

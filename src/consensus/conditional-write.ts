@@ -15,9 +15,9 @@
  *   no-op is then committed above it, so that accept can never be finished later by someone
  *   repairing it (the order matters: a no-op settles the instance, and must not hide a value
  *   whose commit reached only a minority).
- * - `conflict` (409): the same as a refusal, when this request met a concurrent proposal (lost a
- *   ballot, or finished another's): S3's ConditionalRequestConflict. Also the answer when the
- *   budget runs out before a decision, as long as no accept of ours was sent.
+ * - `conflict` (409): the same as a refusal, when this request met a concurrent proposal (another
+ *   proposer got in after our promise, or we finished another's): S3's ConditionalRequestConflict.
+ *   Also the answer when the budget runs out before a decision, as long as no accept of ours was sent.
  * - `unavailable` (503): no quorum of owners, or a clock too far off. `maybeApplied` when an
  *   accept of ours went out: the write may still be finished by a later proposer, so the answer
  *   is "unknown" (a retry of the same request, same id, finds its outcome).
@@ -26,7 +26,7 @@ import type { Random } from '../util/random.js';
 import type { AcceptReply, PrepareReply, Proposal, RecordView } from './acceptor.js';
 import { makeBallot, maxBallot, type Ballot, type BallotClock } from './ballot.js';
 import { DEFAULT_BACKOFF, retryDelayMs, withinBudget, type BackoffPolicy } from './backoff.js';
-import { decide, highestRejection, type ReceivedPromise, type Refusal, type WriteCondition } from './proposer.js';
+import { decide, highestRejection, newestRecord, type ReceivedPromise, type Refusal, type WriteCondition } from './proposer.js';
 import { compareVersions } from '../util/clock.js';
 
 /** How the proposer reaches one key's acceptors. Every call may throw (unreachable, timeout). */
@@ -139,11 +139,37 @@ export async function runConditionalWrite<V>(request: ConditionalWriteRequest<V>
       )
     ).ok.size >= needed;
 
+  /**
+   * Brings the newest record among the promises to a quorum, within `ballot` (an owner that
+   * promised higher since refuses): 'done', the ballot that beat us, or 'unavailable'.
+   */
+  const catchUpNewest = async (promises: readonly ReceivedPromise<V>[], ballot: Ballot): Promise<'done' | 'unavailable' | Ballot> => {
+    const current = newestRecord(promises);
+    if (current === undefined) return 'done';
+    const holds = (p: ReceivedPromise<V>): boolean => p.record !== undefined && compareVersions(p.record.version, current.version) === 0;
+    const holders = promises.filter(holds).map((p) => p.from);
+    const missing = needed - holders.length;
+    if (missing <= 0) return 'done';
+    const lagging = promises.filter((p) => !holds(p)).map((p) => p.from);
+    const caught = await gather(
+      lagging,
+      missing,
+      (n) => link.catchUp(n, ballot, current, holders),
+      (r) => r.kind === 'accepted',
+    );
+    if (caught.ok.size >= missing) return 'done';
+    return highestRejection(caught.refused.filter((r) => r.kind === 'reject')) ?? 'unavailable';
+  };
+
   for (;;) {
     attempts++;
     const ballot = makeBallot(deps.clock, seen);
     if (ballot === undefined) return unavailable('a ballot seen is from a clock beyond the skew bound');
     let lost: Ballot | undefined;
+    let onlySettled = false;
+    // Whether a competitor got in after our promise (an accept or repair of ours refused): only
+    // that is contention (409); a prepare refused by a promise may be a finished read's.
+    let overtaken = true;
 
     const prepared = await gather(
       owners,
@@ -152,14 +178,23 @@ export async function runConditionalWrite<V>(request: ConditionalWriteRequest<V>
       (r) => r.kind === 'promise',
     );
     if (prepared.ok.size < needed) {
-      lost = highestRejection(prepared.refused.filter((r) => r.kind === 'reject'));
+      const rejections = prepared.refused.filter((r) => r.kind === 'reject');
+      lost = highestRejection(rejections);
+      onlySettled = rejections.every((r) => r.settled === true);
+      overtaken = false;
       if (lost === undefined) return unavailable(`prepare: ${prepared.ok.size} of ${needed} owners promised, ${prepared.errors} unreachable`);
     } else {
       const promises: ReceivedPromise<V>[] = [...prepared.ok].map(([from, r]) => ({ from, ...(r.kind === 'promise' ? r : {}) }));
       const decision = decide(promises, request.id, request.condition, acceptedAt);
-      if (decision.kind === 'already-applied') return { kind: 'applied', ballot, attempts };
-      if (decision.kind === 'indeterminate') return { kind: 'unavailable', reason: 'this request may have been applied, and too many commits followed to tell', maybeApplied: true, attempts };
-      if (decision.kind === 'repair' || decision.kind === 'propose') {
+      if (decision.kind === 'already-applied') {
+        // Our value was committed, maybe only on a minority (its committer failed half-way):
+        // the newest record goes to a quorum before the success, so a quorum read sees it.
+        const caught = await catchUpNewest(promises, ballot);
+        if (caught === 'unavailable') return unavailable('this request was applied, but its record could not be brought to a quorum');
+        if (caught === 'done') return { kind: 'applied', ballot, attempts };
+        lost = caught;
+      } else if (decision.kind === 'indeterminate') return { kind: 'unavailable', reason: 'this request may have been applied, and too many commits followed to tell', maybeApplied: true, attempts };
+      else if (decision.kind === 'repair' || decision.kind === 'propose') {
         const proposal = decision.kind === 'repair' ? decision.proposal : mine;
         const ours = decision.kind === 'propose' || decision.mine;
         if (ours) {
@@ -178,26 +213,11 @@ export async function runConditionalWrite<V>(request: ConditionalWriteRequest<V>
       } else {
         // refuse: first the record we answer from goes to a quorum (a no-op closing the instance
         // before it would hide a value committed on a minority), then a no-op closes any accept of ours.
-        const { current, catchUp } = decision;
-        let caughtUp = true;
-        if (current !== undefined) {
-          const holders = promises.filter((p) => p.record && compareVersions(p.record.version, current.version) === 0).map((p) => p.from);
-          if (holders.length < needed) {
-            const missing = needed - holders.length;
-            const caught = await gather(
-              catchUp,
-              missing,
-              (n) => link.catchUp(n, ballot, current, holders),
-              (r) => r.kind === 'accepted',
-            );
-            if (caught.ok.size < missing) {
-              caughtUp = false;
-              lost = highestRejection(caught.refused.filter((r) => r.kind === 'reject'));
-              if (lost === undefined) return unavailable('the newest record could not be brought to a quorum');
-            }
-          }
-        }
-        if (caughtUp && acceptSent) {
+        const { current } = decision;
+        const caught = await catchUpNewest(promises, ballot);
+        if (caught === 'unavailable') return unavailable('the newest record could not be brought to a quorum');
+        if (caught !== 'done') lost = caught;
+        if (caught === 'done' && acceptSent) {
           const noop: Proposal<V> = { id: `${request.id}#noop`, value: null };
           const closed = await gatherAccepts(ballot, noop);
           if (closed.ok.size >= needed && (await commitQuorum(ballot, noop))) acceptSent = false;
@@ -210,9 +230,11 @@ export async function runConditionalWrite<V>(request: ConditionalWriteRequest<V>
       }
     }
 
-    // A higher ballot beat us: back off and try again above it.
-    contended = true;
+    // A higher ballot beat us: back off and try again above it. Only another proposer's promise
+    // is contention; a ballot below what is settled was just old (this node's clock behind).
     seen = maxBallot(seen, lost);
+    if (onlySettled && withinBudget(startedAt, deps.now(), 0, policy)) continue;
+    if (overtaken) contended = true;
     const delay = retryDelayMs(attempts, deps.random, policy);
     if (!withinBudget(startedAt, deps.now(), delay, policy)) {
       return acceptSent ? unavailable('gave up under contention with an accept of ours out') : { kind: 'conflict', attempts };

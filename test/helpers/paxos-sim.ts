@@ -227,8 +227,14 @@ export async function runPaxosSim(options: PaxosSimOptions): Promise<PaxosSimRun
         const answers = await gatherAll(
           owners.map((o) =>
             rpc(o, (a) => {
+              // Only a copy of exactly this version counts: a newer one means what was found is
+              // superseded (by a write the finder may not be linearized after), so read again.
               const held = a.records.get(key);
-              if (held && compareVersions(held.version, found.version) >= 0) return true;
+              if (held) {
+                const order = compareVersions(held.version, found.version);
+                if (order > 0) return false;
+                if (order === 0) return true;
+              }
               if (admitPlainWrite(state(a, key), found.version).kind === 'reject') return false;
               a.write(key, found);
               return true;

@@ -37,10 +37,11 @@ describe('prepare', () => {
     expect(prepare(s, b(30), { record: record(5) }).reply).toMatchObject({ accepted: { ballot: b(10) } });
   });
 
-  it('refuses a ballot at or below the record version (a plain write above it), or the horizon', () => {
-    expect(prepare(empty, b(10), { record: record(10) }).reply).toEqual({ kind: 'reject', higher: record(10).version });
-    expect(prepare(empty, b(10), { record: record(12) }).reply).toEqual({ kind: 'reject', higher: record(12).version });
-    expect(prepare(empty, b(10), { horizon: ballotAtWallMs(1) }).reply).toEqual({ kind: 'reject', higher: ballotAtWallMs(1) });
+  it('refuses a ballot at or below the record version (a plain write above it), or the horizon, marked settled (no contention)', () => {
+    expect(prepare(empty, b(10), { record: record(10) }).reply).toEqual({ kind: 'reject', higher: record(10).version, settled: true });
+    expect(prepare(empty, b(10), { record: record(12) }).reply).toEqual({ kind: 'reject', higher: record(12).version, settled: true });
+    expect(prepare(empty, b(10), { horizon: ballotAtWallMs(1) }).reply).toEqual({ kind: 'reject', higher: ballotAtWallMs(1), settled: true });
+    expect(prepare(prepare(empty, b(20)).state, b(15), { record: record(12) }).reply).toEqual({ kind: 'reject', higher: b(20) });
     expect(prepare(empty, b(2000), { horizon: ballotAtWallMs(1) }).reply.kind).toBe('promise');
   });
 });
