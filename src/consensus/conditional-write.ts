@@ -22,12 +22,12 @@
  *   accept of ours went out: the write may still be finished by a later proposer, so the answer
  *   is "unknown" (a retry of the same request, same id, finds its outcome).
  */
+import { compareVersions } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import type { AcceptReply, PrepareReply, Proposal, RecordView } from './acceptor.js';
 import { makeBallot, maxBallot, type Ballot, type BallotClock } from './ballot.js';
 import { DEFAULT_BACKOFF, retryDelayMs, withinBudget, type BackoffPolicy } from './backoff.js';
 import { decide, highestRejection, newestRecord, type ReceivedPromise, type Refusal, type WriteCondition } from './proposer.js';
-import { compareVersions } from '../util/clock.js';
 
 /** How the proposer reaches one key's acceptors. Every call may throw (unreachable, timeout). */
 export interface AcceptorLink<V> {
