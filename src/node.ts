@@ -196,7 +196,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   const counted = countingHints(store, metrics);
   // A store empty at open in a cluster of several nodes lost its disk (or the cluster is new):
   // it serves no reads until anti-entropy compared it with every peer (docs/consistency.md).
-  const refill = new RefillGate(mustRefill(store.partitionDigests(), membership.layout.members.length, config.antiEntropy.enabled), clock.now());
+  const refill = new RefillGate(mustRefill(store.partitionDigests(), membership.layout.members.length, config.antiEntropy.enabled), clock.now(), config.antiEntropy.refillPeerWaitMs);
   const served = refill.guard(counted);
   const replicaFor = (member: { id: string; address: string }): ReplicaApi => (member.id === config.nodeId ? served : transport.replica(member.id, member.address));
   const skew = new ClockSkewMonitor({ membership, boundMs: config.cluster.maxClockOffsetMs, logger: logger.child({ component: 'clock' }), metrics });
@@ -278,7 +278,7 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
   readiness.add('store', () => store.writeProblem?.());
   // A node refilling after an empty start still coordinates every request, but its own replica
   // answers no reads yet; load balancers (and the test and dev clusters) wait for it.
-  readiness.add('refill', () => (refill.refilling ? 'refilling: the store was empty at start; reads of this replica wait until every peer was compared' : undefined));
+  readiness.add('refill', () => refill.reason());
   readiness.add('clock', () => skew.readinessReason() ?? (behindFloor() === undefined ? undefined : `${behindFloor()!}; refusing writes`));
   const startedMs = clock.now();
   // Background subsystems add their progress here; GET /admin/v1/status reports each.
@@ -333,8 +333,8 @@ export async function startNode(config: Config, deps: Partial<NodeDeps> = {}): P
         onPassDone: (progress) => {
           const wasRefilling = refill.refilling;
           // A pass that could not reach every peer is retried at the next tick, not after intervalMs.
-          if (refill.passEnded(progress, clock.now())) void antiEntropy?.repairNow().catch(() => undefined);
-          else if (wasRefilling) logger.info({ keysRepaired: progress.keysRepaired }, 'refilled from every peer; serving reads');
+          if (refill.passEnded(progress, clock.now(), (id) => membership.isUsable(id))) void antiEntropy?.repairNow().catch(() => undefined);
+          else if (wasRefilling) logger.info({ keysRepaired: progress.keysRepaired, ...refill.snapshot() }, 'refilled from every peer; serving reads');
         },
       })
     : undefined;

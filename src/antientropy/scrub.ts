@@ -4,8 +4,12 @@
  * copy that fails), at a bounded rate, so a copy that rots on disk is found before a second copy
  * can rot too. A corrupt copy is reported to `onCorrupt`, which the node wires to a repair from a
  * good replica; a copy found already quarantined (by a read whose repair failed) is reported
- * again, so it is never left without a body. The pass position is kept in memory: a pass
- * interrupted by stop resumes where it was; a restart begins again at partition 0.
+ * again, so it is never left without a body. The pass position is persisted in the store (the
+ * `scrub-cursor` meta record: the pass start, the partition and the cursor inside it, or when the
+ * pass ended), at most once a second and when the worker stops, so a restart resumes the pass
+ * instead of starting over, and the next pass is due `intervalMs` after the persisted start: the
+ * "whole store every 7 days" holds across restarts. A restart repeats at most the last second's
+ * reads (the cursor saved before it); the counters of a resumed pass count from the resume.
  */
 import type { Readable } from 'node:stream';
 import type { Metrics } from '../metrics/definitions.js';
@@ -26,7 +30,55 @@ export interface ScrubSource {
   scanPartition(p: number, options: ScanPartitionOptions): Promise<ScanPage<PartitionEntry>>;
   /** The checked read: the stream errors with CorruptBody (and the store quarantines the copy) when it does not match. */
   read(bucket: string, key: string, version: Version, range?: undefined, signal?: AbortSignal): Promise<Readable>;
+  /** The persisted cursor (`LocalStore.getMeta`/`putMeta`). */
+  getMeta(name: string): Promise<Buffer | undefined>;
+  putMeta(name: string, value: Buffer): Promise<void>;
 }
+
+/** The meta record the pass position is kept in. */
+export const SCRUB_CURSOR_META = 'scrub-cursor';
+
+/** The persisted position: the pass start and where it stands, or when it ended. */
+export interface ScrubCursor {
+  /** Clock time the pass started (the next one is due `intervalMs` after it). */
+  readonly startedMs: number;
+  /** Next partition to scan (PARTITIONS once ended), and the page cursor inside it. */
+  readonly partition: number;
+  readonly after?: string;
+  readonly finishedMs?: number;
+}
+
+const CURSOR_FORMAT = 1;
+
+export function encodeScrubCursor(cursor: ScrubCursor): Buffer {
+  return Buffer.from(JSON.stringify({ format: CURSOR_FORMAT, ...cursor }), 'utf8');
+}
+
+/** The cursor in `bytes`, or undefined when it is not one this version wrote (the pass then starts over). */
+export function decodeScrubCursor(bytes: Buffer): ScrubCursor | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const c = v as Record<string, unknown>;
+  const time = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+  if (c['format'] !== CURSOR_FORMAT || !time(c['startedMs'])) return undefined;
+  if (!Number.isInteger(c['partition']) || (c['partition'] as number) < 0 || (c['partition'] as number) > PARTITIONS) return undefined;
+  if (c['after'] !== undefined && typeof c['after'] !== 'string') return undefined;
+  if (c['finishedMs'] !== undefined && !time(c['finishedMs'])) return undefined;
+  return {
+    startedMs: c['startedMs'],
+    partition: c['partition'] as number,
+    ...(typeof c['after'] === 'string' ? { after: c['after'] } : {}),
+    ...(c['finishedMs'] !== undefined ? { finishedMs: c['finishedMs'] as number } : {}),
+  };
+}
+
+/** The cursor is saved at most this often while a pass runs (and always at its start, end and a stop). */
+const CURSOR_SAVE_INTERVAL_MS = 1000;
 
 /** How scrub is paced (the `scrub.*` config keys). */
 export interface ScrubSettings {
@@ -96,6 +148,10 @@ interface Pass {
   waiters: Waiter[];
 }
 
+function newPass(partition: number, startedMs: number, waiters: Waiter[]): Pass {
+  return { partition, objectsChecked: 0, bytesChecked: 0, corruptions: 0, quarantinedSeen: 0, readErrors: 0, startedMs, waiters };
+}
+
 interface Waiter {
   resolve: (p: ScrubProgress) => void;
   reject: (err: unknown) => void;
@@ -112,6 +168,8 @@ export class ScrubWorker implements Worker {
   #corruptionsTotal = 0;
   #lastPassStartMs: number | undefined;
   #requested: Waiter[] = [];
+  #cursorLoaded = false;
+  #cursorSavedMs = -Infinity;
 
   constructor(options: ScrubWorkerOptions) {
     this.#o = options;
@@ -158,22 +216,27 @@ export class ScrubWorker implements Worker {
    * or when `intervalMs` has passed since the last one started. Drive it often (e.g. every second).
    */
   async runOnce(signal: AbortSignal): Promise<void> {
+    if (!this.#cursorLoaded) await this.#loadCursor();
     let pass = this.#pass;
     if (pass === undefined || pass.finishedMs !== undefined) {
       const due = this.#lastPassStartMs === undefined || this.#o.clock.now() - this.#lastPassStartMs >= this.#o.settings.intervalMs;
       if (this.#requested.length === 0 && !due) return;
-      pass = { partition: 0, objectsChecked: 0, bytesChecked: 0, corruptions: 0, quarantinedSeen: 0, readErrors: 0, startedMs: this.#o.clock.now(), waiters: this.#requested };
+      pass = newPass(0, this.#o.clock.now(), this.#requested);
       this.#requested = [];
       this.#pass = pass;
       this.#lastPassStartMs = pass.startedMs;
+      await this.#saveCursor(pass);
     }
     this.#running = true;
     try {
       await this.#continue(pass, signal);
     } finally {
       this.#running = false;
+      // Stopped half-way (or failed): keep the exact position for the next start.
+      if (pass.partition < PARTITIONS) await this.#saveCursor(pass);
     }
     pass.finishedMs = this.#o.clock.now();
+    await this.#saveCursor(pass);
     this.#passes++;
     this.#o.metrics?.scrubPassProgress.set(1);
     const progress = this.progress();
@@ -189,19 +252,63 @@ export class ScrubWorker implements Worker {
     for (const w of waiters) w.reject(reason);
   }
 
+  /** Picks up the persisted pass: resumes an unfinished one; either way the next is due from its start. */
+  async #loadCursor(): Promise<void> {
+    this.#cursorLoaded = true;
+    let cursor: ScrubCursor | undefined;
+    try {
+      const bytes = await this.#o.source.getMeta(SCRUB_CURSOR_META);
+      if (bytes === undefined) return;
+      cursor = decodeScrubCursor(bytes);
+      if (cursor === undefined) this.#o.logger.warn({}, 'the saved scrub position is unreadable; scrub starts a new pass');
+    } catch (err) {
+      this.#o.logger.warn({ err: describeError(err) }, 'could not read the saved scrub position; scrub starts a new pass');
+    }
+    if (cursor === undefined) return;
+    this.#lastPassStartMs = cursor.startedMs;
+    if (cursor.finishedMs !== undefined) return;
+    this.#pass = newPass(cursor.partition, cursor.startedMs, []);
+    if (cursor.after !== undefined) this.#pass.after = cursor.after;
+    this.#o.logger.info({ partition: cursor.partition, startedMs: cursor.startedMs }, 'scrub resumes its saved pass');
+  }
+
+  /** Saves where `pass` stands; a failure is logged (a restart then repeats some reads), never fatal. */
+  async #saveCursor(pass: Pass): Promise<void> {
+    const cursor: ScrubCursor = {
+      startedMs: pass.startedMs,
+      partition: pass.partition,
+      ...(pass.after === undefined ? {} : { after: pass.after }),
+      ...(pass.finishedMs === undefined ? {} : { finishedMs: pass.finishedMs }),
+    };
+    this.#cursorSavedMs = this.#o.clock.now();
+    try {
+      await this.#o.source.putMeta(SCRUB_CURSOR_META, encodeScrubCursor(cursor));
+    } catch (err) {
+      this.#o.logger.warn({ err: describeError(err) }, 'could not save the scrub position');
+    }
+  }
+
+  async #saveCursorSometimes(pass: Pass): Promise<void> {
+    if (this.#o.clock.now() - this.#cursorSavedMs >= CURSOR_SAVE_INTERVAL_MS) await this.#saveCursor(pass);
+  }
+
   async #continue(pass: Pass, signal: AbortSignal): Promise<void> {
     for (const p of occupiedPartitions(this.#o.source.partitionDigests(), pass.partition)) {
       if (signal.aborted) throw signal.reason;
+      // The saved cursor belongs to its partition: if that one emptied meanwhile, it means nothing here.
+      if (p !== pass.partition) delete pass.after;
       pass.partition = p;
       for (;;) {
         const page = await this.#o.source.scanPartition(p, { ...(pass.after === undefined ? {} : { after: pass.after }), limit: SCAN_PAGE });
         for (const entry of page.entries) await this.#check(pass, p, entry, signal);
         if (page.next === undefined) break;
         pass.after = page.next;
+        await this.#saveCursorSometimes(pass);
       }
       delete pass.after;
       pass.partition = p + 1;
       this.#o.metrics?.scrubPassProgress.set(pass.partition / PARTITIONS);
+      await this.#saveCursorSometimes(pass);
     }
     pass.partition = PARTITIONS;
   }

@@ -88,6 +88,10 @@ export interface AntiEntropyProgress {
   readonly peersFailed: number;
   /** Peers whose exchange completed in this pass. */
   readonly peersCompared: number;
+  /** Their ids: each was compared over every partition it shares with this node. */
+  readonly comparedPeers: readonly string[];
+  /** The ids of the peers skipped or failed in this pass. */
+  readonly unreachedPeers: readonly string[];
   readonly startedMs?: number;
   readonly finishedMs?: number;
   /** Pairs compared per second over the pass so far. */
@@ -111,6 +115,8 @@ interface PassCounters {
   peersSkipped: number;
   peersFailed: number;
   peersCompared: number;
+  comparedPeers: string[];
+  unreachedPeers: string[];
   startedMs?: number;
   finishedMs?: number;
 }
@@ -126,6 +132,8 @@ const emptyCounters = (): PassCounters => ({
   peersSkipped: 0,
   peersFailed: 0,
   peersCompared: 0,
+  comparedPeers: [],
+  unreachedPeers: [],
 });
 
 /** The `anti-entropy` background worker. */
@@ -194,6 +202,8 @@ export class AntiEntropyWorker implements Worker {
       peersSkipped: p.peersSkipped,
       peersFailed: p.peersFailed,
       peersCompared: p.peersCompared,
+      comparedPeers: [...p.comparedPeers],
+      unreachedPeers: [...p.unreachedPeers],
       ...(p.startedMs === undefined ? {} : { startedMs: p.startedMs }),
       ...(p.finishedMs === undefined ? {} : { finishedMs: p.finishedMs }),
       partitionsPerSecond,
@@ -237,6 +247,7 @@ export class AntiEntropyWorker implements Worker {
       for (const [id, mask] of masks) {
         if (this.#o.isUp && !this.#o.isUp(id)) {
           this.#pass.peersSkipped++;
+          this.#pass.unreachedPeers.push(id);
           continue;
         }
         await this.#drainPeers(signal);
@@ -244,10 +255,12 @@ export class AntiEntropyWorker implements Worker {
         try {
           await this.#exchange({ self: this.#o.self, peer: this.#o.peer(id), source: this.#o.source, layoutVersion: placement.layoutVersion, mask }, signal, true);
           this.#pass.peersCompared++;
+          this.#pass.comparedPeers.push(id);
         } catch (err) {
           if (signal.aborted) throw err;
           this.#pass.peersSkipped++;
           this.#pass.peersFailed++;
+          this.#pass.unreachedPeers.push(id);
           this.#o.logger.warn({ peer: id, err: describeError(err) }, 'anti-entropy exchange failed; next pass retries');
         }
       }

@@ -85,6 +85,8 @@ export interface Config {
     maxMiBps: number;
     /** Differing partitions compared per entries request to a peer. */
     batchPartitions: number;
+    /** A refilling node stops waiting for a peer it could not reach once that peer was down this long (ms). */
+    refillPeerWaitMs: number;
   };
   scrub: {
     /** Run the scrub worker (re-read every stored body to find corrupt copies). */
@@ -392,6 +394,14 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
   }),
   key({ path: 'antiEntropy.maxMiBps', kind: 'int', default: 160, min: 1, max: 100_000, doc: 'Most body bytes anti-entropy repairs copy per second, in MiB/s (the rate a lost disk is refilled at).' }),
   key({ path: 'antiEntropy.batchPartitions', kind: 'int', default: 64, min: 1, max: 1024, doc: 'Differing partitions compared per entries request to a peer.' }),
+  key({
+    path: 'antiEntropy.refillPeerWaitMs',
+    kind: 'int',
+    default: 300_000,
+    min: 0,
+    max: 7 * 86_400_000,
+    doc: 'A node refilling after an empty start serves reads once it compared with every peer that is up; a peer it cannot reach is waited for until that peer has been down this long (ms), then the refill goes on without it.',
+  }),
   key({ path: 'scrub.enabled', kind: 'bool', default: true, doc: 'Run the scrub worker, which re-reads every body this node stores and has a corrupt copy replaced from a good replica.' }),
   key({
     path: 'scrub.intervalMs',

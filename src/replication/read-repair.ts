@@ -3,10 +3,10 @@
  * older version (or none) are sent the newest one in the background. Best effort: the
  * anti-entropy exchange catches whatever this misses.
  */
-import type { HeadResult, CommitBody, ObjectRecord } from '../store/types.js';
+import { copyVersion, needsSourceBody } from '../store/copy-version.js';
+import type { HeadResult, ObjectRecord } from '../store/types.js';
 import { compareVersions } from '../util/clock.js';
-import { describeError } from '../util/errors.js';
-import { relayBody } from '../util/relay-body.js';
+import { RingstoreError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { Metrics } from '../metrics/definitions.js';
 import type { FanoutTarget } from './fanout.js';
@@ -54,19 +54,17 @@ export class ReadRepairer {
     try {
       for (const source of sources) {
         try {
-          const staged = await relayBody(await source.api.read(record.bucket, record.key, record.version), (body) => replica.api.stage(body));
-          if (staged.size !== record.size || staged.crc32 !== record.crc32) {
-            await replica.api.discard(staged.id);
-            this.#logger.warn({ peer: replica.id, source: source.id, bucket: record.bucket }, 'corrupt copy not replaced: the fetched body differs from the record');
-            continue;
-          }
-          const result = await replica.api.commit(record, { kind: 'staged', id: staged.id });
-          if (result.applied) {
+          const { applied } = await copyVersion({ record }, replica.api, source.api, undefined, source.id);
+          if (applied) {
             this.#metrics?.corruptRepairs.inc();
             this.#logger.info({ peer: replica.id, source: source.id, bucket: record.bucket }, 'corrupt copy replaced from a good replica');
           }
           return;
         } catch (err) {
+          if (err instanceof RingstoreError && err.code === 'ChecksumMismatch') {
+            this.#logger.warn({ peer: replica.id, source: source.id, bucket: record.bucket }, 'corrupt copy not replaced: the fetched body differs from the record');
+            continue;
+          }
           this.#logger.warn({ peer: replica.id, source: source.id, err: describeError(err) }, 'replacing a corrupt copy failed');
         }
       }
@@ -76,31 +74,17 @@ export class ReadRepairer {
   }
 
   async #repair(replica: FanoutTarget, newest: HeadResult, holders: readonly FanoutTarget[]): Promise<void> {
-    const { record } = newest;
-    let stagedId: string | undefined;
+    const source = holders[0];
+    // A body to read, and no replica holding a good copy of it: nothing to repair from.
+    if (needsSourceBody(newest) && !source) return;
     try {
-      let body: CommitBody;
-      // Tombstones and multipart manifests have no body of their own (a manifest's parts are
-      // objects of their own, repaired when they are read).
-      if (record.tombstone || record.parts !== undefined) body = { kind: 'inline', data: new Uint8Array(0) };
-      else if (newest.inlineBody) body = { kind: 'inline', data: newest.inlineBody };
-      else {
-        const source = holders[0];
-        if (!source) return;
-        const staged = await relayBody(await source.api.read(record.bucket, record.key, record.version), (body) => replica.api.stage(body));
-        stagedId = staged.id;
-        body = { kind: 'staged', id: staged.id };
-      }
-      // A record is a meta plus replica-local facts; commit keeps only the meta fields.
-      const result = await replica.api.commit(record, body);
-      if (result.applied) {
+      const { applied } = await copyVersion(newest, replica.api, source?.api, undefined, source?.id);
+      if (applied) {
         this.#metrics?.readRepairs.inc();
-        this.#logger.info({ peer: replica.id, bucket: record.bucket }, 'read repair applied');
+        this.#logger.info({ peer: replica.id, bucket: newest.record.bucket }, 'read repair applied');
       }
     } catch (err) {
       this.#logger.warn({ peer: replica.id, err: describeError(err) }, 'read repair failed');
-      // A body staged for a commit that failed would hold the replica's disk space until its GC.
-      if (stagedId !== undefined) await replica.api.discard(stagedId).catch(() => {});
     }
   }
 }

@@ -25,6 +25,7 @@ import { leafDigest, toggleLeaf } from './leaf-digest.js';
 import {
   INDEX_MARKER_KEY,
   INDEX_MARKER_VALUE,
+  metaKey,
   allPartitionsBounds,
   decodeHint,
   decodeLeaf,
@@ -46,7 +47,7 @@ import { loadHash64, type Hash64 } from '../util/hash64.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { allObjectsBounds, bucketPrefix, decodeValue, encodeValue, listBounds, listingKey, objectKey } from './record-codec.js';
 import type { StoredValue } from './record-codec.js';
-import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkRange, manifestHasNoBody, toRecord } from './record.js';
+import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkMetaName, checkRange, manifestHasNoBody, toRecord } from './record.js';
 import type {
   ByteRange,
   CommitBody,
@@ -347,6 +348,14 @@ export class LevelStore implements LocalStore {
         }),
       );
     });
+  }
+
+  async getMeta(name: string): Promise<Buffer | undefined> {
+    return this.#track(() => this.#db.get(metaKey(checkMetaName(name))));
+  }
+
+  async putMeta(name: string, value: Buffer): Promise<void> {
+    return this.#track(() => this.#writing(() => this.#db.put(metaKey(checkMetaName(name)), value)));
   }
 
   async forget(bucket: string, key: string, version: Version): Promise<boolean> {

@@ -15,7 +15,7 @@ import { RingstoreError } from '../util/errors.js';
 import { cryptoRandom } from '../util/random.js';
 import type { Random } from '../util/random.js';
 import { bufferReadable, errorReadable } from './body-stream.js';
-import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkRange, manifestHasNoBody, toRecord } from './record.js';
+import { DEFAULT_INLINE_THRESHOLD, checkBucketKey, checkCommit, checkLimit, checkMetaName, checkRange, manifestHasNoBody, toRecord } from './record.js';
 import { compareUtf8 } from '../util/utf8-order.js';
 import { leafDigest, toggleLeaf } from './leaf-digest.js';
 import { entryCursor, hintCursor } from './partition-codec.js';
@@ -109,6 +109,7 @@ export class MemoryStore implements LocalStore {
   #digests = new BigUint64Array(PARTITION_COUNT);
   /** Hints by cursor (`owner \0 bucket \0 key`). */
   readonly #hints = new Map<string, HintEntry>();
+  readonly #meta = new Map<string, Buffer>();
   #open = false;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -266,6 +267,17 @@ export class MemoryStore implements LocalStore {
     const cursor = hintCursor(owner, bucket, key);
     const held = this.#hints.get(cursor);
     if (held !== undefined && compareVersions(held.version, version) === 0) this.#hints.delete(cursor);
+  }
+
+  async getMeta(name: string): Promise<Buffer | undefined> {
+    this.#check(undefined);
+    const value = this.#meta.get(checkMetaName(name));
+    return value === undefined ? undefined : Buffer.from(value);
+  }
+
+  async putMeta(name: string, value: Buffer): Promise<void> {
+    this.#check(undefined);
+    this.#meta.set(checkMetaName(name), Buffer.from(value));
   }
 
   async forget(bucket: string, key: string, version: Version): Promise<boolean> {

@@ -11,8 +11,9 @@
  * Hints: `h 0x00 <owner> 0x00 <bucket> 0x00 <key>` → `0x01 | hlc f64be | size f64be |
  * createdMs f64be | node utf8`. One hint per (owner, key); an owner's hints are one range.
  *
- * Marker: `x 0x00 partition-index` → the index format, written once the index covers every
- * record (a data dir from before the index is migrated at open).
+ * Meta records: `x 0x00 <name>` → small node-local values beside the data. `partition-index` is
+ * the index format, written once the index covers every record (a data dir from before the
+ * index is migrated at open); `scrub-cursor` is where the scrub pass is (antientropy/scrub.ts).
  *
  * A page cursor is the key's suffix after its fixed prefix as a string (`bucket \0 key`, or
  * `owner \0 bucket \0 key`): names hold no NUL, so it decodes unambiguously and sorts like the keys.
@@ -27,8 +28,13 @@ const HINT_FORMAT = 1;
 const AFTER_ALL = Buffer.from([0xff]);
 const STORAGES: readonly ObjectRecord['storage'][] = ['inline', 'blob', 'quarantined'];
 
+/** The DB key of the meta record `name` (`LocalStore.getMeta`/`putMeta`). */
+export function metaKey(name: string): Buffer {
+  return Buffer.from(`x\0${name}`, 'utf8');
+}
+
 /** The DB key of the index marker, and the value meaning "the index is complete, format 1 with 16-bit partitions". */
-export const INDEX_MARKER_KEY = Buffer.from('x\0partition-index', 'utf8');
+export const INDEX_MARKER_KEY = metaKey('partition-index');
 export const INDEX_MARKER_VALUE = Buffer.from('1:16', 'utf8');
 
 /** The bytes every index key of partition p starts with. */

@@ -22,6 +22,12 @@ export function checkBucketKey(bucket: string, key: string): void {
   }
 }
 
+/** A meta record's name (`LocalStore.getMeta`): lowercase letters, digits and dashes (it becomes part of a DB key). */
+export function checkMetaName(name: string): string {
+  if (!/^[a-z][a-z0-9-]{0,63}$/.test(name)) throw new RingstoreError('InvalidArgument', `invalid meta record name ${JSON.stringify(name)}`, { name });
+  return name;
+}
+
 /**
  * The error for reading the body of a multipart manifest: it has none of its own (its parts are
  * objects of their own), and treating its empty body as a corrupt one would quarantine a good record.

@@ -228,4 +228,8 @@ export interface LocalStore extends ReplicaApi {
   collectOrphans?(options?: { readonly olderThanMs?: number }): Promise<OrphanCounts>;
   /** Why the store cannot take writes right now (e.g. a full disk), for `/ready`. */
   writeProblem?(): string | undefined;
+  /** A small node-local record beside the data (a background worker's position, say); undefined when never written. */
+  getMeta(name: string): Promise<Buffer | undefined>;
+  /** Writes the meta record `name` (not synced: losing the last one to a power cut only repeats some work). */
+  putMeta(name: string, value: Buffer): Promise<void>;
 }

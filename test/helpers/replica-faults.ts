@@ -11,7 +11,7 @@ import { Multipart } from '../../src/model/multipart.js';
 import { createHasher } from '../../src/ring/hasher.js';
 import type { Metrics } from '../../src/metrics/definitions.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import type { ByteRange, CommitBody, CommitResult, HeadOptions, HeadResult, ListOptions, ObjectMeta, ObjectRecord, ReplicaApi, StagedBody } from '../../src/store/types.js';
+import type { ByteRange, CommitBody, CommitResult, HeadOptions, HeadResult, ListOptions, LocalStore, ObjectMeta, ObjectRecord, ReplicaApi, StagedBody } from '../../src/store/types.js';
 import { HybridClock, type Version } from '../../src/util/clock.js';
 import { RingstoreError } from '../../src/util/errors.js';
 import { silentLogger } from '../../src/util/logger.js';
@@ -369,7 +369,7 @@ export function stagedLeft(stores: Record<NodeId, MemoryStore>): number[] {
 }
 
 /** Commits `meta` with `data` directly on one store (to set up disagreeing replicas). */
-export async function plant(store: MemoryStore, key: string, hlc: number, data: Uint8Array | null, extra: Partial<ObjectMeta> = {}, bucket = 'b'): Promise<ObjectMeta> {
+export async function plant(store: Pick<LocalStore, 'commit'>, key: string, hlc: number, data: Uint8Array | null, extra: Partial<ObjectMeta> = {}, bucket = 'b'): Promise<ObjectMeta> {
   const meta: ObjectMeta = {
     bucket,
     key,

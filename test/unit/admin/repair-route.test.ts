@@ -18,6 +18,8 @@ function progress(over: Partial<AntiEntropyProgress> = {}): AntiEntropyProgress 
     peersSkipped: 0,
     peersFailed: 0,
     peersCompared: 2,
+    comparedPeers: ['n2', 'n3'],
+    unreachedPeers: [],
     partitionsPerSecond: 0,
     bytesPerSecond: 0,
     queued: 0,

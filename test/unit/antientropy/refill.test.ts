@@ -31,20 +31,68 @@ describe('RefillGate', () => {
   it('refuses head, read and list while refilling, passes writes, and serves after a pass that reached every peer up', async () => {
     const store = new MemoryStore({ inlineThreshold: 1024 });
     await store.open();
-    const gate = new RefillGate(true, 0);
+    const gate = new RefillGate(true, 0, 1000);
     const replica = gate.guard(store);
     const staged = await replica.stage(Readable.from([Buffer.from('x')]));
     expect(staged.size).toBe(1);
     await expect(replica.head('b', 'k')).rejects.toMatchObject({ code: 'Refilling' });
     await expect(replica.list('b', { limit: 10 })).rejects.toMatchObject({ code: 'Refilling' });
     await expect(replica.read('b', 'k', { hlc: 1, node: 'n1' })).rejects.toMatchObject({ code: 'Refilling' });
-    // A failed exchange, or no peer reached at all, keeps it refilling.
-    expect(gate.passEnded({ peersFailed: 1, peersCompared: 1 }, 5)).toBe(true);
-    expect(gate.passEnded({ peersFailed: 0, peersCompared: 0 }, 6)).toBe(true);
+    const up = (): boolean => true;
+    // A failed exchange with a peer believed up keeps it refilling, whichever pass reached the others.
+    expect(gate.passEnded({ comparedPeers: ['n2'], unreachedPeers: ['n3'] }, 5, up)).toBe(true);
+    expect(gate.passEnded({ comparedPeers: [], unreachedPeers: ['n2', 'n3'] }, 6, up)).toBe(true);
     expect(gate.snapshot()).toMatchObject({ state: 'refilling', passesTried: 2 });
-    expect(gate.passEnded({ peersFailed: 0, peersCompared: 2 }, 9)).toBe(false);
+    expect(gate.passEnded({ comparedPeers: ['n2', 'n3'], unreachedPeers: [] }, 9, up)).toBe(false);
     expect(gate.snapshot()).toMatchObject({ state: 'serving', refilledInMs: 9 });
+    expect(gate.reason()).toBeUndefined();
     expect(await replica.head('b', 'k')).toBeUndefined();
+  });
+});
+
+describe('RefillGate: a peer that never comes back', () => {
+  const WAIT = 300_000;
+  const downs =
+    (...ids: string[]) =>
+    (id: string): boolean =>
+      !ids.includes(id);
+
+  it('waits for a peer believed up without bound, however long', () => {
+    const gate = new RefillGate(true, 0, WAIT);
+    for (const t of [0, WAIT, 10 * WAIT]) expect(gate.passEnded({ comparedPeers: ['n2'], unreachedPeers: ['n3'] }, t, downs())).toBe(true);
+    expect(gate.awaited).toEqual([{ peer: 'n3', reason: 'up' }]);
+    expect(gate.reason()).toContain('n3 (up, not compared yet)');
+  });
+
+  it('gives up on an unreached peer once it has been down for refillPeerWaitMs, counted from when the gate first found it down', () => {
+    const gate = new RefillGate(true, 0, WAIT);
+    // n3 believed up at first (not counted), then down from t = 10 s.
+    expect(gate.passEnded({ comparedPeers: ['n2'], unreachedPeers: ['n3'] }, 5_000, downs())).toBe(true);
+    expect(gate.passEnded({ comparedPeers: ['n2'], unreachedPeers: ['n3'] }, 10_000, downs('n3'))).toBe(true);
+    expect(gate.passEnded({ comparedPeers: [], unreachedPeers: ['n3'] }, 10_000 + WAIT - 1, downs('n3'))).toBe(true);
+    expect(gate.awaited).toEqual([{ peer: 'n3', reason: 'down', downForMs: WAIT - 1, waitMs: WAIT }]);
+    expect(gate.reason()).toMatch(/awaiting n3 \(down 300 s of 300 s\)/);
+    expect(gate.snapshot()).toMatchObject({ state: 'refilling', comparedPeers: ['n2'], awaitedPeers: [{ peer: 'n3', reason: 'down' }] });
+    expect(gate.passEnded({ comparedPeers: [], unreachedPeers: ['n3'] }, 10_000 + WAIT, downs('n3'))).toBe(false);
+    expect(gate.snapshot()).toMatchObject({ state: 'serving', givenUpPeers: ['n3'], refilledInMs: 10_000 + WAIT });
+  });
+
+  it('restarts the wait when the peer is seen up again in between', () => {
+    const gate = new RefillGate(true, 0, WAIT);
+    expect(gate.passEnded({ comparedPeers: ['n2'], unreachedPeers: ['n3'] }, 0, downs('n3'))).toBe(true);
+    expect(gate.passEnded({ comparedPeers: [], unreachedPeers: ['n3'] }, WAIT / 2, downs())).toBe(true);
+    expect(gate.passEnded({ comparedPeers: [], unreachedPeers: ['n3'] }, WAIT, downs('n3'))).toBe(true);
+    expect(gate.passEnded({ comparedPeers: [], unreachedPeers: ['n3'] }, 2 * WAIT, downs('n3'))).toBe(false);
+  });
+
+  it('counts a peer compared in an earlier pass, and never opens having compared nobody', () => {
+    const gate = new RefillGate(true, 0, WAIT);
+    expect(gate.passEnded({ comparedPeers: ['n2'], unreachedPeers: ['n3'] }, 0, downs())).toBe(true);
+    // n2 is away in the next pass, but it was compared already: only n3 counted.
+    expect(gate.passEnded({ comparedPeers: ['n3'], unreachedPeers: ['n2'] }, 1, downs('n2'))).toBe(false);
+    const alone = new RefillGate(true, 0, WAIT);
+    for (const t of [0, WAIT, 2 * WAIT]) expect(alone.passEnded({ comparedPeers: [], unreachedPeers: ['n2', 'n3'] }, t, downs('n2', 'n3'))).toBe(true);
+    expect(alone.reason()).toContain('no peer compared yet');
   });
 });
 
