@@ -4,15 +4,10 @@
  * summaries (empty ranges cost nothing), and entry lists that say a bucket or version node once
  * while it repeats. Decoders validate everything and fail with RpcProtocol.
  */
+import { BinaryReader, BinaryWriter, type BinaryCodec } from '../util/binary-codec.js';
 import { RingstoreError } from '../util/errors.js';
 import { FANOUT, checkInterior } from './merkle.js';
 import type { EntriesRequest, EntriesResponse, EntryStorage, ReplicaEntry, SummariesRequest, SummariesResponse, TreeNode } from './types.js';
-
-/** Encodes a message to bytes and back. */
-export interface BinaryCodec<T> {
-  encode(value: T): Uint8Array;
-  decode(bytes: Uint8Array): T;
-}
 
 const TAG = { summariesRequest: 1, summariesResponse: 2, entriesRequest: 3, entriesResponse: 4 } as const;
 const STORAGE: readonly EntryStorage[] = ['inline', 'blob', 'quarantined'];
@@ -20,112 +15,13 @@ const F_TOMBSTONE = 1;
 const F_SAME_BUCKET = 8;
 const F_SAME_NODE = 16;
 
-const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-class Writer {
-  #buf = new Uint8Array(256);
-  #len = 0;
-
-  #room(n: number): void {
-    if (this.#len + n <= this.#buf.length) return;
-    const bigger = new Uint8Array(Math.max(this.#buf.length * 2, this.#len + n));
-    bigger.set(this.#buf.subarray(0, this.#len));
-    this.#buf = bigger;
-  }
-
-  byte(b: number): void {
-    this.#room(1);
-    this.#buf[this.#len++] = b;
-  }
-
-  /** Unsigned integer up to 2^53, 7 bits per byte. */
-  varint(n: number): void {
-    let v = n;
-    while (v >= 0x80) {
-      this.byte((v % 0x80) | 0x80);
-      v = Math.floor(v / 0x80);
-    }
-    this.byte(v);
-  }
-
-  u64(x: bigint): void {
-    this.#room(8);
-    new DataView(this.#buf.buffer, this.#buf.byteOffset).setBigUint64(this.#len, x, true);
-    this.#len += 8;
-  }
-
-  string(s: string): void {
-    const bytes = utf8.encode(s);
-    this.varint(bytes.length);
-    this.#room(bytes.length);
-    this.#buf.set(bytes, this.#len);
-    this.#len += bytes.length;
-  }
-
-  done(): Uint8Array {
-    return this.#buf.slice(0, this.#len);
-  }
-}
-
 function protocol(message: string): RingstoreError {
   return new RingstoreError('RpcProtocol', `merkle message: ${message}`);
 }
 
-class Reader {
-  readonly #bytes: Uint8Array;
-  #pos = 0;
+const MESSAGE = 'merkle message';
 
-  constructor(bytes: Uint8Array) {
-    this.#bytes = bytes;
-  }
-
-  byte(): number {
-    const b = this.#bytes[this.#pos++];
-    if (b === undefined) throw protocol('truncated');
-    return b;
-  }
-
-  varint(): number {
-    let n = 0;
-    let scale = 1;
-    for (;;) {
-      const b = this.byte();
-      n += (b & 0x7f) * scale;
-      if (!Number.isSafeInteger(n)) throw protocol('integer out of range');
-      if (b < 0x80) return n;
-      scale *= 0x80;
-    }
-  }
-
-  u64(): bigint {
-    if (this.#pos + 8 > this.#bytes.length) throw protocol('truncated');
-    const x = new DataView(this.#bytes.buffer, this.#bytes.byteOffset).getBigUint64(this.#pos, true);
-    this.#pos += 8;
-    return x;
-  }
-
-  string(): string {
-    const n = this.varint();
-    if (this.#pos + n > this.#bytes.length) throw protocol('truncated');
-    try {
-      return fromUtf8.decode(this.#bytes.subarray(this.#pos, (this.#pos += n)));
-    } catch {
-      throw protocol('invalid UTF-8');
-    }
-  }
-
-  tag(expected: number): void {
-    if (this.byte() !== expected) throw protocol(`expected message type ${expected}`);
-  }
-
-  end<T>(value: T): T {
-    if (this.#pos !== this.#bytes.length) throw protocol('trailing bytes');
-    return value;
-  }
-}
-
-function partition(r: Reader): number {
+function partition(r: BinaryReader): number {
   const p = r.varint();
   if (p >= 65_536) throw protocol(`partition ${p} out of range`);
   return p;
@@ -133,7 +29,7 @@ function partition(r: Reader): number {
 
 export const summariesRequestCodec: BinaryCodec<SummariesRequest> = {
   encode(req) {
-    const w = new Writer();
+    const w = new BinaryWriter();
     w.byte(TAG.summariesRequest);
     w.varint(req.layoutVersion);
     w.string(req.from);
@@ -145,7 +41,7 @@ export const summariesRequestCodec: BinaryCodec<SummariesRequest> = {
     return w.done();
   },
   decode(bytes) {
-    const r = new Reader(bytes);
+    const r = new BinaryReader(bytes, MESSAGE);
     r.tag(TAG.summariesRequest);
     const layoutVersion = r.varint();
     const from = r.string();
@@ -164,7 +60,7 @@ export const summariesRequestCodec: BinaryCodec<SummariesRequest> = {
 
 export const summariesResponseCodec: BinaryCodec<SummariesResponse> = {
   encode(res) {
-    const w = new Writer();
+    const w = new BinaryWriter();
     w.byte(TAG.summariesResponse);
     w.varint(res.layoutVersion);
     w.varint(res.summaries.length);
@@ -178,7 +74,7 @@ export const summariesResponseCodec: BinaryCodec<SummariesResponse> = {
     return w.done();
   },
   decode(bytes) {
-    const r = new Reader(bytes);
+    const r = new BinaryReader(bytes, MESSAGE);
     r.tag(TAG.summariesResponse);
     const layoutVersion = r.varint();
     const summaries = Array.from({ length: r.varint() }, () => {
@@ -191,7 +87,7 @@ export const summariesResponseCodec: BinaryCodec<SummariesResponse> = {
 
 export const entriesRequestCodec: BinaryCodec<EntriesRequest> = {
   encode(req) {
-    const w = new Writer();
+    const w = new BinaryWriter();
     w.byte(TAG.entriesRequest);
     w.varint(req.layoutVersion);
     w.varint(req.limit);
@@ -202,7 +98,7 @@ export const entriesRequestCodec: BinaryCodec<EntriesRequest> = {
     return w.done();
   },
   decode(bytes) {
-    const r = new Reader(bytes);
+    const r = new BinaryReader(bytes, MESSAGE);
     r.tag(TAG.entriesRequest);
     const layoutVersion = r.varint();
     const limit = r.varint();
@@ -215,7 +111,7 @@ export const entriesRequestCodec: BinaryCodec<EntriesRequest> = {
 
 export const entriesResponseCodec: BinaryCodec<EntriesResponse> = {
   encode(res) {
-    const w = new Writer();
+    const w = new BinaryWriter();
     w.byte(TAG.entriesResponse);
     let bucket: string | undefined;
     let node: string | undefined;
@@ -242,7 +138,7 @@ export const entriesResponseCodec: BinaryCodec<EntriesResponse> = {
     return w.done();
   },
   decode(bytes) {
-    const r = new Reader(bytes);
+    const r = new BinaryReader(bytes, MESSAGE);
     r.tag(TAG.entriesResponse);
     let bucket: string | undefined;
     let node: string | undefined;

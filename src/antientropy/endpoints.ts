@@ -10,7 +10,8 @@ import { defineEndpoint } from '../rpc/endpoint.js';
 import type { EndpointRegistry } from '../rpc/registry.js';
 import type { ReplicaResolver } from '../rpc/transport.js';
 import { protocol } from '../rpc/wire.js';
-import { entriesRequestCodec, entriesResponseCodec, summariesRequestCodec, summariesResponseCodec, type BinaryCodec } from './codec.js';
+import type { BinaryCodec } from '../util/binary-codec.js';
+import { entriesRequestCodec, entriesResponseCodec, summariesRequestCodec, summariesResponseCodec } from './codec.js';
 import type { MerkleResponder } from './responder.js';
 import type { EntriesRequest, EntriesResponse, MerklePeer, SummariesRequest, SummariesResponse } from './types.js';
 
