@@ -10,6 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { awsCli } from '../helpers/s3-cli.js';
 import { TestCluster, ACCESS_KEY, SECRET_KEY } from '../helpers/cluster.js';
 import { randomBody, sha256 } from '../helpers/data.js';
 
@@ -21,22 +22,11 @@ describe.skipIf(!existsSync(AWS) && !process.env['CI'])('aws cli v2', () => {
   let cluster: TestCluster;
   let dir: string;
 
-  async function aws(...args: string[]): Promise<string> {
-    const { stdout } = await run(AWS, ['--endpoint-url', cluster.endpoint('n2'), ...args], {
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: ACCESS_KEY,
-        AWS_SECRET_ACCESS_KEY: SECRET_KEY,
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_PAGER: '',
-        AWS_CONFIG_FILE: join(dir, 'none'),
-        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
-      },
-      timeout: 120_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return stdout;
-  }
+  const aws = awsCli(
+    () => cluster.endpoint('n2'),
+    () => dir,
+    { timeoutMs: 120_000 },
+  );
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ringstore-awscli-'));

@@ -11,6 +11,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
+import { awsCli, writeS3cmdConfig } from '../helpers/s3-cli.js';
 import { TestCluster, ACCESS_KEY, SECRET_KEY } from '../helpers/cluster.js';
 import { randomBody, sha256 } from '../helpers/data.js';
 
@@ -60,22 +61,11 @@ describe('real S3 clients: sync and round trips', () => {
   });
 
   describe.skipIf(!existsSync(AWS) && !inCi)('aws cli v2', () => {
-    async function aws(...args: string[]): Promise<string> {
-      const { stdout } = await run(AWS, ['--endpoint-url', cluster.endpoint('n2'), ...args], {
-        env: {
-          ...process.env,
-          AWS_ACCESS_KEY_ID: ACCESS_KEY,
-          AWS_SECRET_ACCESS_KEY: SECRET_KEY,
-          AWS_DEFAULT_REGION: 'us-east-1',
-          AWS_PAGER: '',
-          AWS_CONFIG_FILE: join(dir, 'none'),
-          AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
-        },
-        timeout: 60_000,
-        maxBuffer: 16 * 1024 * 1024,
-      });
-      return stdout;
-    }
+    const aws = awsCli(
+      () => cluster.endpoint('n2'),
+      () => dir,
+      { timeoutMs: 60_000 },
+    );
 
     it('aws s3 sync: a local tree up to a bucket and down into another tree, then changes and deletions with --delete', async () => {
       const up = join(dir, 'aws-up');
@@ -151,21 +141,7 @@ describe('real S3 clients: sync and round trips', () => {
 
     it('s3cmd mb, put, ls, get and del round trip byte-identical', async () => {
       const host = `127.0.0.1:${cluster.node('n1').s3Port}`;
-      await writeFile(
-        join(dir, 's3cmd.cfg'),
-        [
-          '[default]',
-          `access_key = ${ACCESS_KEY}`,
-          `secret_key = ${SECRET_KEY}`,
-          `host_base = ${host}`,
-          `host_bucket = ${host}`,
-          'use_https = False',
-          'signature_v2 = False',
-          'bucket_location = us-east-1',
-          'check_ssl_certificate = False',
-          '',
-        ].join('\n'),
-      );
+      await writeS3cmdConfig(join(dir, 's3cmd.cfg'), `${host}`);
       const small = randomBody(2000);
       const large = randomBody(17 * MiB); // above s3cmd's 15 MiB multipart chunk
       await writeFile(join(dir, 'small.bin'), small);

@@ -26,6 +26,7 @@ import {
   type CopyObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { awsCli, writeS3cmdConfig } from '../helpers/s3-cli.js';
 import { TestCluster, ACCESS_KEY, SECRET_KEY } from '../helpers/cluster.js';
 import { digestStream, patternStream, randomBody, sha256 } from '../helpers/data.js';
 import { signRequest } from '../../src/s3/sigv4/signing.js';
@@ -270,21 +271,11 @@ describe('server-side copy', () => {
   });
 
   describe.skipIf(!existsSync('/usr/bin/aws') && !process.env['CI'])('aws cli v2', () => {
-    async function aws(...args: string[]): Promise<string> {
-      const { stdout } = await run('/usr/bin/aws', ['--endpoint-url', cluster.endpoint('n2'), ...args], {
-        env: {
-          ...process.env,
-          AWS_ACCESS_KEY_ID: ACCESS_KEY,
-          AWS_SECRET_ACCESS_KEY: SECRET_KEY,
-          AWS_DEFAULT_REGION: 'us-east-1',
-          AWS_PAGER: '',
-          AWS_CONFIG_FILE: join(dir, 'none'),
-          AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
-        },
-        timeout: 120_000,
-      });
-      return stdout;
-    }
+    const aws = awsCli(
+      () => cluster.endpoint('n2'),
+      () => dir,
+      { timeoutMs: 120_000 },
+    );
 
     it('aws s3 cp s3://a/x s3://b/x copies 1 KiB and 100 MiB (UploadPartCopy) with equal hashes', async () => {
       const small = randomBody(1024);
@@ -333,20 +324,7 @@ describe('server-side copy', () => {
       await s3.send(new PutObjectCommand({ Bucket: A, Key: 's3cmd/src', Body: body, ContentType: 'text/x-s3cmd' }));
       const host = `127.0.0.1:${cluster.node('n1').s3Port}`;
       const config = join(dir, 's3cmd.cfg');
-      await writeFile(
-        config,
-        [
-          '[default]',
-          `access_key = ${ACCESS_KEY}`,
-          `secret_key = ${SECRET_KEY}`,
-          `host_base = ${host}`,
-          `host_bucket = ${host}`,
-          'use_https = False',
-          'signature_v2 = False',
-          'bucket_location = us-east-1',
-          '',
-        ].join('\n'),
-      );
+      await writeS3cmdConfig(config, `${host}`);
       const copiesBefore = await metric('ringstore_s3_requests_total{op="CopyObject",code="OK"}');
       await run('/usr/bin/s3cmd', ['-c', config, 'cp', `s3://${A}/s3cmd/src`, `s3://${B}/s3cmd/dst`], { timeout: 60_000 });
       expect(await metric('ringstore_s3_requests_total{op="CopyObject",code="OK"}')).toBe(copiesBefore + 1);

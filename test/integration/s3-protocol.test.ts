@@ -25,6 +25,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { awsCli, writeS3cmdConfig } from '../helpers/s3-cli.js';
 import { TestCluster, ACCESS_KEY, SECRET_KEY } from '../helpers/cluster.js';
 import { presignUrl, signRequest } from '../../src/s3/sigv4/signing.js';
 import { signV2 } from '../../src/s3/sigv4/presigned-v2.js';
@@ -115,21 +116,11 @@ describe('S3 protocol details', () => {
     return send(method, target, { ...s.headers, ...(options.body && { 'content-length': String(options.body.length) }) }, options.body);
   }
 
-  async function aws(...args: string[]): Promise<string> {
-    const { stdout } = await run(AWS, ['--endpoint-url', cluster.endpoint('n1'), ...args], {
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: ACCESS_KEY,
-        AWS_SECRET_ACCESS_KEY: SECRET_KEY,
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_PAGER: '',
-        AWS_CONFIG_FILE: join(dir, 'none'),
-        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
-      },
-      timeout: 60_000,
-    });
-    return stdout;
-  }
+  const aws = awsCli(
+    () => cluster.endpoint('n1'),
+    () => dir,
+    { timeoutMs: 60_000 },
+  );
 
   async function s3cmd(...args: string[]): Promise<string> {
     const { stdout } = await run(S3CMD, ['-c', join(dir, 's3cmd.cfg'), ...args], { timeout: 60_000 });
@@ -152,20 +143,7 @@ describe('S3 protocol details', () => {
     port = cluster.node('n1').s3Port;
     s3 = cluster.s3('n1');
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    await writeFile(
-      join(dir, 's3cmd.cfg'),
-      [
-        '[default]',
-        `access_key = ${ACCESS_KEY}`,
-        `secret_key = ${SECRET_KEY}`,
-        `host_base = 127.0.0.1:${port}`,
-        `host_bucket = 127.0.0.1:${port}`,
-        'use_https = False',
-        'signature_v2 = False',
-        'bucket_location = us-east-1',
-        '',
-      ].join('\n'),
-    );
+    await writeS3cmdConfig(join(dir, 's3cmd.cfg'), `127.0.0.1:${port}`);
   });
   afterAll(async () => {
     await cluster?.stop();
