@@ -122,6 +122,8 @@ describe.skipIf(!mounted)('full disks on two of three nodes', () => {
       mounts.push(node.dataDir);
       await cluster.startNode(id);
     }
+    // Both restarted empty, so they refuse reads until refilled; CreateBucket reads first.
+    await Promise.all(['n2', 'n3'].map((id) => cluster.node(id).proc.waitRefilled(30_000)));
     s3 = cluster.s3();
     await s3.send(new CreateBucketCommand({ Bucket }));
   });

@@ -41,7 +41,7 @@ describe.skipIf(!mounted)('LevelStore on a full disk', () => {
 
   it('fails a stage that does not fit with InsufficientStorage, leaves no file, and recovers when space is freed', async () => {
     const dir = join(mountPoint, 'store');
-    const store = new LevelStore({ dir, fsync: true, random: cryptoRandom, spaceProbeIntervalMs: 50 });
+    const store = new LevelStore({ dir, fsync: true, random: cryptoRandom, spaceProbeIntervalMs: 1000 });
     await store.open();
     try {
       const kept = randomBytes(1 * MiB);
@@ -62,6 +62,7 @@ describe.skipIf(!mounted)('LevelStore on a full disk', () => {
       expect((await readAll(await store.read('b', 'kept', meta.version))).equals(kept)).toBe(true);
 
       await rm(filler);
+      // The probe runs every second (not faster, so it cannot clear the report before the checks above).
       const deadline = Date.now() + 5000;
       while (store.writeProblem() !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(store.writeProblem()).toBeUndefined();
