@@ -25,6 +25,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { writeS3cmdConfig } from '../helpers/s3-cli.js';
 import { TestCluster, ACCESS_KEY } from '../helpers/cluster.js';
 import { signRequest } from '../../src/s3/sigv4/signing.js';
 
@@ -264,19 +265,7 @@ describe('access keys and grants', () => {
       expect(listed.stdout.trim()).toBe('rclone.txt');
       const host = `127.0.0.1:${cluster.node('n3').s3Port}`;
       const config = join(dir, 's3cmd.cfg');
-      await writeFile(
-        config,
-        [
-          '[default]',
-          `access_key = ${key.accessKeyId}`,
-          `secret_key = ${key.secretAccessKey}`,
-          `host_base = ${host}`,
-          `host_bucket = ${host}`,
-          'use_https = False',
-          'bucket_location = us-east-1',
-          '',
-        ].join('\n'),
-      );
+      await writeS3cmdConfig(config, host, { accessKey: key.accessKeyId, secretKey: key.secretAccessKey });
       await promisify(execFile)('/usr/bin/s3cmd', ['-c', config, 'put', join(dir, 'local.txt'), 's3://rootbucket/tools/s3cmd.txt'], { env, timeout: 60_000 });
       const info = await promisify(execFile)('/usr/bin/s3cmd', ['-c', config, 'info', 's3://rootbucket/tools/s3cmd.txt'], { env, timeout: 60_000 });
       expect(info.stdout).toMatch(/ACL:\s+\S+: FULL_CONTROL/);
